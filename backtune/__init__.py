@@ -1,0 +1,5 @@
+"""Backtune's core: data loading, the backtest engine, metrics and (later) optimisation.
+
+This package never imports Flask, so the CLI, the web app and remote optimisation
+workers all run the very same code.
+"""
