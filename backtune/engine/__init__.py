@@ -1,0 +1,1 @@
+"""The backtest engine: strategies describe signals, one jitted kernel executes them."""

@@ -1,0 +1,97 @@
+"""One backtest: window the bars, ask the strategy for signals, run the kernel, package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from backtune.data.ohlcv import OHLCV
+from backtune.engine import kernel
+from backtune.engine.signals import Fill
+from backtune.result import BacktestResult, OpenPosition, Trades
+from backtune.strategy import Strategy
+from backtune.window import DataWindow, resolve_window
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Account settings shared by every strategy. ``commission`` is a fraction of notional, per side."""
+
+    initial_capital: float = 10_000.0
+    commission: float = 0.0005
+
+
+def run_backtest(
+    bars: OHLCV,
+    strategy: Strategy,
+    params: Mapping[str, Any],
+    window: DataWindow = DataWindow(),
+    settings: EngineSettings = EngineSettings(),
+) -> BacktestResult:
+    """Backtest ``strategy`` with already validated ``params`` (see ``Strategy.validate``)."""
+    span = resolve_window(bars, window)
+    view = bars.slice(span.first, span.last)
+    signals = strategy.signals(view, params)
+    rules = strategy.rules(params)
+    matrix, equity, closed_equity, position = kernel.simulate(
+        view.time, view.open, view.high, view.low, view.close,
+        signals.entry_long, signals.entry_short, signals.exit_long, signals.exit_short,
+        signals.stop_long, signals.stop_short, signals.target_long, signals.target_short,
+        signals.trail_long, signals.trail_short,
+        rules.fill == Fill.NEXT_OPEN, int(rules.sizing), float(rules.risk_pct), float(rules.lot_size),
+        float(rules.equity_fraction), rules.alternate, rules.reverse,
+        float(rules.trail_rr_long), float(rules.trail_rr_short),
+        int(rules.max_hold_long_ns), int(rules.max_hold_short_ns),
+        span.trade_start, float(settings.initial_capital), float(settings.commission),
+    )
+    return BacktestResult(
+        bars=view,
+        trade_start=span.trade_start,
+        trades=_trades(matrix, view.time),
+        open_position=_open_position(position, view),
+        equity=equity,
+        closed_equity=closed_equity,
+        initial_capital=float(settings.initial_capital),
+        commission=float(settings.commission),
+    )
+
+
+def _trades(matrix: np.ndarray, time: np.ndarray) -> Trades:
+    entry_idx = matrix[:, kernel.T_ENTRY_IDX].astype(np.int64)
+    exit_idx = matrix[:, kernel.T_EXIT_IDX].astype(np.int64)
+    entry_price = matrix[:, kernel.T_ENTRY_PRICE]
+    size = matrix[:, kernel.T_SIZE]
+    net = matrix[:, kernel.T_NET]
+    return Trades(
+        direction=matrix[:, kernel.T_DIR].astype(np.int8),
+        entry_idx=entry_idx,
+        exit_idx=exit_idx,
+        entry_time=time[entry_idx],
+        exit_time=time[exit_idx],
+        entry_price=entry_price,
+        exit_price=matrix[:, kernel.T_EXIT_PRICE],
+        size=size,
+        net_pnl=net,
+        pnl_pct=net / (entry_price * size) * 100.0,
+    )
+
+
+def _open_position(position: np.ndarray, view: OHLCV) -> OpenPosition | None:
+    direction = int(position[kernel.P_DIR])
+    if direction == 0:
+        return None
+    entry_idx = int(position[kernel.P_ENTRY_IDX])
+    entry_price = float(position[kernel.P_ENTRY_PRICE])
+    size = float(position[kernel.P_SIZE])
+    mark = float(view.close[-1])
+    return OpenPosition(
+        direction=direction,
+        entry_idx=entry_idx,
+        entry_time=int(view.time[entry_idx]),
+        entry_price=entry_price,
+        size=size,
+        mark_price=mark,
+        unrealized_pnl=(mark - entry_price) * size * direction,
+    )

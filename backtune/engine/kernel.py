@@ -1,0 +1,177 @@
+"""The jitted bar loop: one position at a time, long or short, with brackets and a trail.
+
+Everything path-dependent happens here, once, for every strategy. Each bar runs, in order:
+fills of orders placed on the previous bar (next-open mode), intrabar exits (trail, stop,
+target), the holding-time limit, exit signals, then entry signals. An entry signal is
+ignored on a bar during which a position was closed (no re-entry on an exit bar) unless
+the rules reverse positions. ``cache=True`` keeps compiled code on disk so a fresh worker
+process starts in milliseconds instead of compiling for seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Columns of the trade matrix the kernel returns.
+T_DIR, T_ENTRY_IDX, T_EXIT_IDX, T_ENTRY_PRICE, T_EXIT_PRICE, T_SIZE, T_NET = range(7)
+TRADE_COLUMNS = 7
+# Fields of the open-position vector (direction 0 means flat).
+P_DIR, P_ENTRY_IDX, P_ENTRY_PRICE, P_SIZE = range(4)
+
+
+@njit(cache=True)
+def _size(sizing, price, stop, direction, cash, risk_pct, lot_size, equity_fraction, commission):
+    """Units to buy, or 0 when the order cannot be sized (no stop distance, too little equity)."""
+    if sizing == 0:
+        dist = (price - stop) * direction
+        if not dist > 0.0:
+            return 0.0
+        return np.floor(cash * risk_pct / 100.0 / dist / lot_size) * lot_size
+    unit_cost = price + equity_fraction * price * commission / equity_fraction
+    return ((cash * equity_fraction) // (unit_cost * lot_size)) * lot_size
+
+
+@njit(cache=True)
+def _close(trades, n_trades, direction, entry_idx, exit_idx, entry_price, exit_price, qty, commission, cash):
+    """Book a closed trade; returns the new closed-trade equity and trade count."""
+    gross = (exit_price - entry_price) * qty * direction
+    exit_fee = exit_price * qty * commission
+    row = trades[n_trades]
+    row[T_DIR] = direction
+    row[T_ENTRY_IDX] = entry_idx
+    row[T_EXIT_IDX] = exit_idx
+    row[T_ENTRY_PRICE] = entry_price
+    row[T_EXIT_PRICE] = exit_price
+    row[T_SIZE] = qty
+    row[T_NET] = gross - exit_fee - entry_price * qty * commission
+    return cash + gross - exit_fee, n_trades + 1
+
+
+@njit(cache=True)
+def _bracket_exit(direction, high, low, entry_price, stop, target, trail_rr, trail, trail_active, level):
+    """Intrabar exit price (NaN: none) plus the updated trail state.
+
+    Written for a long; a short runs the same logic on negated prices, so the mirror
+    image can never drift from the original.
+    """
+    d = float(direction)
+    hi, lo = (high, low) if direction == 1 else (-low, -high)
+    entry, stp, tgt, trl, lvl = entry_price * d, stop * d, target * d, trail * d, level * d
+    if not trail_active and hi >= entry + (entry - stp) * trail_rr:
+        trail_active = True
+    if trl > lvl:
+        lvl = trl
+    price = np.nan
+    if trail_active:
+        if lo <= lvl:
+            price = min(lvl, hi)
+    elif lo <= stp:
+        price = stp
+    elif hi >= tgt:
+        price = tgt
+    return price * d, trail_active, lvl * d
+
+
+@njit(cache=True)
+def simulate(
+    time, open_, high, low, close,
+    entry_long, entry_short, exit_long, exit_short,
+    stop_long, stop_short, target_long, target_short, trail_long, trail_short,
+    fill_next_open, sizing, risk_pct, lot_size, equity_fraction, alternate, reverse,
+    trail_rr_long, trail_rr_short, max_hold_long, max_hold_short,
+    trade_start, capital, commission,
+):
+    n = close.shape[0]
+    trades = np.empty((n + 1, TRADE_COLUMNS))
+    n_trades = 0
+    equity = np.empty(n)
+    closed_equity = np.empty(n)
+    cash = capital  # closed-trade equity: realised PnL net of every commission paid so far
+
+    pos = 0
+    qty = 0.0
+    entry_price = 0.0
+    entry_idx = -1
+    stop = np.nan
+    target = np.nan
+    trail_active = False
+    level = np.nan
+    last_dir = 0
+    pending_entry = 0
+    pending_exit = False
+    pending_stop = np.nan
+    pending_target = np.nan
+
+    for t in range(n):
+        if fill_next_open:
+            if pending_exit and pos != 0:
+                cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, open_[t], qty,
+                                        commission, cash)
+                pos = 0
+            if pending_entry != 0 and pos == 0:
+                new_qty = _size(sizing, open_[t], pending_stop, pending_entry, cash,
+                                risk_pct, lot_size, equity_fraction, commission)
+                if new_qty > 0.0:
+                    pos, last_dir, qty, entry_price, entry_idx = pending_entry, pending_entry, new_qty, open_[t], t
+                    stop, target, level, trail_active = pending_stop, pending_target, pending_stop, False
+                    cash -= entry_price * qty * commission
+            pending_entry = 0
+            pending_exit = False
+
+        exited = False
+        if pos != 0:
+            is_long = pos == 1
+            exit_price, trail_active, level = _bracket_exit(
+                pos, high[t], low[t], entry_price, stop, target,
+                trail_rr_long if is_long else trail_rr_short,
+                trail_long[t] if is_long else trail_short[t], trail_active, level)
+            max_hold = max_hold_long if is_long else max_hold_short
+            exit_signal = exit_long[t] if is_long else exit_short[t]
+            if np.isnan(exit_price) and max_hold > 0 and time[t] - time[entry_idx] >= max_hold:
+                exit_price = close[t]
+            if np.isnan(exit_price) and exit_signal:
+                if fill_next_open:
+                    pending_exit = True
+                else:
+                    exit_price = close[t]
+            if not np.isnan(exit_price):
+                cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, exit_price, qty,
+                                        commission, cash)
+                pos = 0
+                exited = True
+
+        if t >= trade_start:
+            want = 0
+            if entry_long[t] and not (alternate and last_dir == 1):
+                want = 1
+            elif entry_short[t] and not (alternate and last_dir == -1):
+                want = -1
+            new_stop = stop_long[t] if want == 1 else stop_short[t]
+            new_target = target_long[t] if want == 1 else target_short[t]
+            if want != 0 and ((pos == 0 and not exited) or (pos == -want and reverse)):
+                if fill_next_open:
+                    pending_exit = pending_exit or pos != 0
+                    pending_entry, pending_stop, pending_target = want, new_stop, new_target
+                else:
+                    if pos != 0:
+                        cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, close[t], qty,
+                                                commission, cash)
+                        pos = 0
+                    new_qty = _size(sizing, close[t], new_stop, want, cash,
+                                    risk_pct, lot_size, equity_fraction, commission)
+                    if new_qty > 0.0:
+                        pos, last_dir, qty, entry_price, entry_idx = want, want, new_qty, close[t], t
+                        stop, target, level, trail_active = new_stop, new_target, new_stop, False
+                        cash -= entry_price * qty * commission
+
+        closed_equity[t] = cash
+        equity[t] = cash + (close[t] - entry_price) * qty * pos if pos != 0 else cash
+
+    position = np.zeros(4)
+    if pos != 0:
+        position[P_DIR] = pos
+        position[P_ENTRY_IDX] = entry_idx
+        position[P_ENTRY_PRICE] = entry_price
+        position[P_SIZE] = qty
+    return trades[:n_trades], equity, closed_equity, position

@@ -1,0 +1,61 @@
+"""Moving-average crossover, as backtesting.py's ``SmaCross`` example trades it.
+
+A golden cross (fast SMA crossing above slow) closes any short and goes long with all
+available equity; a death cross is the mirror. Orders fill at the next bar's open in
+whole units. Reproducing backtesting.py trade for trade makes it the engine's oracle.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from backtune.data.ohlcv import OHLCV
+from backtune.engine.signals import ExecutionRules, Fill, Signals, Sizing
+from backtune.indicators import sma
+from backtune.params import Param, ParamError
+from backtune.strategy import Params, Strategy
+
+PARAMS = (
+    Param("n1", "int", 10, label="Fast SMA length", group="Averages", min=5, max=50, step=5, bounds=(1, 10_000),
+          description="Bars in the fast simple moving average of close."),
+    Param("n2", "int", 20, label="Slow SMA length", group="Averages", min=10, max=200, step=10, bounds=(2, 10_000),
+          description="Bars in the slow simple moving average of close; must exceed the fast length."),
+)
+
+
+def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True on bars where ``a`` went from strictly below ``b`` to strictly above it."""
+    crossed = np.zeros(a.shape[0], dtype=np.bool_)
+    crossed[1:] = (a[:-1] < b[:-1]) & (a[1:] > b[1:])
+    return crossed
+
+
+def signals(bars: OHLCV, params: Params) -> Signals:
+    fast = sma(bars.close, params["n1"])
+    slow = sma(bars.close, params["n2"])
+    return Signals.build(len(bars), entry_long=crossed_above(fast, slow), entry_short=crossed_above(slow, fast))
+
+
+def rules(params: Params) -> ExecutionRules:
+    # One machine epsilon of equity held back, as backtesting.py does, so that rounding
+    # can never make an all-in order cost more than the account holds.
+    return ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN, lot_size=1.0,
+                          equity_fraction=1.0 - sys.float_info.epsilon, reverse=True)
+
+
+def check(params: Params) -> None:
+    if params["n1"] >= params["n2"]:
+        raise ParamError("n1", f"fast length {params['n1']} must be below slow length {params['n2']}")
+
+
+STRATEGY = Strategy(
+    id="sma_cross",
+    name="SMA crossover",
+    description="Long on a golden cross, short on a death cross, always in the market once started.",
+    params=PARAMS,
+    signals=signals,
+    rules=rules,
+    check=check,
+)
