@@ -10,17 +10,16 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Mapping, Sequence
 
+from backtune.errors import FieldError
+
 ParamType = Literal["int", "float", "bool", "choice"]
 PARAM_TYPES: tuple[str, ...] = ("int", "float", "bool", "choice")
 
 
-class ParamError(ValueError):
+class ParamError(FieldError):
     """A parameter value or declaration that cannot be used; ``field`` names the parameter."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"parameter '{field}': {message}")
-        self.field = field
-        self.reason = message
+    label = "parameter '{field}'"
 
 
 @dataclass(frozen=True)

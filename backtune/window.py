@@ -13,14 +13,11 @@ import numpy as np
 import pandas as pd
 
 from backtune.data.ohlcv import OHLCV
+from backtune.errors import FieldError
 
 
-class WindowError(ValueError):
+class WindowError(FieldError):
     """A window that selects no tradable bars; ``field`` names the offending setting."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -9,10 +10,15 @@ import numpy as np
 
 from backtune.data.ohlcv import OHLCV
 from backtune.engine import kernel
+from backtune.errors import FieldError
 from backtune.engine.signals import Fill
 from backtune.result import BacktestResult, OpenPosition, Trades
 from backtune.strategy import Strategy
 from backtune.window import DataWindow, resolve_window
+
+
+class SettingsError(FieldError):
+    """A bad engine setting (capital, commission)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,15 @@ class EngineSettings:
 
     initial_capital: float = 10_000.0
     commission: float = 0.0005
+
+    @classmethod
+    def checked(cls, initial_capital: float, commission: float) -> "EngineSettings":
+        """Settings from user input, refusing values no account can have."""
+        if not math.isfinite(initial_capital) or initial_capital <= 0:
+            raise SettingsError("capital", f"must be a positive number, got {initial_capital}")
+        if not math.isfinite(commission) or not 0 <= commission < 0.1:
+            raise SettingsError("commission", f"must be a fraction in [0, 0.1), got {commission}")
+        return cls(float(initial_capital), float(commission))
 
 
 def run_backtest(
