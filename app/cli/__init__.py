@@ -1,0 +1,29 @@
+"""``python -m app``: one sub-command per module, errors as one line on stderr with exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from app.cli import backtest, strategies
+from app.cli.errors import USER_ERRORS, CliError
+
+COMMANDS = (backtest, strategies)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Backtune: backtest and tune trading strategies.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return CliError.EXIT_CODE

@@ -1,0 +1,70 @@
+"""``backtest``: one strategy, one parameter set, one CSV; a summary or exact JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from app.cli.inputs import data_path, json_object
+from backtune.data.loader import load_csv
+from backtune.engine.backtest import EngineSettings, run_backtest
+from backtune.metrics import compute_metrics
+from backtune.registry import get_strategy
+from backtune.report import backtest_report
+from backtune.window import DataWindow
+
+SUMMARY_METRICS = (
+    ("net_profit_pct", "Net profit %"),
+    ("max_drawdown_pct", "Max drawdown %"),
+    ("total_trades", "Trades"),
+    ("win_rate_pct", "Win rate %"),
+    ("profit_factor", "Profit factor"),
+    ("sharpe", "Sharpe"),
+    ("romad", "RoMaD"),
+    ("buy_and_hold_pct", "Buy & hold %"),
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    defaults = EngineSettings()
+    parser = sub.add_parser("backtest", help="run one backtest")
+    parser.add_argument("--data", required=True, help="OHLCV CSV file")
+    parser.add_argument("--strategy", required=True, help="strategy id (see `strategies`)")
+    parser.add_argument("--params", help="JSON object, or a file holding one; missing parameters take defaults")
+    parser.add_argument("--start", help="first tradable bar time (UTC), e.g. 2025-06-15")
+    parser.add_argument("--end", help="last bar time (UTC), inclusive")
+    parser.add_argument("--warmup", type=int, default=0, help="bars before --start lent to indicators")
+    parser.add_argument("--capital", type=float, default=defaults.initial_capital, help="starting equity")
+    parser.add_argument("--commission", type=float, default=defaults.commission,
+                        help="fraction of notional charged per side")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    strategy = get_strategy(args.strategy)
+    params = strategy.validate(json_object("--params", args.params))
+    window = DataWindow.parse(args.start, args.end, args.warmup)
+    settings = EngineSettings.checked(args.capital, args.commission)
+    dataset = load_csv(data_path(args.data))
+    result = run_backtest(dataset.bars, strategy, params, window, settings)
+    report = backtest_report(strategy.id, params, result, compute_metrics(result).as_dict())
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(_summary(report))
+    return 0
+
+
+def _summary(report: dict) -> str:
+    window = report["window"]
+    lines = [f"{report['strategy']} from {window['start']} to {window['end']} ({window['bars']} bars, "
+             f"{window['warmup_bars']} warm-up)"]
+    for key, label in SUMMARY_METRICS:
+        value = report["metrics"].get(key)
+        text = "n/a" if value is None else (f"{value:,.2f}" if isinstance(value, float) else str(value))
+        lines.append(f"  {label:<16} {text:>12}")
+    if report["open_position"]:
+        pos = report["open_position"]
+        lines.append(f"  open {pos['direction']} since {pos['entry_time']} at {pos['entry_price']}")
+    return "\n".join(lines)
