@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
-from app.cli import backtest, strategies
+from app.cli import backtest, samples, strategies
 from app.cli.errors import USER_ERRORS, CliError
 
-COMMANDS = (backtest, strategies)
+COMMANDS = (backtest, strategies, samples)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Usage mistakes get the same one-line, exit-code-2 treatment as any other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(CliError.EXIT_CODE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app", description="Backtune: backtest and tune trading strategies.")
+    parser = OneLineErrorParser(prog="python -m app", description="Backtune: backtest and tune trading strategies.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
