@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,3 +71,28 @@ class BacktestResult:
     closed_equity: np.ndarray
     initial_capital: float
     commission: float
+
+
+def truncated(result: BacktestResult, last: int) -> BacktestResult:
+    """The run as it stood at the close of bar ``last``: trades closed by then, and the one
+    still open marked to that close. Lets a pruner judge a trial on part of its window."""
+    trades = result.trades
+    closed = trades.exit_idx <= last
+    open_now = (trades.entry_idx <= last) & ~closed
+    position = result.open_position if result.open_position and result.open_position.entry_idx <= last else None
+    if open_now.any():
+        i = int(np.flatnonzero(open_now)[0])
+        position = OpenPosition(int(trades.direction[i]), int(trades.entry_idx[i]), int(trades.entry_time[i]),
+                                float(trades.entry_price[i]), float(trades.size[i]), 0.0, 0.0)
+    if position is not None:
+        mark = float(result.bars.close[last])
+        position = replace(position, mark_price=mark,
+                           unrealized_pnl=(mark - position.entry_price) * position.size * position.direction)
+    return replace(
+        result,
+        bars=result.bars.slice(0, last),
+        trades=Trades(**{name: getattr(trades, name)[closed] for name in Trades.__dataclass_fields__}),
+        open_position=position,
+        equity=result.equity[: last + 1],
+        closed_equity=result.closed_equity[: last + 1],
+    )

@@ -9,20 +9,25 @@ from typing import Any
 from app.cli.errors import CliError
 
 
+def json_value(option: str, text: str) -> Any:
+    """``text`` as JSON, or the JSON in the file it names."""
+    source = text
+    if not text.lstrip().startswith(("{", "[")):
+        path = Path(text)
+        if not path.is_file():
+            raise CliError(f"{option}: {text!r} is neither JSON nor a readable file")
+        source = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{option}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+
+
 def json_object(option: str, text: str | None) -> dict[str, Any]:
     """``text`` as a JSON object, or the JSON object in the file it names."""
     if not text:
         return {}
-    source = text
-    if not text.lstrip().startswith("{"):
-        path = Path(text)
-        if not path.is_file():
-            raise CliError(f"{option}: {text!r} is neither a JSON object nor a readable file")
-        source = path.read_text(encoding="utf-8")
-    try:
-        value = json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"{option}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    value = json_value(option, text)
     if not isinstance(value, dict):
         raise CliError(f"{option}: expected a JSON object, got {type(value).__name__}")
     return value

@@ -1,0 +1,275 @@
+"""The coordinator of one run: prepare the run directory, start the workers, watch them,
+then fail orphaned trials, dump the study to SQLite and write the ranked results.
+
+It never imports Flask: the CLI calls it in-process, the web app from a coordinator
+process of its own, and resume goes through the same ``execute_run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from backtune.data.loader import load_csv
+from backtune.data.ohlcv import OHLCV
+from backtune.optimize.config import Budget, RunConfig
+from backtune.optimize.dump import dump_study
+from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
+from backtune.optimize.rundir import RunDir, new_run_id
+from backtune.optimize.shared_bars import save_bars
+from backtune.optimize.storage import is_database_url, open_storage
+from backtune.optimize.worker import WorkerPlan, run_worker
+
+log = logging.getLogger("backtune.run")
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of the shared study, for progress bars and the web API."""
+
+    counts: dict[str, int]
+    done: int
+    best_value: float | None
+    elapsed_s: float
+    trials_per_s: float
+    trial_limit: int | None
+    deadline: float | None
+
+
+def journal_dir() -> Path | None:
+    """Where live journals go. tmpfs by default: Optuna fsyncs every journal append,
+    which costs ~14x per trial on disk (docs/performance.md); the SQLite dump is the
+    durable copy. ``BACKTUNE_JOURNAL_DIR`` overrides; None means the run directory."""
+    chosen = os.environ.get("BACKTUNE_JOURNAL_DIR")
+    if chosen:
+        return Path(chosen)
+    shm = Path("/dev/shm")
+    return shm / "backtune" if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None) -> RunDir:
+    """Create the run directory, share the bars, create the study and enqueue seeds."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run = RunDir(Path(runs_root) / new_run_id(config.strategy))
+    run.path.mkdir(parents=True)
+    run.workers_dir.mkdir()
+    save_bars(bars if bars is not None else load_csv(Path(config.data)).bars, run.bars_dir)
+    run.write_json(run.config_file, config.as_dict())
+    storage_url = config.storage or str(_journal_path(run))
+    storage = open_storage(storage_url)
+    study = optuna.create_study(study_name=config.study_name, storage=storage, directions=config.directions)
+    study.set_user_attr("run_id", run.run_id)
+    study.set_user_attr("strategy", config.strategy)
+    for params in config.seed_params:
+        study.enqueue_trial(dict(params))
+    run.write_json(run.state_file, {"status": "prepared", "storage": storage_url, "created": time.time()})
+    log.info("run %s prepared: %s, %d workers, target %s", run.run_id, config.strategy, config.workers,
+             ",".join(t.name for t in config.targets))
+    return run
+
+
+def execute_run(run: RunDir, budget: Budget | None = None,
+                on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Run the workers to the budget (the run's own, or ``budget`` for a resume) and finish."""
+    started = time.perf_counter()
+    config = RunConfig.parse(run.read_json(run.config_file))
+    state = run.read_json(run.state_file)
+    storage = open_storage(state["storage"])
+    study = optuna.load_study(study_name=config.study_name, storage=storage)
+    budget = budget or config.budget
+    baseline = len(study.get_trials(deepcopy=False))
+    trial_limit = baseline + budget.trials if budget.trials is not None else None
+    deadline = time.time() + budget.seconds if budget.seconds is not None else None
+    run.stop_file.unlink(missing_ok=True)
+    _set_state(run, status="running", coordinator_pid=os.getpid(), started=time.time())
+    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline)
+             for i in range(config.workers)]
+    log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
+
+    workers = _start(plans)
+    _watch(run, study, workers, baseline, trial_limit, deadline, on_progress)
+    optimize_s = time.perf_counter() - started
+    failures = _failures(run, workers)
+    orphans = _fail_orphans(study)
+    dump_started = time.perf_counter()
+    dump_study(storage, config.study_name, run.sqlite)
+    dump_s = time.perf_counter() - dump_started
+
+    trials = study.get_trials(deepcopy=False)
+    rows = ranked_trials(trials, config)
+    new_trials = sum(1 for t in trials[baseline:] if t.state in (TrialState.COMPLETE, TrialState.PRUNED,
+                                                                  TrialState.FAIL))
+    status = _final_status(run, failures, len(plans))
+    summary = {
+        "run_id": run.run_id,
+        "run_dir": str(run.path),
+        "status": status,
+        "study_name": config.study_name,
+        "paths": {"sqlite": str(run.sqlite)},
+        "trials": state_counts(trials),
+        "best": best_row(rows),
+        "timings": {"optimize_s": optimize_s, "dump_s": dump_s, "total_s": time.perf_counter() - started},
+        "trials_per_s": new_trials / optimize_s if optimize_s > 0 else 0.0,
+        "stop_reason": _stop_reason(run, config),
+        "workers": failures or None,
+        "orphaned_trials": orphans,
+    }
+    if config.keep_journal and not is_database_url(state["storage"]):
+        summary["paths"]["journal"] = str(_keep_journal(run, Path(state["storage"])))
+    summary["timings"]["total_s"] = time.perf_counter() - started
+    run.write_json(run.results_file, {"summary": summary, "results": rows})
+    run.results_csv.write_text(results_csv(summary, config, rows), encoding="utf-8")
+    if not is_database_url(state["storage"]):
+        _remove_journal(Path(state["storage"]))
+    _set_state(run, status=status, finished=time.time(), summary=summary)
+    log.info("run %s %s: %d trials, best %s, %.1f trials/s", run.run_id, status, summary["trials"]["total"],
+             None if summary["best"] is None else summary["best"]["value"], summary["trials_per_s"])
+    return summary
+
+
+def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Load ``study.db`` into a fresh journal and continue; trial numbers carry on."""
+    config = RunConfig.parse(run.read_json(run.config_file))
+    state = run.read_json(run.state_file)
+    storage_url = state["storage"]
+    if not is_database_url(storage_url):
+        storage_url = str(_journal_path(run))
+        _remove_journal(Path(storage_url))
+        optuna.copy_study(from_study_name=config.study_name, from_storage=f"sqlite:///{run.sqlite}",
+                          to_storage=open_storage(storage_url))
+    _set_state(run, storage=storage_url)
+    log.info("run %s resumed with budget %s", run.run_id, budget.as_dict())
+    return execute_run(run, budget, on_progress)
+
+
+def _journal_path(run: RunDir) -> Path:
+    folder = journal_dir() or run.path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{run.run_id}.journal"
+
+
+def _start(plans: list[WorkerPlan]) -> list[Any]:
+    """One plan runs in a thread of this process (same code path); more are spawned."""
+    if len(plans) == 1:
+        thread = threading.Thread(target=_in_process, args=(plans[0],), name="worker-0", daemon=True)
+        thread.exitcode = None
+        thread.start()
+        return [thread]
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_spawned, args=(plan,), name=f"worker-{plan.index}") for plan in plans]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def _spawned(plan: WorkerPlan) -> None:
+    # Ctrl-C reaches the whole process group; only the coordinator reacts, via the stop file,
+    # so no worker dies in the middle of a trial.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    run_worker(plan)
+
+
+def _in_process(plan: WorkerPlan) -> None:
+    thread = threading.current_thread()
+    try:
+        run_worker(plan)
+        thread.exitcode = 0
+    except BaseException:
+        thread.exitcode = 1
+
+
+def _watch(run: RunDir, study: optuna.Study, workers: list[Any], baseline: int, trial_limit: int | None,
+           deadline: float | None, on_progress: Callable[[Progress], None] | None) -> None:
+    started = time.perf_counter()
+    while any(w.is_alive() for w in workers):
+        try:
+            for w in workers:
+                w.join(POLL_SECONDS / len(workers))
+            if on_progress is not None:
+                on_progress(_progress(study, baseline, started, trial_limit, deadline))
+        except KeyboardInterrupt:
+            log.info("run %s: interrupt received, stopping workers", run.run_id)
+            run.request_stop()
+    if on_progress is not None:
+        on_progress(_progress(study, baseline, started, trial_limit, deadline))
+
+
+def _progress(study: optuna.Study, baseline: int, started: float, trial_limit: int | None,
+              deadline: float | None) -> Progress:
+    trials = study.get_trials(deepcopy=False)
+    counts = state_counts(trials)
+    done = counts["complete"] + counts["pruned"] + counts["fail"]
+    elapsed = time.perf_counter() - started
+    best = None
+    if len(study.directions) == 1:
+        values = [t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        if values:
+            best = max(values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(values)
+    new_done = sum(1 for t in trials[baseline:] if t.state.is_finished())
+    return Progress(counts, done, best, elapsed, new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline)
+
+
+def _failures(run: RunDir, workers: list[Any]) -> list[dict[str, Any]]:
+    """Workers that raised or died, with the exit code and what they reported."""
+    failures = []
+    for index, worker in enumerate(workers):
+        status_file = run.worker_status(index)
+        status = run.read_json(status_file) if status_file.exists() else {}
+        code = worker.exitcode
+        if code == 0 and status.get("state") == "done":
+            continue
+        error = status.get("error") or (f"killed by signal {-code}" if code is not None and code < 0
+                                        else f"exited with code {code}")
+        failures.append({"index": index, "exit_code": code, "error": error})
+        log.error("run %s worker %d failed (exit code %s): %s", run.run_id, index, code, error)
+    return failures
+
+
+def _fail_orphans(study: optuna.Study) -> list[int]:
+    """Trials a dead worker left RUNNING can never finish; mark them FAIL before the dump."""
+    orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    for trial in orphans:
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    return [t.number for t in orphans]
+
+
+def _final_status(run: RunDir, failures: list[dict[str, Any]], n_workers: int) -> str:
+    if len(failures) == n_workers:
+        return "failed"
+    return "cancelled" if run.stop_requested else "done"
+
+
+def _stop_reason(run: RunDir, config: RunConfig) -> str | None:
+    reasons = [run.read_json(p).get("stop_reason") for p in sorted(run.workers_dir.glob("worker-*.json"))]
+    reasons = [r for r in reasons if r]
+    return reasons[0] if reasons else None
+
+
+def _set_state(run: RunDir, **changes: Any) -> None:
+    state = run.read_json(run.state_file) if run.state_file.exists() else {}
+    state.update(changes)
+    run.write_json(run.state_file, state)
+
+
+def _keep_journal(run: RunDir, journal: Path) -> Path:
+    if journal.parent != run.path:
+        shutil.copyfile(journal, run.kept_journal)
+        return run.kept_journal
+    return journal
+
+
+def _remove_journal(journal: Path) -> None:
+    for path in (journal, Path(f"{journal}.lock")):
+        path.unlink(missing_ok=True)

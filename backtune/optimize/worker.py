@@ -1,0 +1,97 @@
+"""One optimisation worker: attach to the shared study and run trials until a stop rule fires.
+
+``run_worker`` is a module-level function taking only strings and numbers, so it can be
+the target of a *spawned* process (nothing unpicklable crosses the process boundary, and
+it works where fork is unavailable). A one-worker run calls it in-process: same path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from pathlib import Path
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from backtune.optimize.config import RunConfig
+from backtune.optimize.objective import Objective
+from backtune.optimize.rundir import RunDir
+from backtune.optimize.samplers import build_pruner, build_sampler
+from backtune.optimize.shared_bars import load_bars
+from backtune.optimize.stopping import Convergence, StopRules
+from backtune.optimize.storage import open_storage
+
+log = logging.getLogger("backtune.worker")
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """What the coordinator tells each worker; plain values only (it crosses a spawn)."""
+
+    run_dir: str
+    index: int
+    storage: str
+    study_name: str
+    trial_limit: int | None
+    deadline: float | None
+
+
+def run_worker(plan: WorkerPlan) -> None:
+    """Process entry point: report failures in the worker's status file, then re-raise."""
+    run = RunDir(Path(plan.run_dir))
+    _log_to_run(run)
+    status = {"index": plan.index, "pid": os.getpid(), "state": "running", "trials": 0}
+    run.write_json(run.worker_status(plan.index), status)
+    try:
+        status.update(state="done", **optimize(plan, run))
+    except BaseException as exc:
+        status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        log.error("run %s worker %d failed: %s: %s", run.run_id, plan.index, type(exc).__name__, exc)
+        raise
+    finally:
+        run.write_json(run.worker_status(plan.index), status)
+
+
+def optimize(plan: WorkerPlan, run: RunDir) -> dict:
+    config = RunConfig.parse(run.read_json(run.config_file))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage),
+                              sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
+    objective = Objective(config, load_bars(run.bars_dir))
+    convergence = None
+    if config.budget.mode == "convergence":
+        convergence = Convergence(config.budget.patience, maximize=config.directions[0] == "maximize")
+    rules = StopRules(run, plan.trial_limit, plan.deadline, convergence)
+    log.info("run %s worker %d started (pid %d)", run.run_id, plan.index, os.getpid())
+    started = time.perf_counter()
+    done = 0
+    while (reason := rules.reason(study)) is None:
+        trial = study.ask()
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        except Exception:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        else:
+            study.tell(trial, value)
+        done += 1
+    seconds = time.perf_counter() - started
+    log.info("run %s worker %d stopped (%s) after %d trials in %.1f s", run.run_id, plan.index, reason, done, seconds)
+    return {"trials": done, "stop_reason": reason, "seconds": seconds}
+
+
+def _log_to_run(run: RunDir) -> None:
+    """Every process appends its own lines to the run's log (short appends don't interleave)."""
+    root = logging.getLogger("backtune")
+    if any(getattr(h, "baseFilename", None) == str(run.log_file) for h in root.handlers):
+        return
+    handler = logging.FileHandler(run.log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
