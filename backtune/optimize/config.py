@@ -62,6 +62,10 @@ class Constraint:
             return math.inf
         return self.value - actual if self.op == ">=" else actual - self.value
 
+    @property
+    def label(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "op": self.op, "value": self.value}
 

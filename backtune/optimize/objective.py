@@ -44,6 +44,8 @@ class Objective:
         result = run_backtest(self.bars, self.strategy, params, self.config.window, self.config.settings)
         metrics = self.metrics(result)
         trial.set_user_attr(METRICS_ATTR, metrics)
+        for constraint in self.config.constraints:
+            trial.set_constraint(constraint.label, constraint.violation(metrics))
         if self.prunes:
             self._report_checkpoints(trial, result)
         min_profit = self.config.min_profit

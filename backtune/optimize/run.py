@@ -27,6 +27,7 @@ from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.dump import dump_study
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
+from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.storage import is_database_url, open_storage
 from backtune.optimize.worker import WorkerPlan, run_worker
@@ -75,14 +76,20 @@ def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None) -
     for params in config.seed_params:
         study.enqueue_trial(dict(params))
     run.write_json(run.state_file, {"status": "prepared", "storage": storage_url, "created": time.time()})
-    log.info("run %s prepared: %s, %d workers, target %s", run.run_id, config.strategy, config.workers,
-             ",".join(t.name for t in config.targets))
+    with run_log(run):
+        log.info("run %s prepared: %s, %d workers, target %s", run.run_id, config.strategy, config.workers,
+                 ",".join(t.name for t in config.targets))
     return run
 
 
 def execute_run(run: RunDir, budget: Budget | None = None,
                 on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Run the workers to the budget (the run's own, or ``budget`` for a resume) and finish."""
+    with run_log(run):
+        return _execute(run, budget, on_progress)
+
+
+def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress], None] | None) -> dict[str, Any]:
     started = time.perf_counter()
     config = RunConfig.parse(run.read_json(run.config_file))
     state = run.read_json(run.state_file)

@@ -3,45 +3,31 @@
 from __future__ import annotations
 
 import zlib
-from typing import Callable, Sequence
 
 import optuna
-from optuna.trial import FrozenTrial
 
 from backtune.optimize.config import RunConfig
 
 METRICS_ATTR = "metrics"
 
 
-def constraints_func(config: RunConfig) -> Callable[[FrozenTrial], Sequence[float]] | None:
-    if not config.constraints:
-        return None
-
-    def violations(trial: FrozenTrial) -> Sequence[float]:
-        metrics = trial.user_attrs.get(METRICS_ATTR, {})
-        return [c.violation(metrics) for c in config.constraints]
-
-    return violations
-
-
 def build_sampler(config: RunConfig, worker_index: int) -> optuna.samplers.BaseSampler:
     """Each worker gets its own seed (seed + index), so a 1-worker run with a seed repeats
     exactly and parallel workers do not propose the same points."""
     seed = None if config.seed is None else config.seed + worker_index
-    constraints = constraints_func(config)
     startup = config.warmup_trials
     if config.sampler == "tpe":
         return optuna.samplers.TPESampler(n_startup_trials=startup, multivariate=True, seed=seed,
-                                          constant_liar=config.workers > 1, constraints_func=constraints)
+                                          constant_liar=config.workers > 1)
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if config.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
+        return optuna.samplers.NSGAIISampler(seed=seed)
     if config.sampler == "cmaes":
         return optuna.samplers.CmaEsSampler(n_startup_trials=startup, seed=seed,
                                             independent_sampler=optuna.samplers.RandomSampler(seed=seed))
     if config.sampler == "gp":
-        return optuna.samplers.GPSampler(n_startup_trials=startup, seed=seed, constraints_func=constraints)
+        return optuna.samplers.GPSampler(n_startup_trials=startup, seed=seed)
     # Workers share one QMC sequence (Optuna hands out its indices), so they need one seed.
     shared_seed = config.seed if config.seed is not None else zlib.crc32(config.study_name.encode())
     return optuna.samplers.QMCSampler(seed=shared_seed, scramble=True)

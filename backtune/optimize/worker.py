@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 from backtune.optimize.config import RunConfig
 from backtune.optimize.objective import Objective
 from backtune.optimize.rundir import RunDir
+from backtune.optimize.runlog import run_log
 from backtune.optimize.samplers import build_pruner, build_sampler
 from backtune.optimize.shared_bars import load_bars
 from backtune.optimize.stopping import Convergence, StopRules
@@ -43,17 +44,17 @@ class WorkerPlan:
 def run_worker(plan: WorkerPlan) -> None:
     """Process entry point: report failures in the worker's status file, then re-raise."""
     run = RunDir(Path(plan.run_dir))
-    _log_to_run(run)
     status = {"index": plan.index, "pid": os.getpid(), "state": "running", "trials": 0}
     run.write_json(run.worker_status(plan.index), status)
-    try:
-        status.update(state="done", **optimize(plan, run))
-    except BaseException as exc:
-        status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        log.error("run %s worker %d failed: %s: %s", run.run_id, plan.index, type(exc).__name__, exc)
-        raise
-    finally:
-        run.write_json(run.worker_status(plan.index), status)
+    with run_log(run):
+        try:
+            status.update(state="done", **optimize(plan, run))
+        except BaseException as exc:
+            status.update(state="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+            log.error("run %s worker %d failed: %s: %s", run.run_id, plan.index, type(exc).__name__, exc)
+            raise
+        finally:
+            run.write_json(run.worker_status(plan.index), status)
 
 
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
@@ -84,14 +85,3 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     seconds = time.perf_counter() - started
     log.info("run %s worker %d stopped (%s) after %d trials in %.1f s", run.run_id, plan.index, reason, done, seconds)
     return {"trials": done, "stop_reason": reason, "seconds": seconds}
-
-
-def _log_to_run(run: RunDir) -> None:
-    """Every process appends its own lines to the run's log (short appends don't interleave)."""
-    root = logging.getLogger("backtune")
-    if any(getattr(h, "baseFilename", None) == str(run.log_file) for h in root.handlers):
-        return
-    handler = logging.FileHandler(run.log_file)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)

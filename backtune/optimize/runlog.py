@@ -1,0 +1,36 @@
+"""The run's log file: one line per event that matters, from every process of the run."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+from backtune.optimize.rundir import RunDir
+
+FORMAT = "%(asctime)s %(levelname)s %(processName)s %(message)s"
+
+
+@contextmanager
+def run_log(run: RunDir) -> Iterator[None]:
+    """Append this process's ``backtune`` log lines to ``run.log`` while the block runs.
+
+    Short appends from several processes land whole, so workers and the coordinator
+    share one file. Nested use (an in-process worker inside its coordinator) is a no-op.
+    """
+    logger = logging.getLogger("backtune")
+    if any(getattr(h, "baseFilename", None) == str(run.log_file.resolve()) for h in logger.handlers):
+        yield
+        return
+    handler = logging.FileHandler(run.log_file)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    previous_level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        handler.close()

@@ -1,0 +1,304 @@
+"""The optimisation engine with real parts: spawned workers, a real journal, a real SQLite dump."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from backtune.errors import FieldError
+from backtune.optimize.config import RunConfig
+from backtune.optimize.run import execute_run, prepare_run, resume_run
+from backtune.optimize.config import Budget
+from backtune.optimize.samplers import METRICS_ATTR
+from backtune.optimize.score import ScoreConfig
+from backtune.optimize.targets import TARGETS
+from tests.conftest import backtesting_csv
+
+GOOG = str(backtesting_csv("GOOG"))
+SMALL_SPACE = {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}}
+
+
+def config(**overrides) -> RunConfig:
+    raw = {"data": GOOG, "strategy": "sma_cross", "space": SMALL_SPACE, "workers": 1, "sampler": "random",
+           "seed": 3, "budget": {"mode": "trials", "trials": 20}, "capital": 10_000, "commission": 0.002}
+    raw.update(overrides)
+    return RunConfig.parse(raw)
+
+
+def run(tmp_path: Path, **overrides) -> tuple[dict, optuna.Study]:
+    run_dir = prepare_run(config(**overrides), tmp_path)
+    summary = execute_run(run_dir)
+    study = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    return summary, study
+
+
+def test_two_workers_share_a_global_trial_budget(tmp_path):
+    summary, study = run(tmp_path, workers=2, budget={"mode": "trials", "trials": 40})
+    assert summary["status"] == "done" and summary["stop_reason"] == "trials"
+    assert 40 <= summary["trials"]["total"] <= 41  # overshoot at most workers - 1
+    assert [t.number for t in study.trials] == list(range(summary["trials"]["total"]))
+    statuses = [json.loads(p.read_text()) for p in sorted(Path(summary["run_dir"], "workers").glob("*.json"))]
+    assert len(statuses) == 2 and all(s["state"] == "done" for s in statuses)
+    assert all(s["trials"] > 0 for s in statuses), "both workers must have run trials"
+    assert not Path(summary["run_dir"], "bars").joinpath("missing").exists()
+
+
+def test_time_budget_stops_every_worker_at_the_deadline(tmp_path):
+    run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 4}), tmp_path)
+    started = time.time()
+    summary = execute_run(run_dir)
+    study = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    assert summary["stop_reason"] == "time"
+    last_start = max(t.datetime_start.timestamp() for t in study.trials)
+    assert last_start <= started + 4 + 0.5
+    assert summary["trials"]["total"] > 10
+
+
+def test_convergence_counts_trials_of_all_workers(tmp_path):
+    summary, study = run(tmp_path, workers=2, budget={"mode": "convergence", "patience": 15, "trials": 500})
+    assert summary["stop_reason"] == "converged"
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    after_best = [t for t in study.trials if t.number > best.number]
+    assert 15 <= len(after_best) <= 15 + 4
+    assert summary["trials"]["total"] < 500
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_every_target_optimises_in_its_direction_and_ranks_by_it(tmp_path, target):
+    summary, study = run(tmp_path, target=target, budget={"mode": "trials", "trials": 12})
+    assert study.direction.name.lower() == TARGETS[target].direction
+    results = json.loads(Path(summary["run_dir"], "results.json").read_text())["results"]
+    ranked = [r for r in results if r["rank"] is not None]
+    metric = TARGETS[target].metric
+    values = [r["metrics"][metric] if r["metrics"][metric] is not None else
+              (float("-inf") if TARGETS[target].direction == "maximize" else float("inf")) for r in ranked]
+    assert values == sorted(values, reverse=TARGETS[target].direction == "maximize")
+    assert summary["best"]["number"] == ranked[0]["number"]
+    assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+
+
+def test_score_is_computed_per_trial_from_that_trial_alone(tmp_path):
+    summary, study = run(tmp_path / "a", budget={"mode": "trials", "trials": 15})
+    scorer = ScoreConfig()
+    for trial in study.trials:
+        assert trial.value == pytest.approx(scorer.score(trial.user_attrs[METRICS_ATTR]))
+    # The same parameter set gets the same score in a different population.
+    first = study.trials[0]
+    _, other = run(tmp_path / "b", seed_params=[first.params], seed=99, budget={"mode": "trials", "trials": 5})
+    assert other.trials[0].params == first.params and other.trials[0].value == pytest.approx(first.value)
+    results = json.loads(Path(summary["run_dir"], "results.json").read_text())["results"]
+    percentiles = [r["percentile_score"] for r in results]
+    assert all(0 <= p <= 100 for p in percentiles) and max(percentiles) > min(percentiles)
+
+
+def test_every_trial_records_all_metrics_in_one_attribute(tmp_path):
+    _, study = run(tmp_path, budget={"mode": "trials", "trials": 5})
+    for trial in study.trials:
+        assert set(trial.user_attrs) == {METRICS_ATTR}
+        assert {"net_profit_pct", "sharpe", "max_drawdown_pct", "total_trades", "score"} <= set(
+            trial.user_attrs[METRICS_ATTR])
+
+
+def test_min_profit_filter_prunes_and_keeps_the_metrics(tmp_path):
+    summary, study = run(tmp_path, min_profit=300.0, budget={"mode": "trials", "trials": 20})
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert pruned and summary["trials"]["pruned"] == len(pruned)
+    assert all(t.user_attrs[METRICS_ATTR]["net_profit_pct"] < 300 for t in pruned)
+    assert all(t.user_attrs[METRICS_ATTR]["net_profit_pct"] >= 300 for t in complete)
+    results = json.loads(Path(summary["run_dir"], "results.json").read_text())["results"]
+    assert len(results) == 20
+    assert all(r["rank"] is None and "filter" in r["pruned_reason"] for r in results if r["state"] == "PRUNED")
+
+
+def test_invalid_sampled_combinations_are_pruned_with_a_reason(tmp_path):
+    space = {"n1": {"low": 5, "high": 50, "step": 5}, "n2": {"low": 10, "high": 60, "step": 10}}
+    _, study = run(tmp_path, space=space, budget={"mode": "trials", "trials": 30})
+    invalid = [t for t in study.trials if t.params["n1"] >= t.params["n2"]]
+    assert invalid and all(t.state == TrialState.PRUNED for t in invalid)
+    assert all("invalid parameters" in t.user_attrs["pruned_reason"] for t in invalid)
+
+
+def test_seed_params_are_tried_first(tmp_path):
+    _, study = run(tmp_path, seed_params=[{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}])
+    assert study.trials[0].params == {"n1": 10, "n2": 40}
+    assert study.trials[1].params == {"n1": 12, "n2": 50}
+
+
+def test_one_worker_with_a_seed_is_reproducible_and_two_workers_agree_on_the_data(tmp_path):
+    _, first = run(tmp_path / "a", sampler="tpe", warmup_trials=5, budget={"mode": "trials", "trials": 15})
+    _, second = run(tmp_path / "b", sampler="tpe", warmup_trials=5, budget={"mode": "trials", "trials": 15})
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+    assert [t.value for t in first.trials] == [t.value for t in second.trials]
+    _, parallel = run(tmp_path / "c", workers=2, budget={"mode": "trials", "trials": 20})
+    by_params = {tuple(t.params.values()): t.value for t in first.trials}
+    shared = [t for t in parallel.trials if tuple(t.params.values()) in by_params]
+    for trial in shared:
+        assert trial.value == pytest.approx(by_params[tuple(trial.params.values())])
+
+
+def test_multi_objective_run_reports_a_pareto_front_under_constraints(tmp_path):
+    summary, study = run(tmp_path, target=["net_profit", "max_drawdown"], sampler="nsga2",
+                         constraints=[{"metric": "total_trades", "op": ">=", "value": 30}],
+                         budget={"mode": "trials", "trials": 20})
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    results = json.loads(Path(summary["run_dir"], "results.json").read_text())["results"]
+    front = [r for r in results if r["pareto"]]
+    assert front and all(len(r["values"]) == 2 for r in front)
+    for trial in study.trials:
+        feasible = trial.user_attrs[METRICS_ATTR]["total_trades"] >= 30
+        violation = trial.system_attrs["constraints:total_trades>=30"]
+        assert (violation <= 0) == feasible
+
+
+def test_cancel_stops_within_two_seconds_and_keeps_results(tmp_path):
+    run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 120}), tmp_path)
+    requested = {}
+
+    def cancel_when_busy():
+        while len(list(run_dir.workers_dir.glob("*.json"))) < 2:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        requested["at"] = time.time()
+        run_dir.request_stop()
+
+    threading.Thread(target=cancel_when_busy, daemon=True).start()
+    summary = execute_run(run_dir)
+    ended = time.time()
+    assert summary["status"] == "cancelled" and summary["stop_reason"] == "cancelled"
+    assert ended - requested["at"] < 2.0 + summary["timings"]["dump_s"] + 1.0
+    study = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    assert len(study.trials) == summary["trials"]["total"] > 0
+    assert all(t.state != TrialState.RUNNING for t in study.trials)
+
+
+def test_a_worker_killed_mid_run_is_reported_and_the_others_go_on(tmp_path):
+    run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 6}), tmp_path)
+    killed = {}
+
+    def kill_worker_one():
+        status = run_dir.worker_status(1)
+        while not status.exists():
+            time.sleep(0.05)
+        time.sleep(1.5)
+        killed["pid"] = json.loads(status.read_text())["pid"]
+        os.kill(killed["pid"], signal.SIGKILL)
+
+    threading.Thread(target=kill_worker_one, daemon=True).start()
+    summary = execute_run(run_dir)
+    assert summary["status"] == "done"
+    assert summary["workers"] == [{"index": 1, "exit_code": -9, "error": "killed by signal 9"}]
+    assert "worker 1 failed (exit code -9)" in run_dir.log_file.read_text()
+    study = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    assert all(t.state != TrialState.RUNNING for t in study.trials)
+    assert set(summary["orphaned_trials"]) <= {t.number for t in study.trials if t.state == TrialState.FAIL}
+    worker_zero = json.loads(run_dir.worker_status(0).read_text())
+    assert worker_zero["state"] == "done" and worker_zero["stop_reason"] == "time"
+
+
+def test_orphaned_running_trials_are_failed_before_the_dump(tmp_path):
+    run_dir = prepare_run(config(budget={"mode": "trials", "trials": 3}), tmp_path)
+    from backtune.optimize.storage import open_storage
+
+    storage = open_storage(run_dir.read_json(run_dir.state_file)["storage"])
+    optuna.load_study(study_name="backtune", storage=storage).ask()  # a trial some dead worker left behind
+    summary = execute_run(run_dir)
+    assert summary["orphaned_trials"] == [0]
+    study = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    assert study.trials[0].state == TrialState.FAIL
+    assert sum(t.state == TrialState.COMPLETE for t in study.trials) == 3
+
+
+def test_when_every_worker_fails_the_run_fails_with_their_error(tmp_path):
+    run_dir = prepare_run(config(workers=2), tmp_path)
+    (run_dir.bars_dir / "prices.npy").write_bytes(b"not an array")
+    summary = execute_run(run_dir)
+    assert summary["status"] == "failed"
+    assert len(summary["workers"]) == 2
+    assert all("ValueError" in w["error"] or "pickle" in w["error"].lower() for w in summary["workers"])
+    assert json.loads(run_dir.state_file.read_text())["status"] == "failed"
+
+
+def test_workers_read_the_shared_bars_not_the_csv(tmp_path):
+    csv = tmp_path / "copy.csv"
+    csv.write_bytes(Path(GOOG).read_bytes())
+    run_dir = prepare_run(config(data=str(csv), workers=2, budget={"mode": "trials", "trials": 6}), tmp_path / "runs")
+    csv.unlink()
+    assert execute_run(run_dir)["trials"]["complete"] == 6
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "qmc", "nsga2"])
+def test_each_sampler_runs(tmp_path, sampler):
+    summary, _ = run(tmp_path, sampler=sampler, warmup_trials=3, budget={"mode": "trials", "trials": 8})
+    assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 8
+
+
+@pytest.mark.parametrize("pruner", ["median", "percentile"])
+def test_pruners_report_checkpoints_and_prune(tmp_path, pruner):
+    _, study = run(tmp_path, pruner=pruner, warmup_trials=3, budget={"mode": "trials", "trials": 25})
+    assert all(len(t.intermediate_values) >= 1 for t in study.trials)
+    assert any(t.state == TrialState.PRUNED for t in study.trials)
+
+
+def test_resume_continues_numbering_and_rewrites_the_study(tmp_path):
+    run_dir = prepare_run(config(budget={"mode": "trials", "trials": 12}), tmp_path)
+    execute_run(run_dir)
+    first = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    first_params = [t.params for t in first.trials]
+    summary = resume_run(run_dir, Budget(mode="trials", trials=8))
+    study = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
+    assert [t.number for t in study.trials] == list(range(20))
+    assert [t.params for t in study.trials[:12]] == first_params
+    assert summary["trials"]["total"] == 20
+
+
+def test_resume_after_a_crash_and_after_a_cancel(tmp_path):
+    run_dir = prepare_run(config(workers=2, budget={"mode": "trials", "trials": 10}), tmp_path)
+    run_dir.request_stop()  # cancelled before it began: STOP is cleared by execute, so cancel mid-way instead
+    threading.Timer(0.5, run_dir.request_stop).start()
+    cancelled = execute_run(run_dir)
+    assert cancelled["status"] in ("cancelled", "done")
+    resumed = resume_run(run_dir, Budget(mode="trials", trials=5))
+    assert resumed["status"] == "done"
+    assert resumed["trials"]["total"] == cancelled["trials"]["total"] + 5
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"strategy": "nope"}, None),
+    ({"target": "alpha"}, "target"),
+    ({"target": ["net_profit", "net_profit"]}, "target"),
+    ({"sampler": "annealing"}, "sampler"),
+    ({"pruner": "hyperband"}, "pruner"),
+    ({"budget": {"mode": "forever"}}, "budget.mode"),
+    ({"budget": {"mode": "trials", "trials": 0}}, "budget.trials"),
+    ({"budget": {"mode": "time"}}, "budget.seconds"),
+    ({"budget": {"mode": "convergence"}}, "budget.patience"),
+    ({"workers": 2.5}, "workers"),
+    ({"space": {"n1": {"low": 30, "high": 5}}}, "n1"),
+    ({"space": {"n1": {"low": 5, "high": 30, "step": 0}}}, "n1"),
+    ({"space": {"n9": 3}}, "n9"),
+    ({"score": {"buy_and_hold_pct": 1}}, "score_config"),
+    ({"constraints": [{"metric": "total_trades", "op": ">", "value": 3}]}, "constraints"),
+    ({"target": ["net_profit", "sharpe"], "pruner": "median"}, "pruner"),
+    ({"study_name": "../etc"}, "study_name"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_bad_run_settings_name_the_field(overrides, field):
+    with pytest.raises((FieldError, KeyError)) as info:
+        config(**overrides)
+    if field is not None:
+        assert info.value.field == field
+
+
+def test_workers_are_clamped_to_the_supported_range():
+    assert config(workers=0).workers == 1
+    assert config(workers=99).workers == 32
