@@ -1,0 +1,1 @@
+"""Parameter optimisation on top of Optuna: running studies and exporting their results."""
