@@ -77,7 +77,7 @@ def signals(bars: OHLCV, params: Params) -> Signals:
 
 def rules(params: Params) -> ExecutionRules:
     return ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=params["risk_pct"],
-                          lot_size=params["lot_size"], reverse=True)
+                          lot_size=params["lot_size"], reverse=True, gap_fills=True)
 
 
 def check(params: Params) -> None:

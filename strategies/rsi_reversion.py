@@ -87,7 +87,7 @@ def signals(bars: OHLCV, params: Params) -> Signals:
 
 
 def rules(params: Params) -> ExecutionRules:
-    return ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN, lot_size=params["lot_size"])
+    return ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN, lot_size=params["lot_size"], gap_fills=True)
 
 
 def check(params: Params) -> None:

@@ -179,3 +179,25 @@ def test_opposite_signal_is_ignored_while_in_a_position_without_reverse():
     rules = ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN)
     result = run(bars_from([10, 11, 12, 11, 10]), rules, entry_long=[0], entry_short=[2])
     assert len(result.trades) == 0 and result.open_position.direction == 1
+
+
+def test_gap_fills_take_the_open_when_a_bar_opens_beyond_the_stop():
+    bars = bars_from([100, 101, 90], opens=[100, 100.5, 92], lows=[100, 100, 89])
+    level = run(bars, CLOSE_RISK, entry_long=[0], stop_long=[95] * 3)
+    assert as_tuples(level)[0][4] == 95.0
+    gap = ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=10.0, gap_fills=True)
+    assert as_tuples(run(bars, gap, entry_long=[0], stop_long=[95] * 3))[0][4] == 92.0
+
+
+def test_gap_fills_favour_a_short_target_gapped_through():
+    bars = bars_from([100, 99, 85], opens=[100, 99.5, 86], highs=[100, 100, 87], lows=[100, 98, 84])
+    gap = ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=10.0, gap_fills=True)
+    result = run(bars, gap, entry_short=[0], stop_short=[105] * 3, target_short=[90] * 3)
+    assert as_tuples(result) == [(-1, 0, 2, 100.0, 86.0)]
+
+
+def test_all_in_entry_with_a_stop_on_the_wrong_side_of_the_fill_is_skipped():
+    bars = bars_from([10, 11, 12], opens=[10, 12, 12])
+    rules = ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN)
+    result = run(bars, rules, entry_long=[0], stop_long=[12.5, 0, 0])
+    assert result.open_position is None and len(result.trades) == 0

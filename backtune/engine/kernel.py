@@ -22,12 +22,15 @@ P_DIR, P_ENTRY_IDX, P_ENTRY_PRICE, P_SIZE = range(4)
 
 @njit(cache=True)
 def _size(sizing, price, stop, direction, cash, risk_pct, lot_size, equity_fraction, commission):
-    """Units to buy, or 0 when the order cannot be sized (no stop distance, too little equity)."""
+    """Units to buy, or 0 when the order cannot be sized: too little equity, or a stop that is
+    missing (risk sizing needs one) or already on the wrong side of the fill price."""
+    dist = (price - stop) * direction
     if sizing == 0:
-        dist = (price - stop) * direction
         if not dist > 0.0:
             return 0.0
         return np.floor(cash * risk_pct / 100.0 / dist / lot_size) * lot_size
+    if dist <= 0.0:
+        return 0.0
     unit_cost = price + equity_fraction * price * commission / equity_fraction
     return ((cash * equity_fraction) // (unit_cost * lot_size)) * lot_size
 
@@ -49,14 +52,17 @@ def _close(trades, n_trades, direction, entry_idx, exit_idx, entry_price, exit_p
 
 
 @njit(cache=True)
-def _bracket_exit(direction, high, low, entry_price, stop, target, trail_rr, trail, trail_active, level):
+def _bracket_exit(direction, open_, high, low, entry_price, stop, target, trail_rr, trail, trail_active, level,
+                  gap_fills):
     """Intrabar exit price (NaN: none) plus the updated trail state.
 
     Written for a long; a short runs the same logic on negated prices, so the mirror
-    image can never drift from the original.
+    image can never drift from the original. With ``gap_fills`` a level the bar opens
+    beyond fills at the open instead of the level.
     """
     d = float(direction)
     hi, lo = (high, low) if direction == 1 else (-low, -high)
+    op = open_ * d
     entry, stp, tgt, trl, lvl = entry_price * d, stop * d, target * d, trail * d, level * d
     if not trail_active and hi >= entry + (entry - stp) * trail_rr:
         trail_active = True
@@ -65,11 +71,11 @@ def _bracket_exit(direction, high, low, entry_price, stop, target, trail_rr, tra
     price = np.nan
     if trail_active:
         if lo <= lvl:
-            price = min(lvl, hi)
+            price = min(lvl, op if gap_fills else hi)
     elif lo <= stp:
-        price = stp
+        price = min(stp, op) if gap_fills else stp
     elif hi >= tgt:
-        price = tgt
+        price = max(tgt, op) if gap_fills else tgt
     return price * d, trail_active, lvl * d
 
 
@@ -78,7 +84,7 @@ def simulate(
     time, open_, high, low, close,
     entry_long, entry_short, exit_long, exit_short,
     stop_long, stop_short, target_long, target_short, trail_long, trail_short,
-    fill_next_open, sizing, risk_pct, lot_size, equity_fraction, alternate, reverse,
+    fill_next_open, sizing, risk_pct, lot_size, equity_fraction, alternate, reverse, gap_fills,
     trail_rr_long, trail_rr_short, max_hold_long, max_hold_short,
     trade_start, capital, commission,
 ):
@@ -123,9 +129,9 @@ def simulate(
         if pos != 0:
             is_long = pos == 1
             exit_price, trail_active, level = _bracket_exit(
-                pos, high[t], low[t], entry_price, stop, target,
+                pos, open_[t], high[t], low[t], entry_price, stop, target,
                 trail_rr_long if is_long else trail_rr_short,
-                trail_long[t] if is_long else trail_short[t], trail_active, level)
+                trail_long[t] if is_long else trail_short[t], trail_active, level, gap_fills)
             max_hold = max_hold_long if is_long else max_hold_short
             exit_signal = exit_long[t] if is_long else exit_short[t]
             if np.isnan(exit_price) and max_hold > 0 and time[t] - time[entry_idx] >= max_hold:

@@ -34,6 +34,8 @@ class ExecutionRules:
     ``reverse``: an entry signal against an open position closes it and opens the new one
     in the same fill; without it entries need a flat book, and never happen on a bar where
     a position was just closed.
+    ``gap_fills``: a stop, target or trailing level the bar opens beyond fills at the
+    open (realistic for gapping markets); without it, at the level itself.
     ``trail_rr_*``: trailing exit activates once price moves this many R (initial risk) in
     favour; NaN disables trailing.
     """
@@ -45,6 +47,7 @@ class ExecutionRules:
     equity_fraction: float = 1.0
     alternate: bool = False
     reverse: bool = False
+    gap_fills: bool = False
     trail_rr_long: float = np.nan
     trail_rr_short: float = np.nan
     max_hold_long_ns: int = 0
