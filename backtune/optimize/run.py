@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
-from backtune.optimize.dump import dump_study
+from backtune.optimize.dump import IncrementalDumper, dump_study
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
@@ -43,6 +43,8 @@ class Progress:
     counts: dict[str, int]
     done: int
     best_value: float | None
+    best_number: int | None
+    best_params: dict[str, Any] | None
     elapsed_s: float
     trials_per_s: float
     trial_limit: int | None
@@ -83,13 +85,19 @@ def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None) -
 
 
 def execute_run(run: RunDir, budget: Budget | None = None,
-                on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
-    """Run the workers to the budget (the run's own, or ``budget`` for a resume) and finish."""
+                on_progress: Callable[[Progress], None] | None = None, live_dump_every: float | None = None) -> dict[str, Any]:
+    """Run the workers to the budget (the run's own, or ``budget`` for a resume) and finish.
+
+    With ``live_dump_every`` the study is also copied, incrementally, into ``live.db``
+    every so many seconds, so a dashboard can follow the run; it is removed at the end,
+    when ``study.db`` takes over.
+    """
     with run_log(run):
-        return _execute(run, budget, on_progress)
+        return _execute(run, budget, on_progress, live_dump_every)
 
 
-def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress], None] | None) -> dict[str, Any]:
+def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress], None] | None,
+             live_dump_every: float | None) -> dict[str, Any]:
     started = time.perf_counter()
     config = RunConfig.parse(run.read_json(run.config_file))
     state = run.read_json(run.state_file)
@@ -106,7 +114,12 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
 
     workers = _start(plans)
-    _watch(run, study, workers, baseline, trial_limit, deadline, on_progress)
+    live = LiveDump(storage, config.study_name, run.live_sqlite, live_dump_every) if live_dump_every else None
+    try:
+        _watch(run, study, workers, baseline, trial_limit, deadline, on_progress, live)
+    finally:
+        if live is not None:
+            live.close()
     optimize_s = time.perf_counter() - started
     failures = _failures(run, workers)
     orphans = _fail_orphans(study)
@@ -161,6 +174,26 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
     return execute_run(run, budget, on_progress)
 
 
+class LiveDump:
+    """A SQLite copy of the running study, refreshed at most every ``every`` seconds."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, study_name: str, path: Path, every: float) -> None:
+        path.unlink(missing_ok=True)
+        self.dumper = IncrementalDumper(storage, study_name, path)
+        self.path = path
+        self.every = every
+        self.last = 0.0
+
+    def maybe_sync(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.dumper.sync()
+            self.last = time.monotonic()
+
+    def close(self) -> None:
+        self.dumper.close()
+        self.path.unlink(missing_ok=True)
+
+
 def _journal_path(run: RunDir) -> Path:
     folder = journal_dir() or run.path
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,7 +231,7 @@ def _in_process(plan: WorkerPlan) -> None:
 
 
 def _watch(run: RunDir, study: optuna.Study, workers: list[Any], baseline: int, trial_limit: int | None,
-           deadline: float | None, on_progress: Callable[[Progress], None] | None) -> None:
+           deadline: float | None, on_progress: Callable[[Progress], None] | None, live: "LiveDump | None") -> None:
     started = time.perf_counter()
     while any(w.is_alive() for w in workers):
         try:
@@ -206,6 +239,8 @@ def _watch(run: RunDir, study: optuna.Study, workers: list[Any], baseline: int, 
                 w.join(POLL_SECONDS / len(workers))
             if on_progress is not None:
                 on_progress(_progress(study, baseline, started, trial_limit, deadline))
+            if live is not None:
+                live.maybe_sync()
         except KeyboardInterrupt:
             log.info("run %s: interrupt received, stopping workers", run.run_id)
             run.request_stop()
@@ -221,11 +256,14 @@ def _progress(study: optuna.Study, baseline: int, started: float, trial_limit: i
     elapsed = time.perf_counter() - started
     best = None
     if len(study.directions) == 1:
-        values = [t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-        if values:
-            best = max(values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(values)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        if complete:
+            pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+            best = pick(complete, key=lambda t: t.value)
     new_done = sum(1 for t in trials[baseline:] if t.state.is_finished())
-    return Progress(counts, done, best, elapsed, new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline)
+    return Progress(counts, done, best.value if best else None, best.number if best else None,
+                    dict(best.params) if best else None, elapsed,
+                    new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline)
 
 
 def _failures(run: RunDir, workers: list[Any]) -> list[dict[str, Any]]:

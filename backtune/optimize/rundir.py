@@ -41,6 +41,10 @@ class RunDir:
         return self.path / "study.db"
 
     @property
+    def live_sqlite(self) -> Path:
+        return self.path / "live.db"
+
+    @property
     def results_file(self) -> Path:
         return self.path / "results.json"
 
