@@ -1,7 +1,8 @@
 """Moving-average crossover, as backtesting.py's ``SmaCross`` example trades it.
 
-A golden cross (fast SMA crossing above slow) closes any short and goes long with all
-available equity; a death cross is the mirror. Orders fill at the next bar's open in
+A golden cross (fast SMA crossing above slow) closes any position and goes long with all
+available equity; a death cross is the mirror. (After a tie between the averages, two
+golden crosses can follow each other; the second closes the long and opens a new one.) Orders fill at the next bar's open in
 whole units. Reproducing backtesting.py trade for trade makes it the engine's oracle.
 """
 
@@ -42,7 +43,7 @@ def rules(params: Params) -> ExecutionRules:
     # One machine epsilon of equity held back, as backtesting.py does, so that rounding
     # can never make an all-in order cost more than the account holds.
     return ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN, lot_size=1.0,
-                          equity_fraction=1.0 - sys.float_info.epsilon, reverse=True)
+                          equity_fraction=1.0 - sys.float_info.epsilon, reverse=True, reenter=True)
 
 
 def check(params: Params) -> None:

@@ -201,3 +201,13 @@ def test_all_in_entry_with_a_stop_on_the_wrong_side_of_the_fill_is_skipped():
     rules = ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN)
     result = run(bars, rules, entry_long=[0], stop_long=[12.5, 0, 0])
     assert result.open_position is None and len(result.trades) == 0
+
+
+def test_reenter_closes_and_reopens_on_a_same_direction_signal():
+    bars = bars_from([10, 11, 12, 13, 14], opens=[10, 10.5, 11.5, 12.5, 13.5])
+    rules = ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN, reverse=True, reenter=True)
+    result = run(bars, rules, capital=1_000.0, entry_long=[0, 2])
+    assert as_tuples(result) == [(1, 1, 3, 10.5, 12.5)]
+    assert result.open_position.entry_idx == 3 and result.open_position.direction == 1
+    plain = run(bars, NEXT_OPEN_ALL_IN, capital=1_000.0, entry_long=[0, 2])
+    assert len(plain.trades) == 0 and plain.open_position.entry_idx == 1

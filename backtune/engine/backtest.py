@@ -56,7 +56,7 @@ def run_backtest(
         signals.stop_long, signals.stop_short, signals.target_long, signals.target_short,
         signals.trail_long, signals.trail_short,
         rules.fill == Fill.NEXT_OPEN, int(rules.sizing), float(rules.risk_pct), float(rules.lot_size),
-        float(rules.equity_fraction), rules.alternate, rules.reverse, rules.gap_fills,
+        float(rules.equity_fraction), rules.alternate, rules.reverse, rules.reenter, rules.gap_fills,
         float(rules.trail_rr_long), float(rules.trail_rr_short),
         int(rules.max_hold_long_ns), int(rules.max_hold_short_ns),
         span.trade_start, float(settings.initial_capital), float(settings.commission),

@@ -84,7 +84,7 @@ def simulate(
     time, open_, high, low, close,
     entry_long, entry_short, exit_long, exit_short,
     stop_long, stop_short, target_long, target_short, trail_long, trail_short,
-    fill_next_open, sizing, risk_pct, lot_size, equity_fraction, alternate, reverse, gap_fills,
+    fill_next_open, sizing, risk_pct, lot_size, equity_fraction, alternate, reverse, reenter, gap_fills,
     trail_rr_long, trail_rr_short, max_hold_long, max_hold_short,
     trade_start, capital, commission,
 ):
@@ -155,7 +155,7 @@ def simulate(
                 want = -1
             new_stop = stop_long[t] if want == 1 else stop_short[t]
             new_target = target_long[t] if want == 1 else target_short[t]
-            if want != 0 and ((pos == 0 and not exited) or (pos == -want and reverse)):
+            if want != 0 and ((pos == 0 and not exited) or (pos == -want and reverse) or (pos == want and reenter)):
                 if fill_next_open:
                     pending_exit = pending_exit or pos != 0
                     pending_entry, pending_stop, pending_target = want, new_stop, new_target

@@ -34,6 +34,8 @@ class ExecutionRules:
     ``reverse``: an entry signal against an open position closes it and opens the new one
     in the same fill; without it entries need a flat book, and never happen on a bar where
     a position was just closed.
+    ``reenter``: an entry signal in the direction already held closes the position and
+    opens a fresh one in the same fill (backtesting.py's ``position.close(); buy()``).
     ``gap_fills``: a stop, target or trailing level the bar opens beyond fills at the
     open (realistic for gapping markets); without it, at the level itself.
     ``trail_rr_*``: trailing exit activates once price moves this many R (initial risk) in
@@ -47,6 +49,7 @@ class ExecutionRules:
     equity_fraction: float = 1.0
     alternate: bool = False
     reverse: bool = False
+    reenter: bool = False
     gap_fills: bool = False
     trail_rr_long: float = np.nan
     trail_rr_short: float = np.nan
