@@ -108,7 +108,7 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     trial_limit = baseline + budget.trials if budget.trials is not None else None
     deadline = time.time() + budget.seconds if budget.seconds is not None else None
     run.stop_file.unlink(missing_ok=True)
-    _set_state(run, status="running", coordinator_pid=os.getpid(), started=time.time())
+    run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time())
     plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline)
              for i in range(config.workers)]
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
@@ -122,16 +122,39 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
             live.close()
     optimize_s = time.perf_counter() - started
     failures = _failures(run, workers)
+    status = _final_status(run, failures, len(plans))
+    new_trials = sum(1 for t in study.get_trials(deepcopy=False)[baseline:] if t.state.is_finished())
+    return _finish(run, config, state["storage"], study, status, started, optimize_s, {
+        "trials_per_s": new_trials / optimize_s if optimize_s > 0 else 0.0,
+        "stop_reason": _stop_reason(run),
+        "workers": failures or None,
+    })
+
+
+def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
+    """Finish a run whose coordinator died: keep and dump its trials so it can be resumed."""
+    with run_log(run):
+        started = time.perf_counter()
+        config = RunConfig.parse(run.read_json(run.config_file))
+        storage_url = run.read_json(run.state_file)["storage"]
+        if not is_database_url(storage_url) and not Path(storage_url).exists():
+            run.update_state(status=status, finished=time.time())
+            log.warning("run %s %s: its journal is gone, nothing to salvage", run.run_id, status)
+            return run.read_json(run.state_file)
+        study = optuna.load_study(study_name=config.study_name, storage=open_storage(storage_url))
+        return _finish(run, config, storage_url, study, status, started, None,
+                       {"trials_per_s": None, "stop_reason": status, "workers": None})
+
+
+def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Study, status: str, started: float,
+            optimize_s: float | None, extra: dict[str, Any]) -> dict[str, Any]:
+    """Fail orphaned trials, dump to SQLite, rank, write results and the final state."""
     orphans = _fail_orphans(study)
     dump_started = time.perf_counter()
-    dump_study(storage, config.study_name, run.sqlite)
+    dump_study(study._storage, config.study_name, run.sqlite)
     dump_s = time.perf_counter() - dump_started
-
     trials = study.get_trials(deepcopy=False)
     rows = ranked_trials(trials, config)
-    new_trials = sum(1 for t in trials[baseline:] if t.state in (TrialState.COMPLETE, TrialState.PRUNED,
-                                                                  TrialState.FAIL))
-    status = _final_status(run, failures, len(plans))
     summary = {
         "run_id": run.run_id,
         "run_dir": str(run.path),
@@ -140,26 +163,25 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
         "paths": {"sqlite": str(run.sqlite)},
         "trials": state_counts(trials),
         "best": best_row(rows),
-        "timings": {"optimize_s": optimize_s, "dump_s": dump_s, "total_s": time.perf_counter() - started},
-        "trials_per_s": new_trials / optimize_s if optimize_s > 0 else 0.0,
-        "stop_reason": _stop_reason(run, config),
-        "workers": failures or None,
+        "timings": {"optimize_s": optimize_s, "dump_s": dump_s, "total_s": None},
+        **extra,
         "orphaned_trials": orphans,
     }
-    if config.keep_journal and not is_database_url(state["storage"]):
-        summary["paths"]["journal"] = str(_keep_journal(run, Path(state["storage"])))
+    if config.keep_journal and not is_database_url(storage_url):
+        summary["paths"]["journal"] = str(_keep_journal(run, Path(storage_url)))
     summary["timings"]["total_s"] = time.perf_counter() - started
     run.write_json(run.results_file, {"summary": summary, "results": rows})
     run.results_csv.write_text(results_csv(summary, config, rows), encoding="utf-8")
-    if not is_database_url(state["storage"]):
-        _remove_journal(Path(state["storage"]))
-    _set_state(run, status=status, finished=time.time(), summary=summary)
-    log.info("run %s %s: %d trials, best %s, %.1f trials/s", run.run_id, status, summary["trials"]["total"],
-             None if summary["best"] is None else summary["best"]["value"], summary["trials_per_s"])
+    if not is_database_url(storage_url):
+        _remove_journal(Path(storage_url))
+    run.update_state(status=status, finished=time.time(), summary=summary)
+    log.info("run %s %s: %d trials, best %s", run.run_id, status, summary["trials"]["total"],
+             None if summary["best"] is None else summary["best"]["value"])
     return summary
 
 
-def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], None] | None = None,
+               live_dump_every: float | None = None) -> dict[str, Any]:
     """Load ``study.db`` into a fresh journal and continue; trial numbers carry on."""
     config = RunConfig.parse(run.read_json(run.config_file))
     state = run.read_json(run.state_file)
@@ -169,9 +191,9 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
         _remove_journal(Path(storage_url))
         optuna.copy_study(from_study_name=config.study_name, from_storage=f"sqlite:///{run.sqlite}",
                           to_storage=open_storage(storage_url))
-    _set_state(run, storage=storage_url)
+    run.update_state(storage=storage_url)
     log.info("run %s resumed with budget %s", run.run_id, budget.as_dict())
-    return execute_run(run, budget, on_progress)
+    return execute_run(run, budget, on_progress, live_dump_every)
 
 
 class LiveDump:
@@ -296,16 +318,10 @@ def _final_status(run: RunDir, failures: list[dict[str, Any]], n_workers: int) -
     return "cancelled" if run.stop_requested else "done"
 
 
-def _stop_reason(run: RunDir, config: RunConfig) -> str | None:
+def _stop_reason(run: RunDir) -> str | None:
     reasons = [run.read_json(p).get("stop_reason") for p in sorted(run.workers_dir.glob("worker-*.json"))]
     reasons = [r for r in reasons if r]
     return reasons[0] if reasons else None
-
-
-def _set_state(run: RunDir, **changes: Any) -> None:
-    state = run.read_json(run.state_file) if run.state_file.exists() else {}
-    state.update(changes)
-    run.write_json(run.state_file, state)
 
 
 def _keep_journal(run: RunDir, journal: Path) -> Path:

@@ -83,6 +83,13 @@ class RunDir:
     def stop_requested(self) -> bool:
         return self.stop_file.exists()
 
+    def update_state(self, **changes: Any) -> dict[str, Any]:
+        """Read-modify-write of state.json (callers that race take the job store's lock)."""
+        state = self.read_json(self.state_file) if self.state_file.exists() else {}
+        state.update(changes, updated=time.time())
+        self.write_json(self.state_file, state)
+        return state
+
     def read_json(self, path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
 

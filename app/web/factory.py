@@ -1,0 +1,40 @@
+"""Building the Flask app: settings, blueprints, error handling, start-up recovery."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from app.settings import Settings
+from app.web.api import health
+from app.web.errors import register_error_handlers
+from backtune.jobs.recovery import recover_interrupted
+from backtune.jobs.scheduler import schedule
+from backtune.jobs.store import JobStore
+
+log = logging.getLogger("backtune.web")
+
+
+def build_app(config: Mapping[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env(overrides=config)
+    settings.ensure_dirs()
+    app = Flask("backtune", static_url_path="/assets", static_folder=str(_root() / "static"),
+                template_folder=str(_root() / "templates"))
+    app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024
+    app.config["JOBS"] = JobStore(settings.runs_dir)
+    register_error_handlers(app)
+    for blueprint in (health.bp,):
+        app.register_blueprint(blueprint)
+    recovered = recover_interrupted(app.config["JOBS"])
+    if recovered:
+        log.warning("marked %d job(s) interrupted at start-up: %s", len(recovered), ", ".join(recovered))
+    schedule(app.config["JOBS"], settings.max_jobs)
+    return app
+
+
+def _root() -> Path:
+    return Path(__file__).resolve().parents[2]

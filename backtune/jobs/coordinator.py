@@ -1,0 +1,90 @@
+"""``python -m backtune.jobs.coordinator RUN_DIR RUNS_DIR MAX_JOBS``: run one job to its end.
+
+It writes progress into state.json (so any web worker can report it cheaply), keeps a
+live SQLite copy for the dashboard, and when done starts the next queued job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from backtune.jobs.scheduler import schedule
+from backtune.jobs.store import FAILED, JobStore
+from backtune.optimize.config import Budget
+from backtune.optimize.run import Progress, execute_run, resume_run
+from backtune.optimize.rundir import RunDir
+
+log = logging.getLogger("backtune.jobs")
+PROGRESS_EVERY = 0.5
+LIVE_DUMP_EVERY = 3.0
+
+
+class ProgressWriter:
+    """Throttled progress snapshots into state.json."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.last = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        self.run.update_state(progress=progress_record(progress, self.run))
+
+
+def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
+    total = progress.trial_limit
+    eta = None
+    if progress.deadline is not None:
+        eta = max(0.0, progress.deadline - time.time())
+    if total is not None and progress.trials_per_s > 0:
+        by_trials = max(0, total - progress.counts["total"]) / progress.trials_per_s
+        eta = by_trials if eta is None else min(eta, by_trials)
+    workers = [run.read_json(p) for p in sorted(run.workers_dir.glob("worker-*.json"))]
+    return {
+        "done": progress.done,
+        "counts": progress.counts,
+        "trial_limit": total,
+        "deadline": progress.deadline,
+        "elapsed_s": progress.elapsed_s,
+        "trials_per_s": progress.trials_per_s,
+        "eta_s": eta,
+        "best_value": progress.best_value,
+        "best_number": progress.best_number,
+        "best_params": progress.best_params,
+        "workers": [{k: w.get(k) for k in ("index", "pid", "state", "trials", "error")} for w in workers],
+    }
+
+
+def main(run_dir: str, runs_dir: str, max_jobs: str) -> int:
+    store = JobStore(Path(runs_dir))
+    run = RunDir(Path(run_dir))
+    with store.locked():
+        state = run.update_state(coordinator_pid=os.getpid())
+    resume_budget = state.get("resume_budget")
+    try:
+        if resume_budget:
+            run.update_state(resume_budget=None)
+            resume_run(run, Budget(**resume_budget), on_progress=ProgressWriter(run),
+                       live_dump_every=LIVE_DUMP_EVERY)
+        else:
+            execute_run(run, on_progress=ProgressWriter(run), live_dump_every=LIVE_DUMP_EVERY)
+    except Exception as exc:
+        log.error("run %s failed: %s", run.run_id, exc)
+        run.update_state(status=FAILED, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return 1
+    finally:
+        schedule(store, int(max_jobs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))
