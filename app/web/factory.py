@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from app.settings import Settings
-from app.web.api import health
+from app.web.api import api_blueprints
 from app.web.errors import register_error_handlers
 from backtune.jobs.recovery import recover_interrupted
 from backtune.jobs.scheduler import schedule
@@ -27,7 +27,7 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024
     app.config["JOBS"] = JobStore(settings.runs_dir)
     register_error_handlers(app)
-    for blueprint in (health.bp,):
+    for blueprint in api_blueprints():
         app.register_blueprint(blueprint)
     recovered = recover_interrupted(app.config["JOBS"])
     if recovered:
