@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,24 +22,32 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> "Settings":
-        home = Path(env.get("BACKTUNE_HOME", Path.cwd() / "var")).resolve()
-        data_dir = Path(env.get("BACKTUNE_DATA_DIR", home / "data")).resolve()
-        settings = cls(
+        """Environment first, then ``overrides`` (the app factory's config); folders that are
+        not given are derived from the effective home, so overriding ``home`` moves them all."""
+        given = dict(overrides or {})
+        unknown = set(given) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+
+        def pick(name: str, variable: str, default: Any) -> Any:
+            return given[name] if name in given else env.get(variable, default)
+
+        home = Path(pick("home", "BACKTUNE_HOME", Path.cwd() / "var")).resolve()
+        data_dir = Path(pick("data_dir", "BACKTUNE_DATA_DIR", home / "data")).resolve()
+        roots = pick("csv_roots", "BACKTUNE_CSV_ROOTS", str(data_dir))
+        if isinstance(roots, str):
+            roots = [p for p in roots.split(os.pathsep) if p]
+        return cls(
             home=home,
             data_dir=data_dir,
-            runs_dir=Path(env.get("BACKTUNE_RUNS_DIR", home / "runs")).resolve(),
-            max_upload_mb=int(env.get("BACKTUNE_MAX_UPLOAD_MB", cls.max_upload_mb)),
-            max_jobs=int(env.get("BACKTUNE_MAX_JOBS", cls.max_jobs)),
-            max_workers=int(env.get("BACKTUNE_MAX_WORKERS", cls.max_workers)),
-            csv_roots=tuple(Path(p).resolve() for p in env.get("BACKTUNE_CSV_ROOTS", str(data_dir)).split(os.pathsep)
-                            if p),
-            api_token=env.get("BACKTUNE_API_TOKEN") or None,
-            wait_limit_s=float(env.get("BACKTUNE_WAIT_LIMIT_S", cls.wait_limit_s)),
+            runs_dir=Path(pick("runs_dir", "BACKTUNE_RUNS_DIR", home / "runs")).resolve(),
+            max_upload_mb=int(pick("max_upload_mb", "BACKTUNE_MAX_UPLOAD_MB", cls.max_upload_mb)),
+            max_jobs=int(pick("max_jobs", "BACKTUNE_MAX_JOBS", cls.max_jobs)),
+            max_workers=int(pick("max_workers", "BACKTUNE_MAX_WORKERS", cls.max_workers)),
+            csv_roots=tuple(Path(p).resolve() for p in roots),
+            api_token=pick("api_token", "BACKTUNE_API_TOKEN", None) or None,
+            wait_limit_s=float(pick("wait_limit_s", "BACKTUNE_WAIT_LIMIT_S", cls.wait_limit_s)),
         )
-        if overrides:
-            known = {f.name for f in fields(cls)}
-            settings = replace(settings, **{k: v for k, v in overrides.items() if k in known})
-        return settings
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.runs_dir):

@@ -72,3 +72,19 @@ def backtest_report(strategy_id: str, params: Mapping[str, Any], result: Backtes
         "trades": trade_records(result.trades),
         "open_position": open_position_record(result.open_position, int(np.int64(len(result.bars) - 1))),
     }
+
+
+def equity_points(result: BacktestResult, max_points: int = 1_000) -> list[list[Any]]:
+    """``[iso_time, equity, drawdown_pct]`` over the trading window, thinned to at most
+    ``max_points`` by an even stride that always keeps the last bar and the deepest
+    drawdown, so a chart shows the curve's real extremes."""
+    start = result.trade_start
+    equity = result.equity[start:]
+    time = result.bars.time[start:]
+    peak = np.maximum.accumulate(np.maximum(equity, result.initial_capital))
+    drawdown = (equity / peak - 1.0) * 100.0
+    keep = np.unique(np.concatenate([
+        np.linspace(0, len(equity) - 1, num=min(max_points - 1, len(equity))).astype(np.int64),
+        [int(np.argmin(drawdown))],
+    ]))
+    return [[iso_utc(time[i]), float(equity[i]), float(drawdown[i])] for i in keep.tolist()]

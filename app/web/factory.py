@@ -10,6 +10,8 @@ from flask import Flask
 
 from app.settings import Settings
 from app.web.api import api_blueprints
+from app.web.dashboard import mount_dashboard
+from app.web.auth import require_token
 from app.web.errors import register_error_handlers
 from backtune.jobs.recovery import recover_interrupted
 from backtune.jobs.scheduler import schedule
@@ -27,8 +29,11 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024
     app.config["JOBS"] = JobStore(settings.runs_dir)
     register_error_handlers(app)
+    if settings.api_token:
+        require_token(app, settings.api_token)
     for blueprint in api_blueprints():
         app.register_blueprint(blueprint)
+    mount_dashboard(app)
     recovered = recover_interrupted(app.config["JOBS"])
     if recovered:
         log.warning("marked %d job(s) interrupted at start-up: %s", len(recovered), ", ".join(recovered))

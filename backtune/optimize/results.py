@@ -1,6 +1,7 @@
 """The unified result list, built from the study itself (never from per-worker lists).
 
-Every trial that produced metrics is listed with its parameters, all metrics, the
+Every trial that produced metrics is listed with its full parameter set (searched and
+fixed), all metrics, the
 per-trial score and the population percentile score. Completed trials are ranked by the
 run's target; pruned ones follow, unranked, so nothing a worker computed is lost.
 """
@@ -57,7 +58,7 @@ def ranked_trials(trials: Sequence[FrozenTrial], config: RunConfig) -> list[dict
             "rank": rank if trial.state == TrialState.COMPLETE else None,
             "number": trial.number,
             "state": trial.state.name,
-            "params": trial.params,
+            "params": {**config.space.fixed, **trial.params},
             "values": trial.values,
             "score": metrics.get(SCORE),
             "percentile_score": percentile.get(trial.number),

@@ -92,6 +92,7 @@ def execute_run(run: RunDir, budget: Budget | None = None,
     every so many seconds, so a dashboard can follow the run; it is removed at the end,
     when ``study.db`` takes over.
     """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     with run_log(run):
         return _execute(run, budget, on_progress, live_dump_every)
 
