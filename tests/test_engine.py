@@ -211,3 +211,23 @@ def test_reenter_closes_and_reopens_on_a_same_direction_signal():
     assert result.open_position.entry_idx == 3 and result.open_position.direction == 1
     plain = run(bars, NEXT_OPEN_ALL_IN, capital=1_000.0, entry_long=[0, 2])
     assert len(plain.trades) == 0 and plain.open_position.entry_idx == 1
+
+
+def test_a_fresh_process_loads_the_kernel_from_numba_cache_instead_of_compiling():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, backtesting_csv
+
+    script = (
+        "from backtune.data.loader import load_csv; from backtune.engine import kernel;"
+        "from backtune.engine.backtest import run_backtest; from backtune.registry import get_strategy;"
+        f"bars = load_csv({str(backtesting_csv('GOOG'))!r}).bars; s = get_strategy('sma_cross');"
+        "run_backtest(bars, s, s.validate({}));"
+        "print(sum(kernel.simulate.stats.cache_hits.values()), sum(kernel.simulate.stats.cache_misses.values()))"
+    )
+    for _ in range(2):  # the first run may compile and write the cache; the second must not compile
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    hits, misses = map(int, done.stdout.split())
+    assert hits >= 1 and misses == 0
