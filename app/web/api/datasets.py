@@ -1,0 +1,51 @@
+"""Datasets: upload a CSV once, then refer to it by id in backtests and optimisations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.web.datasource import dataset_store, store_upload, uploaded_file
+from app.web.errors import ApiError, error_response
+from backtune.data.store import UnknownDatasetError, close_chart, preview
+
+bp = Blueprint("datasets", __name__, url_prefix="/api/datasets")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_: RequestEntityTooLarge):
+    """Werkzeug's page says nothing about the limit; the user needs it to split the file."""
+    limit = current_app.config["SETTINGS"].max_upload_mb
+    return error_response(413, "request_entity_too_large",
+                          f"the upload is over the {limit} MB limit (BACKTUNE_MAX_UPLOAD_MB)", "file")
+
+
+@bp.post("")
+def upload():
+    """201 and a Location for new content; 200 with the existing entry for bytes already stored."""
+    upload = uploaded_file(request.files)
+    if upload is None:
+        raise ApiError(400, "missing_file", "send the CSV as a multipart/form-data field named 'file'", "file")
+    entry, created = store_upload(upload)
+    response = jsonify(entry.as_dict())
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = f"/api/datasets/{entry.id}"
+    return response
+
+
+@bp.get("")
+def list_datasets():
+    entries = dataset_store().list()
+    return jsonify({"datasets": [e.as_dict() for e in entries], "total": len(entries)})
+
+
+@bp.get("/<dataset_id>")
+def get_dataset(dataset_id: str):
+    store = dataset_store()
+    try:
+        entry = store.get(dataset_id)
+    except UnknownDatasetError as exc:
+        raise ApiError(404, "unknown_dataset", exc.message, "dataset") from None
+    bars = store.load(dataset_id).bars
+    return jsonify({**entry.as_dict(), "preview": preview(bars), "chart": close_chart(bars)})

@@ -1,0 +1,228 @@
+"""Datasets kept on disk by content, so the web app can refer to an upload by a short id.
+
+Addressing by sha256 makes a re-upload of the same bytes free and idempotent, gives ids
+that every web worker and every restart agree on without a database, and lets the parse
+cache (keyed by the same digest) serve the bars. The bundled samples are copied in at
+first use, so the UI lists them beside the user's uploads with nothing to configure.
+
+Layout under ``<data_dir>``::
+
+    datasets/<sha256>.csv   the bytes exactly as uploaded
+    datasets/<id>.json      StoredDataset: names, upload time, sample flag, DataSummary
+    cache/                  parsed bars (see backtune.data.cache)
+
+Every file is written to a temporary name and renamed into place, and the metadata last,
+so a reader (another worker, a crash) sees a complete entry or none. Names given by a
+user are labels only: paths are built from the digest and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backtune.data.loader import DEFAULT_MAX_BYTES, Dataset, load_csv_bytes
+from backtune.data.ohlcv import OHLCV
+from backtune.data.samples import available_samples
+from backtune.data.summary import DataSummary
+from backtune.report import iso_utc
+
+# 64 bits of the digest: short enough to type, far from any chance collision.
+ID_LENGTH = 16
+_ID = re.compile(rf"^[0-9a-f]{{{ID_LENGTH}}}$")
+PREVIEW_ROWS = 5
+CHART_POINTS = 500
+
+log = logging.getLogger(__name__)
+
+
+class UnknownDatasetError(LookupError):
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(dataset_id)
+        self.dataset_id = dataset_id
+        self.message = f"no dataset {dataset_id!r} (see the dataset list for the ids)"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class StoredDataset:
+    """What the store knows about one dataset without reading its bars."""
+
+    id: str
+    name: str
+    file_name: str
+    uploaded_at: str
+    sample: bool
+    description: str
+    summary: DataSummary
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StoredDataset":
+        return cls(**{**data, "summary": DataSummary(**data["summary"])})
+
+
+class DatasetStore:
+    """Uploaded and sample datasets under ``data_dir``; safe to share between processes."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "datasets"
+        self.cache_dir = Path(data_dir) / "cache"
+        self._samples_registered = False
+
+    def add(
+        self,
+        data: bytes,
+        file_name: str,
+        *,
+        name: str | None = None,
+        sample: bool = False,
+        description: str = "",
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+    ) -> tuple[StoredDataset, bool]:
+        """Validate and keep ``data``; returns the entry and whether it is new.
+
+        Bytes already stored return their existing entry unparsed (the first name wins).
+        A file the loader rejects raises its DataError and leaves nothing behind.
+        """
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self._read(digest[:ID_LENGTH])
+        if existing is not None:
+            return existing, False
+        loaded = load_csv_bytes(data, file_name, max_bytes=max_bytes, cache_dir=self.cache_dir)
+        entry = StoredDataset(
+            id=digest[:ID_LENGTH],
+            name=name or file_name,
+            file_name=file_name,
+            uploaded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            sample=sample,
+            description=description,
+            summary=loaded.summary,
+        )
+        _write_atomic(self._csv(digest), data)
+        _write_atomic(self._meta(entry.id), json.dumps(entry.as_dict(), indent=1).encode("utf-8"))
+        return entry, True
+
+    def get(self, dataset_id: str) -> StoredDataset:
+        self._ensure_samples()
+        entry = self._read(dataset_id) if _ID.match(dataset_id) else None
+        if entry is None:
+            raise UnknownDatasetError(dataset_id)
+        return entry
+
+    def list(self) -> list[StoredDataset]:
+        """Samples first (by name), then uploads, newest first."""
+        self._ensure_samples()
+        if not self.root.is_dir():
+            return []
+        entries = [e for e in (self._read(p.stem) for p in self.root.glob("*.json")) if e is not None]
+        samples = sorted((e for e in entries if e.sample), key=lambda e: e.name)
+        uploads = sorted((e for e in entries if not e.sample), key=lambda e: e.uploaded_at, reverse=True)
+        return samples + uploads
+
+    def path(self, dataset_id: str) -> Path:
+        return self._csv(self.get(dataset_id).summary.sha256)
+
+    def load(self, dataset_id: str) -> Dataset:
+        """Bars and summary; parsed once per content, then served from the cache."""
+        entry = self.get(dataset_id)
+        data = self._csv(entry.summary.sha256).read_bytes()
+        return load_csv_bytes(data, entry.file_name, max_bytes=None, cache_dir=self.cache_dir)
+
+    def _csv(self, sha256: str) -> Path:
+        return self.root / f"{sha256}.csv"
+
+    def _meta(self, dataset_id: str) -> Path:
+        return self.root / f"{dataset_id}.json"
+
+    def _read(self, dataset_id: str) -> StoredDataset | None:
+        """The entry, or None when absent or unusable (its bytes gone, foreign JSON)."""
+        try:
+            entry = StoredDataset.from_dict(json.loads(self._meta(dataset_id).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning("ignoring unreadable dataset entry %s: %s", dataset_id, exc)
+            return None
+        return entry if self._csv(entry.summary.sha256).is_file() else None
+
+    def _ensure_samples(self) -> None:
+        """Copy the bundled samples in once per store; a sample that fails to load is
+        logged and skipped, since the store is still useful without it."""
+        if self._samples_registered:
+            return
+        for sample in available_samples().values():
+            try:
+                self.add(sample.path.read_bytes(), sample.path.name, name=f"{sample.name} (sample)", sample=True,
+                         description=sample.description, max_bytes=None)
+            except (OSError, ValueError) as exc:
+                log.warning("sample %s not registered: %s", sample.name, exc)
+        self._samples_registered = True
+
+
+def preview(bars: OHLCV, rows: int = PREVIEW_ROWS) -> dict[str, list[dict[str, Any]]]:
+    """The first and last ``rows`` bars as the loader read them, so a user can check that
+    times and columns were interpreted as intended."""
+    def row(i: int) -> dict[str, Any]:
+        return {
+            "time": iso_utc(bars.time[i]),
+            "open": float(bars.open[i]),
+            "high": float(bars.high[i]),
+            "low": float(bars.low[i]),
+            "close": float(bars.close[i]),
+            "volume": float(bars.volume[i]) if bars.has_volume else None,
+        }
+
+    n = len(bars)
+    return {"head": [row(i) for i in range(min(rows, n))], "tail": [row(i) for i in range(max(0, n - rows), n)]}
+
+
+def close_chart(bars: OHLCV, max_points: int = CHART_POINTS) -> list[list[Any]]:
+    """``[iso_time, close]`` pairs for a small price chart, at most ``max_points`` of them.
+
+    Min/max-preserving rather than a plain stride: each of ``(max_points - 2) // 2`` equal
+    buckets keeps its lowest and highest close (in time order), plus the first and last
+    bar, so spikes and crashes that a stride would skip still show.
+    """
+    keep = _minmax_indices(bars.close, max_points)
+    return [[iso_utc(t), float(c)] for t, c in zip(bars.time[keep].tolist(), bars.close[keep].tolist())]
+
+
+def _minmax_indices(values: np.ndarray, max_points: int) -> np.ndarray:
+    n = values.shape[0]
+    if n <= max_points:
+        return np.arange(n)
+    edges = np.linspace(0, n, num=max(1, (max_points - 2) // 2) + 1).astype(np.int64)
+    chosen = [0, n - 1]
+    for low, high in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        part = values[low:high]
+        chosen += [low + int(np.argmin(part)), low + int(np.argmax(part))]
+    return np.unique(chosen)
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
