@@ -80,6 +80,19 @@ def _bracket_exit(direction, open_, high, low, entry_price, stop, target, trail_
 
 
 @njit(cache=True)
+def _open(direction, price, t, stop, target, cash, sizing, risk_pct, lot_size, equity_fraction, commission,
+          trail_rr_long, trail_rr_short):
+    """A new position's state (direction, qty, entry price and bar, stop, target, trail
+    level and whether it is active, whether it is bracketed, cash after the entry fee),
+    or direction 0 when it cannot be sized."""
+    qty = _size(sizing, price, stop, direction, cash, risk_pct, lot_size, equity_fraction, commission)
+    if not qty > 0.0:
+        return 0, 0.0, 0.0, -1, np.nan, np.nan, np.nan, False, False, cash
+    bracketed = _has_bracket(direction, stop, target, trail_rr_long, trail_rr_short)
+    return direction, qty, price, t, stop, target, stop, False, bracketed, cash - price * qty * commission
+
+
+@njit(cache=True)
 def _has_bracket(direction, stop, target, trail_rr_long, trail_rr_short):
     """Whether a position can exit intrabar at all; most signal-only strategies cannot,
     and skipping the check for them halves the bar loop's cost."""
@@ -125,13 +138,11 @@ def simulate(
                                         commission, cash)
                 pos = 0
             if pending_entry != 0 and pos == 0:
-                new_qty = _size(sizing, open_[t], pending_stop, pending_entry, cash,
-                                risk_pct, lot_size, equity_fraction, commission)
-                if new_qty > 0.0:
-                    pos, last_dir, qty, entry_price, entry_idx = pending_entry, pending_entry, new_qty, open_[t], t
-                    stop, target, level, trail_active = pending_stop, pending_target, pending_stop, False
-                    bracketed = _has_bracket(pos, stop, target, trail_rr_long, trail_rr_short)
-                    cash -= entry_price * qty * commission
+                opened = _open(pending_entry, open_[t], t, pending_stop, pending_target, cash, sizing, risk_pct,
+                               lot_size, equity_fraction, commission, trail_rr_long, trail_rr_short)
+                if opened[0] != 0:
+                    pos, qty, entry_price, entry_idx, stop, target, level, trail_active, bracketed, cash = opened
+                    last_dir = pos
             pending_entry = 0
             pending_exit = False
 
@@ -176,13 +187,11 @@ def simulate(
                         cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, close[t], qty,
                                                 commission, cash)
                         pos = 0
-                    new_qty = _size(sizing, close[t], new_stop, want, cash,
-                                    risk_pct, lot_size, equity_fraction, commission)
-                    if new_qty > 0.0:
-                        pos, last_dir, qty, entry_price, entry_idx = want, want, new_qty, close[t], t
-                        stop, target, level, trail_active = new_stop, new_target, new_stop, False
-                        bracketed = _has_bracket(pos, stop, target, trail_rr_long, trail_rr_short)
-                        cash -= entry_price * qty * commission
+                    opened = _open(want, close[t], t, new_stop, new_target, cash, sizing, risk_pct,
+                                   lot_size, equity_fraction, commission, trail_rr_long, trail_rr_short)
+                    if opened[0] != 0:
+                        pos, qty, entry_price, entry_idx, stop, target, level, trail_active, bracketed, cash = opened
+                        last_dir = pos
 
         closed_equity[t] = cash
         equity[t] = cash + (close[t] - entry_price) * qty * pos if pos != 0 else cash
