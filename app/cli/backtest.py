@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.cli.inputs import data_path, json_object
+from app.cli.inputs import add_data_arguments, add_window_and_account_arguments, data_path, json_object
 from backtune.data.loader import load_csv
 from backtune.engine.backtest import EngineSettings, run_backtest
 from backtune.metrics import compute_metrics
@@ -26,17 +26,10 @@ SUMMARY_METRICS = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    defaults = EngineSettings()
     parser = sub.add_parser("backtest", help="run one backtest")
-    parser.add_argument("--data", required=True, help="OHLCV CSV file")
-    parser.add_argument("--strategy", required=True, help="strategy id (see `strategies`)")
+    add_data_arguments(parser)
     parser.add_argument("--params", help="JSON object, or a file holding one; missing parameters take defaults")
-    parser.add_argument("--start", help="first tradable bar time (UTC), e.g. 2025-06-15")
-    parser.add_argument("--end", help="last bar time (UTC), inclusive")
-    parser.add_argument("--warmup", type=int, default=0, help="bars before --start lent to indicators")
-    parser.add_argument("--capital", type=float, default=defaults.initial_capital, help="starting equity")
-    parser.add_argument("--commission", type=float, default=defaults.commission,
-                        help="fraction of notional charged per side")
+    add_window_and_account_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 from app.cli.errors import CliError
+from backtune.engine.backtest import EngineSettings
 
 
 def json_value(option: str, text: str) -> Any:
@@ -38,3 +40,20 @@ def data_path(text: str) -> Path:
     if not path.is_file():
         raise CliError(f"--data: no such file {text!r}")
     return path
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data and --strategy, which every command that runs a strategy takes."""
+    parser.add_argument("--data", required=True, help="OHLCV CSV file")
+    parser.add_argument("--strategy", required=True, help="strategy id (see `strategies`)")
+
+
+def add_window_and_account_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data window and the account settings, shared by backtest and optimize."""
+    defaults = EngineSettings()
+    parser.add_argument("--start", help="first tradable bar time (UTC), e.g. 2025-06-15")
+    parser.add_argument("--end", help="last bar time (UTC), inclusive")
+    parser.add_argument("--warmup", type=int, default=0, help="bars before --start lent to indicators")
+    parser.add_argument("--capital", type=float, default=defaults.initial_capital, help="starting equity")
+    parser.add_argument("--commission", type=float, default=defaults.commission,
+                        help="fraction of notional charged per side")

@@ -12,8 +12,13 @@ from typing import Any
 from tqdm import tqdm
 
 from app.cli.errors import CliError
-from app.cli.inputs import data_path, json_object, json_value
-from backtune.engine.backtest import EngineSettings
+from app.cli.inputs import (
+    add_data_arguments,
+    add_window_and_account_arguments,
+    data_path,
+    json_object,
+    json_value,
+)
 from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, Budget, RunConfig, default_workers
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.run import Progress, execute_run, prepare_run, resume_run
@@ -21,10 +26,8 @@ from backtune.optimize.targets import TARGETS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    defaults = EngineSettings()
     parser = sub.add_parser("optimize", help="search a strategy's parameters")
-    parser.add_argument("--data", required=True, help="OHLCV CSV file")
-    parser.add_argument("--strategy", required=True, help="strategy id (see `strategies`)")
+    add_data_arguments(parser)
     parser.add_argument("--space", help="search space JSON or file; default: every declared range")
     parser.add_argument("--target", default="score",
                         help=f"target, or 2-4 comma-separated for a Pareto search ({', '.join(TARGETS)})")
@@ -38,11 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--score", help='composite score weights, JSON: {"romad": 0.5, "sharpe": 0.5}')
     parser.add_argument("--constraint", action="append", default=[], metavar="METRIC>=VALUE",
                         help="feasibility rule for multi-objective runs, e.g. total_trades>=30")
-    parser.add_argument("--start", help="first tradable bar time (UTC)")
-    parser.add_argument("--end", help="last bar time (UTC), inclusive")
-    parser.add_argument("--warmup", type=int, default=0, help="bars before --start lent to indicators")
-    parser.add_argument("--capital", type=float, default=defaults.initial_capital)
-    parser.add_argument("--commission", type=float, default=defaults.commission)
+    add_window_and_account_arguments(parser)
     parser.add_argument("--study-name", default="backtune")
     parser.add_argument("--storage", help="database URL shared with remote workers (default: a journal file)")
     _output_arguments(parser)
