@@ -1,0 +1,98 @@
+"""optuna-dashboard in the app's own server and origin, read-only, over every run.
+
+The dashboard's bundle asks for absolute paths (``/static/bundle.js``, ``/api/studies``,
+``/csv/<id>``...), so it cannot live under a URL prefix: a dispatcher in front of Flask
+sends the dashboard's own paths to it and everything else to Flask. Both share ``/api/``,
+so the dashboard's part is an explicit table (``DASHBOARD_PATHS``, checked against the
+installed dashboard's routes and Flask's by tests/test_dashboard.py) rather than a prefix.
+
+The dashboard can delete, rename and annotate studies; here any method but GET and HEAD on
+its paths gets a 405 in the API's error shape before it reaches it, and its storage (the
+run catalog) refuses writes as well.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Iterable
+
+import optuna_dashboard
+from flask import Flask
+
+from app.web.errors import error_response
+from backtune.jobs.catalog import RunCatalog
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Each path and everything below it goes to the dashboard (optuna-dashboard 0.21's routes,
+# optuna_dashboard/_app.py and the artifact, LLM and schema-migration routes it registers).
+# Its "/" (a redirect to /dashboard) is left to Flask.
+DASHBOARD_PATHS: tuple[str, ...] = (
+    "/dashboard",  # the single-page app, client-side routes below it
+    "/static",  # the bundle
+    "/favicon.ico",
+    "/api/meta",
+    "/api/studies",
+    "/api/trials",
+    "/api/artifacts",
+    "/api/llm",
+    "/csv",
+    "/artifacts",
+    "/incompatible-rdb-schema",
+)
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def is_dashboard_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in DASHBOARD_PATHS)
+
+
+def dashboard_url(study_id: int) -> str:
+    """Where the dashboard shows a run; ``backtune.jobs.catalog.dashboard_study_id`` gives the id."""
+    return f"/dashboard/studies/{study_id}"
+
+
+class DashboardDispatcher:
+    """WSGI: the dashboard's paths to the dashboard (reads only), everything else to Flask.
+
+    Requests for the dashboard never pass through Flask, so its request hooks (the API
+    token check among them) do not see them: with ``BACKTUNE_API_TOKEN`` set, the dashboard
+    asks for the same bearer token here, or its pages would serve what the API guards.
+    """
+
+    def __init__(self, app: Flask, dashboard: WSGIApplication) -> None:
+        self._app = app
+        self._flask = app.wsgi_app
+        self._dashboard = dashboard
+        self._token = app.config["SETTINGS"].api_token
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not is_dashboard_path(environ.get("PATH_INFO", "")):
+            return self._flask(environ, start_response)
+        if self._token and not hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", "").encode(),
+                                                   f"Bearer {self._token}".encode()):
+            return self._error(environ, start_response, 401, "unauthorized",
+                               "send the header Authorization: Bearer <BACKTUNE_API_TOKEN>", "Authorization")
+        if environ.get("REQUEST_METHOD", "GET").upper() not in READ_METHODS:
+            return self._error(environ, start_response, 405, "method_not_allowed",
+                               "the dashboard is read-only: runs change only through the jobs API",
+                               headers={"Allow": ", ".join(sorted(READ_METHODS))})
+        # The dashboard's static routes index this header and answer 500 without it (curl,
+        # health probes); no header means any encoding will do, identity included.
+        environ.setdefault("HTTP_ACCEPT_ENCODING", "identity")
+        return self._dashboard(environ, start_response)
+
+    def _error(self, environ: WSGIEnvironment, start_response: StartResponse, status: int, code: str,
+               message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Iterable[bytes]:
+        """The API's own error shape, though Flask never saw the request."""
+        with self._app.app_context():
+            response = error_response(status, code, message, field)
+        response.headers.update(headers or {})
+        return response(environ, start_response)
+
+
+def mount_dashboard(app: Flask) -> None:
+    """Serve the dashboard over every run in the app's runs folder, from the same server."""
+    catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
+    app.wsgi_app = DashboardDispatcher(app, optuna_dashboard.wsgi(catalog))  # type: ignore[method-assign]

@@ -1,0 +1,371 @@
+"""The embedded dashboard: routing beside Flask, read-only, every run with a stable id, live runs.
+
+Runs are real (sma_cross on GOOG, one worker, 8 trials), built once per session and copied
+into each test's own runs folder, so tests can add, delete and rewrite runs independently.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import optuna
+import optuna_dashboard
+import pytest
+from optuna.storages import InMemoryStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from app import create_app
+from app.web.dashboard import DASHBOARD_PATHS, dashboard_url, is_dashboard_path
+from backtune.jobs.catalog import INDEX_FILE, ReadOnlyStorageError, RunCatalog, dashboard_study_id
+from backtune.optimize.config import RunConfig
+from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.run import execute_run, prepare_run
+from backtune.optimize.rundir import RunDir
+from tests.conftest import backtesting_csv
+
+TRIALS = 8
+STUDY = "backtune"
+
+
+@pytest.fixture(scope="session")
+def template_runs(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("template") / "runs"
+    for seed in (1, 2, 3):
+        config = RunConfig.parse({
+            "data": str(backtesting_csv("GOOG")), "strategy": "sma_cross", "workers": 1, "sampler": "random",
+            "seed": seed, "budget": {"mode": "trials", "trials": TRIALS}, "capital": 10_000, "commission": 0.002,
+            "space": {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}},
+        })
+        assert execute_run(prepare_run(config, runs))["status"] == "done"
+    return runs
+
+
+@pytest.fixture
+def home(tmp_path, template_runs) -> Path:
+    shutil.copytree(template_runs, tmp_path / "runs")
+    return tmp_path
+
+
+@pytest.fixture
+def runs(home) -> list[RunDir]:
+    return sorted((RunDir(p) for p in (home / "runs").iterdir() if p.is_dir()), key=lambda r: r.run_id)
+
+
+@pytest.fixture
+def client(home):
+    app = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data"})
+    return app.test_client()
+
+
+def listed(client) -> dict[str, int]:
+    """Study name (the run id) -> study id, as the dashboard lists them."""
+    response = client.get("/api/studies")
+    assert response.status_code == 200
+    return {s["study_name"]: s["study_id"] for s in response.json["study_summaries"]}
+
+
+def sqlite_trials(path: Path) -> list[FrozenTrial]:
+    return optuna.load_study(study_name=STUDY, storage=f"sqlite:///{path}").trials
+
+
+# Routing
+
+
+DASHBOARD = ["/dashboard", "/dashboard/", "/dashboard/studies/3", "/static/bundle.js", "/favicon.ico",
+             "/api/meta", "/api/studies", "/api/studies/", "/api/studies/3", "/api/studies/3/plot/slice",
+             "/api/studies/3/param_importances", "/api/trials/5/tell", "/csv/3", "/artifacts/1/2/ab",
+             "/api/artifacts/1", "/api/llm/trial_filter_query", "/incompatible-rdb-schema"]
+OURS = ["/", "/healthz", "/readyz", "/assets/app.css", "/api/optimize", "/api/jobs", "/api/jobs/abc/results",
+        "/api/datasets", "/api/strategies", "/api/backtest", "/api/openapi.json", "/api/metadata",
+        "/api/studies-export", "/api/trialsx", "/dashboards", "/statics/x", "/csvx", "/jobs/abc"]
+
+
+@pytest.mark.parametrize("path", DASHBOARD)
+def test_the_dashboards_paths_go_to_the_dashboard(path):
+    assert is_dashboard_path(path)
+
+
+@pytest.mark.parametrize("path", OURS)
+def test_our_paths_stay_with_flask(path):
+    assert not is_dashboard_path(path)
+
+
+def _sample(rule: str) -> str:
+    """A concrete path a route rule matches: its literal head, plus a segment if it ends in '/'."""
+    head = rule.split("<", 1)[0]
+    return head + "1" if head.endswith("/") else head
+
+
+def test_every_route_of_the_installed_dashboard_is_routed_to_it(tmp_path):
+    dashboard = optuna_dashboard.wsgi(RunCatalog(tmp_path))
+    rules = {route.rule for route in dashboard.routes} - {"/"}  # its "/" redirect: Flask keeps "/"
+    assert rules and all(is_dashboard_path(_sample(rule)) for rule in rules), \
+        [rule for rule in rules if not is_dashboard_path(_sample(rule))]
+    assert {_sample(rule).split("/")[1] for rule in rules} >= {p.split("/")[1] for p in DASHBOARD_PATHS}
+
+
+def test_no_flask_route_is_shadowed_by_the_dashboard(client):
+    rules = [rule.rule for rule in client.application.url_map.iter_rules()]
+    assert "/healthz" in rules
+    assert not [rule for rule in rules if is_dashboard_path(_sample(rule))]
+
+
+def test_flask_still_answers_its_own_paths(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    for method in ("get", "post"):
+        response = getattr(client, method)("/api/jobs-nope")
+        assert response.status_code == 404
+        assert response.json["error"]["code"] == "not_found"
+    assert client.get("/").status_code in (200, 404)  # Flask's (a page, or none yet), not the dashboard's redirect
+    assert client.post("/healthz").json["error"]["code"] == "method_not_allowed"
+
+
+# Pages, assets, API
+
+
+def test_the_page_and_its_assets_are_served(client):
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert b'src="/static/bundle.js"' in page.data
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert client.get(dashboard_url(2)).data == page.data  # client-side routes get the same page
+    head = client.head("/dashboard")
+    assert head.status_code == 200 and head.data == b""
+    bundle = client.get("/static/bundle.js")  # no Accept-Encoding, like curl
+    assert bundle.status_code == 200 and "javascript" in bundle.mimetype and len(bundle.data) > 100_000
+    gzipped = client.get("/static/bundle.js", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    assert client.get("/favicon.ico").status_code == 200
+    assert client.get("/api/meta").json["artifact_is_available"] is False
+
+
+def test_every_run_is_listed_under_its_run_id(client, runs):
+    assert listed(client) == {run.run_id: i for i, run in enumerate(runs, start=1)}
+    summaries = client.get("/api/studies").json["study_summaries"]
+    assert all(s["directions"] == ["maximize"] for s in summaries)
+    assert all({"key": "strategy", "value": "sma_cross"} in s["user_attrs"] for s in summaries)
+
+
+def test_study_details_match_each_runs_study_db(client, runs):
+    for run in runs:
+        study_id = listed(client)[run.run_id]
+        expected = sqlite_trials(run.sqlite)
+        detail = client.get(f"/api/studies/{study_id}").json
+        assert detail["name"] == run.run_id
+        assert len(detail["trials"]) == len(expected) == TRIALS
+        assert [(t["number"], t["values"]) for t in detail["trials"]] == [(t.number, t.values) for t in expected]
+        params = [{p["name"]: p["param_external_value"] for p in t["params"]} for t in detail["trials"]]
+        assert params == [{k: str(v) for k, v in t.params.items()} for t in expected]
+        best = max(t.value for t in expected if t.state == TrialState.COMPLETE)
+        assert [t["values"] for t in detail["best_trials"]] == [[best]]
+        assert client.get(f"/api/studies/{study_id}?after=5").json["trials"] == detail["trials"][5:]
+
+
+def test_dashboard_views_that_load_the_study_work(client, runs):
+    study_id = listed(client)[runs[0].run_id]
+    csv = client.get(f"/csv/{study_id}")
+    assert csv.status_code == 200 and len(csv.data.decode().strip().splitlines()) == TRIALS + 1
+    importances = client.get(f"/api/studies/{study_id}/param_importances")
+    assert importances.status_code == 200
+    assert {p["name"] for p in importances.json["param_importances"][0]} == {"n1", "n2"}
+    assert client.get("/api/studies/999").status_code == 404
+
+
+# Read-only
+
+
+WRITES = [("post", "/api/studies"), ("post", "/api/studies/1/rename"), ("delete", "/api/studies/1"),
+          ("put", "/api/studies/1/note"), ("put", "/api/studies/1/0/note"), ("post", "/api/studies/1/preference"),
+          ("post", "/api/trials/4294967296/tell"), ("post", "/api/trials/4294967296/user-attrs"),
+          ("post", "/incompatible-rdb-schema"), ("patch", "/api/studies/1"), ("options", "/api/studies"),
+          ("post", "/api/artifacts/1")]
+
+
+@pytest.mark.parametrize("method, path", WRITES)
+def test_writes_to_the_dashboard_get_405_in_our_error_shape(client, runs, method, path):
+    before = listed(client)
+    mtimes = [run.sqlite.stat().st_mtime_ns for run in runs]
+    response = client.open(path, method=method.upper(), json={"study_name": "x", "state": "Complete", "values": [1]})
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed" and response.json["error"]["field"] is None
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert listed(client) == before
+    assert [run.sqlite.stat().st_mtime_ns for run in runs] == mtimes
+
+
+@pytest.mark.parametrize("write, args", [
+    ("create_new_study", ([optuna.study.StudyDirection.MAXIMIZE], "x")), ("delete_study", (1,)),
+    ("set_study_user_attr", (1, "k", 1)), ("set_study_system_attr", (1, "k", 1)), ("create_new_trial", (1,)),
+    ("set_trial_state_values", (1 << 32, TrialState.FAIL)), ("set_trial_user_attr", (1 << 32, "k", 1)),
+    ("set_trial_system_attr", (1 << 32, "k", 1)), ("set_trial_intermediate_value", (1 << 32, 0, 1.0)),
+    ("set_trial_param", (1 << 32, "n1", 5.0, optuna.distributions.IntDistribution(5, 30))),
+])
+def test_the_catalog_refuses_every_write(home, runs, write, args):
+    catalog = RunCatalog(home / "runs")
+    with pytest.raises(ReadOnlyStorageError, match=write):
+        getattr(catalog, write)(*args)
+
+
+def test_files_are_opened_read_only(home, runs):
+    """Even a write that slipped past the catalog could not change a run's file."""
+    catalog = RunCatalog(home / "runs")
+    catalog.get_all_trials(catalog.get_study_id_from_name(runs[0].run_id))
+    opened = catalog._open[runs[0].run_id]
+    with pytest.raises(optuna.exceptions.StorageInternalError):
+        opened._storage.set_study_user_attr(1, "k", 1)
+
+
+def test_with_an_api_token_the_dashboard_needs_it_too(home, runs):
+    """The dashboard bypasses Flask's request hooks, so the dispatcher checks the token itself."""
+    client = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data",
+                         "api_token": "s3cret"}).test_client()
+    for path in ("/api/studies", "/api/studies/1", "/csv/1", "/dashboard"):
+        response = client.get(path)
+        assert response.status_code == 401 and response.json["error"]["field"] == "Authorization"
+    assert client.delete("/api/studies/1").status_code == 401
+    signed = {"Authorization": "Bearer s3cret"}
+    assert len(client.get("/api/studies", headers=signed).json["study_summaries"]) == 3
+    assert client.delete("/api/studies/1", headers=signed).status_code == 405
+
+
+# The catalog as an Optuna storage
+
+
+def test_trial_ids_are_unique_across_runs_and_map_back(home, runs):
+    catalog = RunCatalog(home / "runs")
+    studies = catalog.get_all_studies()
+    assert [s.study_name for s in studies] == [run.run_id for run in runs]
+    trials = [t for s in studies for t in catalog.get_all_trials(s._study_id)]
+    assert len({t._trial_id for t in trials}) == len(trials) == 3 * TRIALS
+    for study, run in zip(studies, runs):
+        expected = sqlite_trials(run.sqlite)
+        for trial in expected:
+            trial_id = catalog.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
+            found = catalog.get_trial(trial_id)
+            assert (found.number, found.params, found.values, found.user_attrs) == \
+                   (trial.number, trial.params, trial.values, trial.user_attrs)
+        assert catalog.get_n_trials(study._study_id) == TRIALS
+        assert catalog.get_best_trial(study._study_id).value == max(t.value for t in expected)
+        assert catalog.get_study_name_from_id(study._study_id) == run.run_id
+        assert catalog.get_study_id_from_name(run.run_id) == study._study_id
+        loaded = optuna.load_study(study_name=run.run_id, storage=catalog)
+        assert loaded.best_value == max(t.value for t in expected)
+        assert loaded.user_attrs["run_id"] == run.run_id
+    with pytest.raises(KeyError):
+        catalog.get_trial(99 << 32)
+    with pytest.raises(KeyError):
+        catalog.get_study_id_from_name("no-such-run")
+
+
+def test_a_replaced_study_db_is_reread(home, runs):
+    """Resuming a run ends with a new study.db swapped in by os.replace."""
+    run = runs[0]
+    catalog = RunCatalog(home / "runs")
+    study_id = catalog.get_study_id_from_name(run.run_id)
+    assert len(catalog.get_all_trials(study_id)) == TRIALS
+    resumed = _in_memory_copy(run.sqlite, TRIALS)
+    resumed.add_trial(resumed.trials[0])
+    dump_study(resumed._storage, STUDY, run.sqlite)
+    assert [t.number for t in catalog.get_all_trials(study_id)] == list(range(TRIALS + 1))
+
+
+# Running runs and stable ids
+
+
+def _in_memory_copy(sqlite: Path, n_trials: int) -> optuna.Study:
+    """A study holding the first ``n_trials`` of a run's study.db, to feed a live copy."""
+    source = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{sqlite}")
+    study = optuna.create_study(study_name=STUDY, storage=InMemoryStorage(), directions=source.directions)
+    for key, value in source.user_attrs.items():
+        study.set_user_attr(key, value)
+    study.add_trials(source.trials[:n_trials])
+    return study
+
+
+def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
+    run = runs[1]
+    source = _in_memory_copy(run.sqlite, 5)
+    run.sqlite.unlink()  # a first run has no study.db until it ends
+    run.update_state(status="running")
+    catalog = RunCatalog(home / "runs")
+    assert run.run_id not in listed(client)  # running, but no live copy yet
+    with IncrementalDumper(source._storage, STUDY, run.live_sqlite) as dumper:
+        dumper.sync()
+        study_id = listed(client)[run.run_id]
+        assert study_id == 2  # the id it was given at first sight, before it had a study
+        assert [t["number"] for t in client.get(f"/api/studies/{study_id}").json["trials"]] == list(range(5))
+
+        running = source.ask()
+        dumper.sync()
+        trials = catalog.get_all_trials(study_id)
+        assert [t.state for t in trials][-1] == TrialState.RUNNING
+        source.tell(running, 1.5)
+        source.add_trial(source.trials[0])
+        dumper.sync()
+        trials = catalog.get_all_trials(study_id)
+        assert [(t.number, t.state) for t in trials[5:]] == [(5, TrialState.COMPLETE), (6, TrialState.COMPLETE)]
+        assert trials[5].value == 1.5
+        assert len({t._trial_id for t in trials}) == 7
+
+    # The run ends: its coordinator removes live.db, then dumps study.db, then says "done".
+    run.live_sqlite.unlink()
+    assert len(catalog.get_all_trials(study_id)) == 7  # the open live copy bridges the gap
+    assert listed(client)[run.run_id] == study_id
+    dump_study(source._storage, STUDY, run.sqlite)
+    run.update_state(status="done")
+    assert [t.number for t in catalog.get_all_trials(study_id)] == list(range(7))
+    assert catalog._open[run.run_id].version.path == run.sqlite
+
+
+def test_the_live_copy_counts_only_while_the_run_is_running(home, runs):
+    """A resumed run has both files; a crashed one may leave its live copy behind."""
+    run = runs[0]
+    with IncrementalDumper(_in_memory_copy(run.sqlite, 2)._storage, STUDY, run.live_sqlite) as dumper:
+        dumper.sync()
+    catalog = RunCatalog(home / "runs")
+    study_id = catalog.get_study_id_from_name(run.run_id)
+    assert len(catalog.get_all_trials(study_id)) == TRIALS
+    run.update_state(status="running")
+    assert len(catalog.get_all_trials(study_id)) == 2
+    run.update_state(status="interrupted")
+    assert len(catalog.get_all_trials(study_id)) == TRIALS
+
+
+def test_study_ids_stay_stable_as_runs_come_and_go(client, home, runs):
+    before = listed(client)
+    assert before == {run.run_id: i for i, run in enumerate(runs, start=1)}
+
+    early = home / "runs" / "20000101-000000-sma-cross-000000"  # sorts before every other run
+    shutil.copytree(runs[0].path, early)
+    after = listed(client)
+    assert {k: v for k, v in after.items() if k != early.name} == before
+    assert after[early.name] == 4
+
+    shutil.rmtree(runs[1].path)
+    late = home / "runs" / "20991231-000000-sma-cross-ffffff"
+    shutil.copytree(runs[0].path, late)
+    after = listed(client)
+    assert runs[1].run_id not in after and after[late.name] == 5  # id 2 is never given again
+
+    restarted = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data"}).test_client()
+    assert listed(restarted) == after
+    assert dashboard_study_id(home / "runs", late.name) == 5
+    assert (home / "runs" / INDEX_FILE).is_file()
+
+
+def test_a_job_gets_its_id_before_it_has_a_study(home, runs):
+    queued = RunDir(home / "runs" / "20991231-000000-queued-000000")
+    queued.path.mkdir()
+    queued.write_json(queued.state_file, {"status": "queued"})
+    study_id = dashboard_study_id(home / "runs", queued.run_id)
+    assert study_id == 1  # the first run the index ever saw
+    catalog = RunCatalog(home / "runs")
+    assert queued.run_id not in {s.study_name for s in catalog.get_all_studies()}
+    with pytest.raises(KeyError):
+        catalog.get_all_trials(study_id)
+    shutil.copyfile(runs[0].sqlite, queued.sqlite)
+    assert catalog.get_study_id_from_name(queued.run_id) == study_id
+    assert dashboard_url(study_id) == "/dashboard/studies/1"
+    with pytest.raises(KeyError):
+        dashboard_study_id(home / "runs", "no-such-run")
