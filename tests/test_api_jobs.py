@@ -235,3 +235,12 @@ def test_api_token_is_required_when_configured(home):
     assert client.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/jobs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_each_job_links_to_its_study_in_the_dashboard(client):
+    job_id = submit(client, optuna_n_trials=5).json["job_id"]
+    wait_for(client, job_id)
+    link = client.get(f"/api/jobs/{job_id}").json["links"]["dashboard"]
+    study_id = int(link.rsplit("/", 1)[-1])
+    study = client.get(f"/api/studies/{study_id}").json
+    assert len(study["trials"]) == 5

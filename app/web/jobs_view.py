@@ -6,6 +6,7 @@ from typing import Any
 
 import optuna
 
+from backtune.jobs.catalog import dashboard_study_id
 from backtune.jobs.scheduler import queue_position
 from backtune.jobs.store import FINISHED, JobStore
 from backtune.optimize.config import RunConfig
@@ -13,9 +14,10 @@ from backtune.optimize.results import ranked_trials
 from backtune.optimize.rundir import RunDir
 
 
-def job_links(job_id: str) -> dict[str, str]:
+def job_links(store: JobStore, job_id: str) -> dict[str, str]:
+    study_id = dashboard_study_id(store.runs_dir, job_id)
     return {"self": f"/api/jobs/{job_id}", "results": f"/api/jobs/{job_id}/results",
-            "dashboard": f"/dashboard/jobs/{job_id}", "page": f"/jobs/{job_id}"}
+            "dashboard": f"/dashboard/studies/{study_id}", "page": f"/jobs/{job_id}"}
 
 
 def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, A
         "best_value": best,
         "trials": (summary.get("trials") or progress.get("counts") or {}).get("total", 0),
         "queue_position": queue_position(store, run.run_id),
-        "links": job_links(run.run_id),
+        "links": job_links(store, run.run_id),
     }
     if detail:
         record.update(progress=progress or None, summary=summary or None, error=state.get("error"),

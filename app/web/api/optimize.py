@@ -44,7 +44,8 @@ def optimize():
     enqueue(store, run, settings.max_jobs, dataset_name=dataset.name)
     if request.args.get("wait") == "true":
         return _wait(run, settings.wait_limit_s)
-    response = jsonify({"job_id": run.run_id, "status": store.state(run)["status"], "links": job_links(run.run_id)})
+    response = jsonify({"job_id": run.run_id, "status": store.state(run)["status"],
+                        "links": job_links(store, run.run_id)})
     response.status_code = 202
     response.headers["Location"] = f"/api/jobs/{run.run_id}"
     return response
@@ -90,4 +91,4 @@ def _wait(run, limit_s: float):
         return response
     summary, rows = result_rows(run, status)
     return jsonify({"job_id": run.run_id, "status": status, "summary": summary, "total": len(rows),
-                    "results": rows, "links": job_links(run.run_id)})
+                    "results": rows, "links": job_links(store, run.run_id)})
