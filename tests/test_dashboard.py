@@ -12,7 +12,8 @@ from pathlib import Path
 import optuna
 import optuna_dashboard
 import pytest
-from optuna.storages import InMemoryStorage
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages import InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from app import create_app
@@ -67,6 +68,17 @@ def listed(client) -> dict[str, int]:
 
 def sqlite_trials(path: Path) -> list[FrozenTrial]:
     return optuna.load_study(study_name=STUDY, storage=f"sqlite:///{path}").trials
+
+
+def _in_memory_copy(sqlite: Path, n_trials: int) -> optuna.Study:
+    """A study holding the first ``n_trials`` of a run's study.db, to feed a live copy."""
+    source = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{sqlite}")
+    study = optuna.create_study(study_name=STUDY, storage=InMemoryStorage(), directions=source.directions)
+    for key, value in source.user_attrs.items():
+        study.set_user_attr(key, value)
+    study.add_trials(source.trials[:n_trials])
+    return study
+
 
 
 # Routing
@@ -258,6 +270,49 @@ def test_trial_ids_are_unique_across_runs_and_map_back(home, runs):
         catalog.get_study_id_from_name("no-such-run")
 
 
+def _every_kind_of_trial(storage: RDBStorage, directions: list[str]) -> None:
+    """Trials in every state, every distribution, infinite values, attributes of each kind."""
+    study = optuna.create_study(study_name=STUDY, storage=storage, directions=directions)
+    study.set_user_attr("run_id", "x")
+    distributions = {"i": IntDistribution(1, 9, step=2), "f": FloatDistribution(1e-3, 1.0, log=True),
+                     "c": CategoricalDistribution(["SMA", "EMA", None, 3]), "b": CategoricalDistribution([True, False])}
+    values = [v[:len(directions)] for v in ([1.5, -2.0], [float("inf"), 3.0], [-float("inf"), 0.0])]
+    for number in range(9):
+        state = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL][number % 3]
+        study.add_trial(optuna.trial.create_trial(
+            state=state, values=values[number % 3] if state == TrialState.COMPLETE else None,
+            params={"i": 1 + 2 * (number % 5), "f": 0.01 * (number + 1), "c": ["SMA", "EMA", None, 3][number % 4],
+                    "b": number % 2 == 0},
+            distributions=distributions, intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
+            user_attrs={"metrics": {"sharpe": 1.0 * number, "trades": [number, None]}}, system_attrs={"seed": number}))
+    running = study.ask({"i": distributions["i"]})
+    running.set_user_attr("worker", 1)
+    study.enqueue_trial({"i": 3})
+
+
+@pytest.mark.parametrize("directions", [["maximize"], ["minimize", "maximize"]])
+def test_trials_are_read_as_optunas_rdbstorage_builds_them(home, runs, directions):
+    """The catalog reads Optuna's tables itself (7x faster than its ORM): same trials, bar the ids."""
+    run = runs[0]
+    run.sqlite.unlink()
+    storage = RDBStorage(f"sqlite:///{run.sqlite}")
+    _every_kind_of_trial(storage, directions)
+    expected = storage.get_all_trials(storage.get_study_id_from_name(STUDY))
+    storage.engine.dispose()
+    catalog = RunCatalog(home / "runs")
+    study_id = catalog.get_study_id_from_name(run.run_id)
+    found = catalog.get_all_trials(study_id)
+
+    def without_id(trial: FrozenTrial) -> dict:
+        return {k: v for k, v in vars(trial).items() if k != "_trial_id"}
+
+    assert [without_id(t) for t in found] == [without_id(t) for t in expected]
+    assert [list(t.params) for t in found] == [list(t.params) for t in expected]  # the order shown
+    assert [t._trial_id for t in found] == [study_id << 32 | t._trial_id for t in expected]
+    assert [t.state for t in found][-2:] == [TrialState.RUNNING, TrialState.WAITING]
+    assert catalog.get_study_directions(study_id) == [optuna.study.StudyDirection[d.upper()] for d in directions]
+
+
 def test_a_replaced_study_db_is_reread(home, runs):
     """Resuming a run ends with a new study.db swapped in by os.replace."""
     run = runs[0]
@@ -271,16 +326,6 @@ def test_a_replaced_study_db_is_reread(home, runs):
 
 
 # Running runs and stable ids
-
-
-def _in_memory_copy(sqlite: Path, n_trials: int) -> optuna.Study:
-    """A study holding the first ``n_trials`` of a run's study.db, to feed a live copy."""
-    source = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{sqlite}")
-    study = optuna.create_study(study_name=STUDY, storage=InMemoryStorage(), directions=source.directions)
-    for key, value in source.user_attrs.items():
-        study.set_user_attr(key, value)
-    study.add_trials(source.trials[:n_trials])
-    return study
 
 
 def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
