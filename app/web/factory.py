@@ -13,6 +13,7 @@ from app.web.api import api_blueprints
 from app.web.dashboard import mount_dashboard
 from app.web.auth import require_token
 from app.web.errors import register_error_handlers
+from app.web.pages import bp as pages_bp
 from backtune.jobs.recovery import recover_interrupted
 from backtune.jobs.scheduler import schedule
 from backtune.jobs.store import JobStore
@@ -33,6 +34,7 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
         require_token(app, settings.api_token)
     for blueprint in api_blueprints():
         app.register_blueprint(blueprint)
+    app.register_blueprint(pages_bp)
     mount_dashboard(app)
     recovered = recover_interrupted(app.config["JOBS"])
     if recovered:
