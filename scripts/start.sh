@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Install, then backtest both strategies on the sample data backtesting.py ships.
+# Install, then serve the web app under gunicorn on port 8000, started as the Docker image
+# starts it (scripts/container.sh start). Loopback only unless BACKTUNE_BIND says otherwise
+# (e.g. 0.0.0.0:8000); jobs and datasets go to var/ unless BACKTUNE_HOME does. The sample
+# datasets (GOOG, EURUSD, BTCUSD) are listed from the first request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-goog=$(.venv/bin/python -m app samples --path GOOG)
-.venv/bin/python -m app backtest --data "$goog" --strategy sma_cross --capital 10000 --commission 0.002
-.venv/bin/python -m app backtest --data "$goog" --strategy trailing_ma --capital 10000 --commission 0.001
+export BACKTUNE_BIND="${BACKTUNE_BIND:-127.0.0.1:8000}" PATH="$PWD/.venv/bin:$PATH"
+url="http://${BACKTUNE_BIND/0.0.0.0/localhost}"
+echo "Backtune at $url: the dashboard at $url/dashboard, the API at $url/api/ (docs/api.md). Ctrl-C stops."
+exec bash scripts/container.sh start

@@ -1,0 +1,206 @@
+"""The optimisation API over real HTTP, against gunicorn with two workers, as deployed.
+
+tests/test_api_jobs.py checks the same flows through Flask's test client, inside one
+process. Here requests land on either of two web worker processes, jobs run in detached
+coordinators, and the server is killed and restarted mid-run, so what is checked is what
+only a deployment has: state shared through the run directories, long requests on
+threads, uploads through a real HTTP parser, and jobs that outlive their web server.
+
+The server runs with the settings the Docker image uses where they matter (the journal
+on a volume, BACKTUNE_JOURNAL_DIR), one job at a time and a 1 MB upload limit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from backtune.jobs.store import FINISHED
+from tests.conftest import backtesting_csv
+from tests.live_server import LiveServer
+from tests.test_api_jobs import BAD_REQUESTS
+
+GOOG = backtesting_csv("GOOG").read_bytes()
+OVER_1MB = GOOG * (2**20 // len(GOOG) + 1)  # BACKTUNE_MAX_UPLOAD_MB is 1 here
+SMALL_SPACE = {"param_ranges": {"n1": [5, 20, 1], "n2": [30, 80, 5]}, "enabled_params": ["n1", "n2"]}
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {"BACKTUNE_MAX_JOBS": "1", "BACKTUNE_MAX_WORKERS": "2", "BACKTUNE_MAX_UPLOAD_MB": "1",
+            "BACKTUNE_JOURNAL_DIR": str(home / "journals")}
+
+
+def make_home(home: Path) -> Path:
+    """GOOG.csv and a CSV with a bad row in the data folder, for requests by ``csvPath``."""
+    (home / "data").mkdir(parents=True)
+    shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
+    (home / "data" / "bad.csv").write_text("time,open,high,low,close\n1700000000,1,2,0.5,1.5\n"
+                                           "1700000060,1,0.4,0.5,1.5\n")
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = make_home(tmp_path_factory.mktemp("e2e") / "home")
+    with LiveServer(home, **server_env(home)) as live:
+        yield live
+
+
+def long_job_with_trials(server: LiveServer, trials: int = 5) -> str:
+    """A job with a 2-minute time budget (and no trial cap), returned once it has ``trials`` trials."""
+    response = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
+                                                  "worker_processes": 2, "optuna_sampler": "random",
+                                                  "optuna_budget_mode": "time", "optuna_time_limit": 120})
+    assert response.status == 202, response.json()
+    job_id = response.json()["job_id"]
+    deadline = time.monotonic() + 90
+    while server.wait_for_job(job_id, ("running",))["trials"] < trials:
+        assert time.monotonic() < deadline, server.log_tail()
+        time.sleep(0.2)
+    return job_id
+
+
+def test_upload_then_optimise_by_dataset_id_with_progress_results_and_dashboard(server):
+    windows_export = GOOG.replace(b"\n", b"\r\n")  # not byte-equal to the GOOG sample already in the store
+    uploaded = server.post_form("/api/datasets", {}, {"file": ("goog.csv", windows_export)})
+    assert uploaded.status == 201, uploaded.json()
+    dataset_id = uploaded.json()["id"]
+    assert uploaded.headers["Location"] == f"/api/datasets/{dataset_id}"
+    again = server.post_form("/api/datasets", {}, {"file": ("again.csv", windows_export)})
+    assert again.status == 200 and again.json()["id"] == dataset_id
+
+    response = server.post_json("/api/optimize", {"strategy": "sma_cross", "dataset": dataset_id,
+                                                  "worker_processes": 2, "optuna_sampler": "random",
+                                                  "optuna_n_trials": 300, **SMALL_SPACE})
+    assert response.status == 202, response.json()
+    job_id = response.json()["job_id"]
+    assert response.headers["Location"] == f"/api/jobs/{job_id}"
+
+    done_counts = []
+    deadline = time.monotonic() + 120
+    while (job := server.get(f"/api/jobs/{job_id}").json())["status"] not in FINISHED:
+        assert time.monotonic() < deadline, server.log_tail()
+        done_counts.append((job["progress"] or {}).get("done") or 0)
+        time.sleep(0.1)
+    assert job["status"] == "done", job.get("error")
+    assert done_counts == sorted(done_counts), done_counts
+    assert any(0 < n < 300 for n in done_counts), f"no progress seen while it ran: {done_counts}"
+    assert job["summary"]["trials"]["total"] >= 300 and job["progress"]["workers"]
+
+    results = server.get(f"/api/jobs/{job_id}/results?limit=5").json()
+    assert results["total"] >= 300 and [r["rank"] for r in results["results"]] == [1, 2, 3, 4, 5]
+    csv = server.get(f"/api/jobs/{job_id}/results?format=csv")
+    assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert csv.body.startswith(b"# Metadata") and job_id in csv.headers["Content-Disposition"]
+
+    page = server.get(job["links"]["dashboard"])
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert server.get("/dashboard").status == 200
+    studies = {s["study_name"]: s["study_id"] for s in server.get("/api/studies").json()["study_summaries"]}
+    study = server.get(f"/api/studies/{studies[job_id]}")
+    assert study.status == 200 and len(study.json()["trials"]) == job["summary"]["trials"]["total"]
+
+
+def test_multipart_upload_with_config_string_and_warmup_bars_waits_for_results(server):
+    config = {"worker_processes": 2, "optuna_n_trials": 12, "optuna_sampler": "random", "enabled_params": ["n1"],
+              "fixed_params": {"n2": 60, "dateFilter": True, "start": "2008-01-01", "end": "2012-12-31"}}
+    response = server.post_form("/api/optimize?wait=true",
+                                {"strategy": "sma_cross", "warmupBars": "100", "config": json.dumps(config)},
+                                {"file": ("goog daily.csv", GOOG)}, timeout=120)
+    assert response.status == 200, response.json()
+    body = response.json()
+    assert body["status"] == "done" and body["total"] >= 12
+    assert all(r["params"]["n2"] == 60 for r in body["results"])
+    job = server.get(f"/api/jobs/{body['job_id']}").json()
+    assert job["config"]["window"] == {"start": "2008-01-01", "end": "2012-12-31", "warmup_bars": 100}
+    assert job["config"]["workers"] == 2
+
+
+def test_cancel_a_running_job_then_resume_it(server):
+    job_id = long_job_with_trials(server)
+    asked = time.monotonic()
+    cancelled = server.delete(f"/api/jobs/{job_id}")
+    assert cancelled.status == 200 and time.monotonic() - asked < 6
+    assert cancelled.json()["status"] == "cancelled"
+    kept = cancelled.json()["summary"]["trials"]["total"]
+    assert kept >= 5 and server.get(f"/api/jobs/{job_id}/results").json()["total"] > 0
+
+    resumed = server.post_json(f"/api/jobs/{job_id}/resume", {"trials": 6})
+    assert resumed.status == 202 and resumed.headers["Location"] == f"/api/jobs/{job_id}"
+    job = server.wait_for_job(job_id)
+    assert job["status"] == "done" and job["summary"]["trials"]["total"] == kept + 6
+    assert server.delete(f"/api/jobs/{job_id}").status == 409
+
+
+def test_a_restart_mid_run_leaves_the_job_interrupted_with_its_trials_and_resumable(tmp_path):
+    home = make_home(tmp_path / "home")
+    server = LiveServer(home, **server_env(home))
+    try:
+        job_id = long_job_with_trials(server.start())
+        # The container goes away: the web server and the job's processes die at once.
+        server.kill()
+        server.kill_coordinators()
+        server.start()
+
+        job = server.get(f"/api/jobs/{job_id}").json()
+        assert job["status"] == "interrupted"
+        kept = job["summary"]["trials"]["total"]
+        assert kept >= 5 and job["summary"]["trials"]["running"] == 0
+        assert server.get(f"/api/jobs/{job_id}/results").json()["total"] > 0
+        assert server.post_json(f"/api/jobs/{job_id}/resume", {"trials": 4}).status == 202
+        resumed = server.wait_for_job(job_id)
+        assert resumed["status"] == "done" and resumed["summary"]["trials"]["total"] == kept + 4
+    finally:
+        server.stop()
+
+
+def one_per_field(cases: list[tuple]) -> list[tuple]:
+    """The first case for each (status, field): every validation path of the table, once."""
+    firsts: dict[tuple, tuple] = {}
+    for case in cases:
+        firsts.setdefault(case[1:], case)
+    return list(firsts.values())
+
+
+@pytest.mark.parametrize("change, status, field", one_per_field(BAD_REQUESTS))
+def test_bad_optimize_requests_get_a_4xx_naming_the_field(server, change, status, field):
+    body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "optuna_n_trials": 5, **change}
+    body = {k: v for k, v in body.items() if v is not None or k == "strategy"}
+    response = server.post_json("/api/optimize", body)
+    assert response.status == status, response.json()
+    error = response.json()["error"]
+    assert error["field"] == field and error["message"] and error["code"]
+
+
+BAD_BODIES = {
+    "oversize upload": (lambda s: s.post_form("/api/datasets", {}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
+    "oversize optimise upload": pytest.param(
+        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}), 413, "file",
+        marks=pytest.mark.xfail(strict=True, reason="the 413 handler naming the field is the datasets blueprint's "
+                                "only; elsewhere the generic one answers with field null")),
+    "not a CSV": (lambda s: s.post_form("/api/datasets", {}, {"file": ("chart.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")}),
+                  400, "file"),
+    "text, not a table": (lambda s: s.post_form("/api/datasets", {}, {"file": ("notes.csv", b"hello\nworld\n")}),
+                          400, "file"),
+    "empty file": (lambda s: s.post_form("/api/datasets", {}, {"file": ("empty.csv", b"")}), 400, "file"),
+    "no file part": (lambda s: s.post_form("/api/datasets", {"name": "x"}), 400, "file"),
+    "malformed JSON": (lambda s: s.request("POST", "/api/optimize", b"{oops", {"Content-Type": "application/json"}),
+                       400, "body"),
+    "config not JSON": (lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
+                                                                "config": "{oops"}), 400, "config"),
+    "plain text body": (lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}), 415, "body"),
+    "unknown job": (lambda s: s.get("/api/jobs/nope"), 404, "job_id"),
+    "resume an unknown job": (lambda s: s.post_json("/api/jobs/nope/resume", {"trials": 3}), 404, "job_id"),
+}
+
+
+@pytest.mark.parametrize("send, status, field", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bad_uploads_and_bodies_get_a_4xx_naming_the_field(server, send, status, field):
+    response = send(server)
+    assert response.status == status, response.body[:300]
+    error = response.json()["error"]
+    assert error["field"] == field and error["message"] and error["code"]
