@@ -263,12 +263,12 @@ def test_resume_continues_numbering_and_rewrites_the_study(tmp_path):
     assert summary["trials"]["total"] == 20
 
 
-def test_resume_after_a_crash_and_after_a_cancel(tmp_path):
+def test_a_cancel_before_the_workers_start_is_not_lost_and_resume_withdraws_it(tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "trials", "trials": 10}), tmp_path)
-    run_dir.request_stop()  # cancelled before it began: STOP is cleared by execute, so cancel mid-way instead
-    threading.Timer(0.5, run_dir.request_stop).start()
+    run_dir.request_stop()
     cancelled = execute_run(run_dir)
-    assert cancelled["status"] in ("cancelled", "done")
+    assert cancelled["status"] == "cancelled" and cancelled["trials"]["total"] == 0
+    run_dir.withdraw_stop()
     resumed = resume_run(run_dir, Budget(mode="trials", trials=5))
     assert resumed["status"] == "done"
     assert resumed["trials"]["total"] == cancelled["trials"]["total"] + 5

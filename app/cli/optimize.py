@@ -108,6 +108,7 @@ def run_resume(args: argparse.Namespace) -> int:
     if budget is None:
         raise CliError("resume needs --trials, --timeout or --budget convergence --patience N")
     parsed = RunConfig.parse({**run.read_json(run.config_file), "budget": budget}).budget
+    run.withdraw_stop()
     return _report(args, lambda progress: resume_run(run, parsed, on_progress=progress))
 
 

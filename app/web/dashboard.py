@@ -95,4 +95,5 @@ class DashboardDispatcher:
 def mount_dashboard(app: Flask) -> None:
     """Serve the dashboard over every run in the app's runs folder, from the same server."""
     catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
+    app.config["CATALOG"] = catalog
     app.wsgi_app = DashboardDispatcher(app, optuna_dashboard.wsgi(catalog))  # type: ignore[method-assign]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
-
-from backtune.jobs.catalog import dashboard_study_id
+from backtune.jobs.catalog import RunCatalog, dashboard_study_id
 from backtune.jobs.scheduler import queue_position
 from backtune.jobs.store import FINISHED, JobStore
 from backtune.optimize.config import RunConfig
@@ -46,14 +44,18 @@ def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, A
     return record
 
 
-def result_rows(run: RunDir, status: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """Ranked rows: the final results file once finished, else the live copy of the study."""
+def result_rows(catalog: RunCatalog, run: RunDir, status: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Ranked rows: the final results file once finished, else the live copy of the study.
+
+    The live copy is read through the dashboard's catalog: read-only (a reader must never
+    write to a file the coordinator is creating) and incremental (only new trials are
+    read on each poll).
+    """
     if status in FINISHED and run.results_file.exists():
         results = run.read_json(run.results_file)
         return results["summary"], results["results"]
-    source = run.live_sqlite if run.live_sqlite.exists() else run.sqlite
-    if not source.exists():
+    try:
+        trials = catalog.get_all_trials(dashboard_study_id(catalog.runs_dir, run.run_id), deepcopy=False)
+    except KeyError:  # no study file written yet
         return None, []
-    config = RunConfig.parse(run.read_json(run.config_file))
-    study = optuna.load_study(study_name=config.study_name, storage=f"sqlite:///{source}")
-    return None, ranked_trials(study.get_trials(deepcopy=False), config)
+    return None, ranked_trials(trials, RunConfig.parse(run.read_json(run.config_file)))

@@ -21,23 +21,7 @@ from backtune.optimize.run import Progress, execute_run, resume_run
 from backtune.optimize.rundir import RunDir
 
 log = logging.getLogger("backtune.jobs")
-PROGRESS_EVERY = 0.5
 LIVE_DUMP_EVERY = 3.0
-
-
-class ProgressWriter:
-    """Throttled progress snapshots into state.json."""
-
-    def __init__(self, run: RunDir) -> None:
-        self.run = run
-        self.last = 0.0
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY:
-            return
-        self.last = now
-        self.run.update_state(progress=progress_record(progress, self.run))
 
 
 def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
@@ -70,13 +54,19 @@ def main(run_dir: str, runs_dir: str, max_jobs: str) -> int:
     with store.locked():
         state = run.update_state(coordinator_pid=os.getpid())
     resume_budget = state.get("resume_budget")
+
+    def write_progress(progress: Progress) -> None:
+        # At the coordinator's polling rate (5 a second), the last snapshot included, so a
+        # finished job never shows stale counts.
+        run.update_state(progress=progress_record(progress, run))
+
     try:
         if resume_budget:
             run.update_state(resume_budget=None)
-            resume_run(run, Budget(**resume_budget), on_progress=ProgressWriter(run),
+            resume_run(run, Budget(**resume_budget), on_progress=write_progress,
                        live_dump_every=LIVE_DUMP_EVERY)
         else:
-            execute_run(run, on_progress=ProgressWriter(run), live_dump_every=LIVE_DUMP_EVERY)
+            execute_run(run, on_progress=write_progress, live_dump_every=LIVE_DUMP_EVERY)
     except Exception as exc:
         log.error("run %s failed: %s", run.run_id, exc)
         run.update_state(status=FAILED, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())

@@ -54,5 +54,6 @@ def launch_coordinator(run_dir: Path, runs_dir: Path, max_jobs: int) -> int:
 def enqueue(store: JobStore, run: RunDir, max_jobs: int, **extra: Any) -> None:
     """Put a prepared (or finished, for resume) job at the back of the queue, then schedule."""
     with store.locked():
+        run.withdraw_stop()
         run.update_state(status=QUEUED, queued_at=time.time(), **extra)
     schedule(store, max_jobs)

@@ -108,7 +108,6 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     baseline = len(study.get_trials(deepcopy=False))
     trial_limit = baseline + budget.trials if budget.trials is not None else None
     deadline = time.time() + budget.seconds if budget.seconds is not None else None
-    run.stop_file.unlink(missing_ok=True)
     run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time())
     plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline)
              for i in range(config.workers)]
@@ -183,7 +182,12 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
 
 def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], None] | None = None,
                live_dump_every: float | None = None) -> dict[str, Any]:
-    """Load ``study.db`` into a fresh journal and continue; trial numbers carry on."""
+    """Load ``study.db`` into a fresh journal and continue; trial numbers carry on.
+
+    A stop request left by an earlier cancel must be withdrawn by whoever decided to
+    resume (``RunDir.withdraw_stop``) before this runs; it is not cleared here, so that a
+    cancel arriving while the resume starts up is not lost.
+    """
     config = RunConfig.parse(run.read_json(run.config_file))
     state = run.read_json(run.state_file)
     storage_url = state["storage"]

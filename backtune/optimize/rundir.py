@@ -79,6 +79,10 @@ class RunDir:
         """Workers look for this file between trials; creating it is the whole cancel protocol."""
         self.stop_file.touch()
 
+    def withdraw_stop(self) -> None:
+        """Forget an earlier cancel, before the run is resumed."""
+        self.stop_file.unlink(missing_ok=True)
+
     @property
     def stop_requested(self) -> bool:
         return self.stop_file.exists()
