@@ -178,10 +178,8 @@ def test_bad_optimize_requests_get_a_4xx_naming_the_field(server, change, status
 
 BAD_BODIES = {
     "oversize upload": (lambda s: s.post_form("/api/datasets", {}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
-    "oversize optimise upload": pytest.param(
-        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}), 413, "file",
-        marks=pytest.mark.xfail(strict=True, reason="the 413 handler naming the field is the datasets blueprint's "
-                                "only; elsewhere the generic one answers with field null")),
+    "oversize optimise upload": (
+        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
     "not a CSV": (lambda s: s.post_form("/api/datasets", {}, {"file": ("chart.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")}),
                   400, "file"),
     "text, not a table": (lambda s: s.post_form("/api/datasets", {}, {"file": ("notes.csv", b"hello\nworld\n")}),

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Blueprint, jsonify, request
 
 from app.web.datasource import dataset_store, store_upload, uploaded_file
-from app.web.errors import ApiError, error_response
+from app.web.errors import ApiError
 from backtune.data.store import UnknownDatasetError, close_chart, preview
 
 bp = Blueprint("datasets", __name__, url_prefix="/api/datasets")
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(_: RequestEntityTooLarge):
-    """Werkzeug's page says nothing about the limit; the user needs it to split the file."""
-    limit = current_app.config["SETTINGS"].max_upload_mb
-    return error_response(413, "request_entity_too_large",
-                          f"the upload is over the {limit} MB limit (BACKTUNE_MAX_UPLOAD_MB)", "file")
 
 
 @bp.post("")
