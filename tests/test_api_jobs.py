@@ -100,7 +100,7 @@ def test_multipart_upload_with_config_string_and_wait(client):
 
 
 def test_jobs_queue_in_order_beyond_max_jobs_and_cancel_works_for_both_states(client):
-    long_job = submit(client, optuna_budget_mode="time", optuna_time_limit=60).json["job_id"]
+    long_job = submit(client, optuna_budget_mode="time", optuna_time_limit=60, optuna_n_trials=None).json["job_id"]
     queued = submit(client).json["job_id"]
     third = submit(client).json["job_id"]
     running = wait_for(client, long_job, statuses=("running",))
@@ -137,7 +137,7 @@ def test_resume_adds_trials_with_continued_numbering(client, home):
 def test_a_job_whose_coordinator_died_is_interrupted_at_start_up_and_resumable(home):
     app = create_app({"home": str(home), "max_jobs": 1})
     client = app.test_client()
-    job_id = submit(client, optuna_budget_mode="time", optuna_time_limit=60).json["job_id"]
+    job_id = submit(client, optuna_budget_mode="time", optuna_time_limit=60, optuna_n_trials=None).json["job_id"]
     wait_for(client, job_id, statuses=("running",))
     while client.get(f"/api/jobs/{job_id}").json["trials"] < 5:
         time.sleep(0.2)

@@ -138,12 +138,19 @@ def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
         config = RunConfig.parse(run.read_json(run.config_file))
         storage_url = run.read_json(run.state_file)["storage"]
         if not is_database_url(storage_url) and not Path(storage_url).exists():
-            run.update_state(status=status, finished=time.time())
-            log.warning("run %s %s: its journal is gone, nothing to salvage", run.run_id, status)
-            return run.read_json(run.state_file)
+            # The journal lived on tmpfs and went with the machine; the live copy is at most
+            # a few seconds behind it, so it is the best record left.
+            if not run.live_sqlite.exists():
+                run.update_state(status=status, finished=time.time())
+                log.warning("run %s %s: its journal and live copy are gone, nothing to salvage", run.run_id, status)
+                return run.read_json(run.state_file)
+            storage_url = f"sqlite:///{run.live_sqlite}"
+            log.warning("run %s: journal gone, salvaging from its live copy", run.run_id)
         study = optuna.load_study(study_name=config.study_name, storage=open_storage(storage_url))
-        return _finish(run, config, storage_url, study, status, started, None,
-                       {"trials_per_s": None, "stop_reason": status, "workers": None})
+        summary = _finish(run, config, storage_url, study, status, started, None,
+                          {"trials_per_s": None, "stop_reason": status, "workers": None})
+        run.live_sqlite.unlink(missing_ok=True)
+        return summary
 
 
 def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Study, status: str, started: float,
