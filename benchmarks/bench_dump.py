@@ -6,7 +6,7 @@ stored as one JSON user attr (``json``, the default: one row per trial) or as 25
 (``split``: the dashboard can sort and filter on each, but copy_study then needs ~3 minutes at
 5,000 trials). Also times the incremental dumper's syncs, what following a live run costs.
 
-Run from the project root: ``python -m benchmarks.bench_dump [--trials N] [--attrs json|split]``.
+Run from the project root: ``python benchmarks/bench_dump.py [--trials N] [--attrs json|split]``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 from optuna.trial import FrozenTrial
 
+import _common  # noqa: F401  (puts the project root on sys.path)
 from backtune.optimize.dump import dump_study
 from backtune.optimize.dump import IncrementalDumper
 
