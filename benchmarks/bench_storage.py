@@ -1,0 +1,122 @@
+"""Storage tax: a trial on the run's journal vs the same trial on Optuna's in-memory storage.
+
+Same objective (``Objective(config, bars)``), sampler and seed, sma_cross on the LINK 15m
+file. The reference is ``optuna.create_study(...).optimize(objective, n_trials=N)`` in this
+process; the journal path is a one-worker ``execute_run`` (its worker runs in a thread of
+this process, so no start-up differs). Figures:
+
+- trial loop: execute_run's ``optimize_s`` (from its start until the worker thread ends) / N;
+- finish: the rest of execute_run, once per run whatever N (SQLite dump, ranked results,
+  journal copy and removal).
+
+The journal lives where ``journal_dir()`` puts it, /dev/shm, or on disk beside the runs
+(``BACKTUNE_JOURNAL_DIR`` pointed at the temporary directory), where Optuna's fsync after
+every append shows. Appends per trial are the journal's lines per trial: each takes the
+file lock, writes one line, fsyncs, and is followed by a read of the journal's new lines.
+
+Goal: the default journal's trial loop <= 2x in-memory per trial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from _common import LINK_15M, link_config, machine, timed_run
+
+GOAL = 2.0
+ENV = "BACKTUNE_JOURNAL_DIR"
+
+
+@contextmanager
+def journal_env(folder: Path | None) -> Iterator[None]:
+    """Runs prepared inside put their journal in ``folder``, or where journal_dir() chooses."""
+    saved = os.environ.pop(ENV, None)
+    if folder is not None:
+        os.environ[ENV] = str(folder)
+    try:
+        yield
+    finally:
+        os.environ.pop(ENV, None)
+        if saved is not None:
+            os.environ[ENV] = saved
+
+
+def filesystem(path: Path) -> str:
+    """The type of the filesystem holding ``path`` (the longest matching mount point)."""
+    resolved = str(path.resolve())
+    best, kind = "", "?"
+    with open("/proc/mounts", encoding="utf-8") as mounts:
+        for line in mounts:
+            _, point, fstype, *_ = line.split()
+            if (resolved == point or resolved.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
+                best, kind = point, fstype
+    return kind
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each storage; the fastest counts")
+    parser.add_argument("--strategy", default="sma_cross")
+    args = parser.parse_args()
+
+    import optuna
+
+    from backtune.data.loader import load_csv
+    from backtune.optimize.objective import Objective
+    from backtune.optimize.run import journal_dir
+    from backtune.optimize.samplers import build_pruner, build_sampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    bars = load_csv(LINK_15M).bars
+    config = link_config(args.strategy, workers=1, sampler="random", trials=args.trials)
+    objective = Objective(config, bars)
+
+    def in_memory(trials: int) -> float:
+        started = time.perf_counter()
+        study = optuna.create_study(directions=config.directions, sampler=build_sampler(config, 0),
+                                    pruner=build_pruner(config))
+        study.optimize(objective, n_trials=trials)
+        return time.perf_counter() - started
+
+    in_memory(5)  # load the JIT cache
+    with journal_env(None):
+        shm = journal_dir()
+    memory_runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = Path(tmp) / "journals"
+        journals = {f"journal in {shm} ({filesystem(shm)})": None} if shm else {}
+        journals[f"journal on disk, {tmp} ({filesystem(Path(tmp))})"] = disk
+        journal_runs: dict[str, list] = {name: [] for name in journals}
+        for attempt in range(args.repeat):
+            memory_runs.append(in_memory(args.trials))
+            for index, (name, folder) in enumerate(journals.items()):
+                with journal_env(folder):
+                    journal_runs[name].append(timed_run(config, bars, Path(tmp) / f"{attempt}-{index}"))
+
+    reference = min(memory_runs) / args.trials
+    print(f"{args.strategy} on LINK 15m ({len(bars):,} bars), random sampler, {args.trials} trials, one worker, "
+          f"fastest of {args.repeat}; {machine()}")
+    print(f"{'storage':<52} {'trial loop':>18} {'over in-memory':>17} {'finish':>8} {'journal':>19}")
+    print(f"{'in-memory (study.optimize)':<52} {reference * 1e3:7.2f} ms/trial")
+    ratios = []
+    for name, timings in journal_runs.items():
+        loop = min(t.optimize_s for t in timings) / args.trials
+        ratios.append(loop / reference)
+        appends = timings[0].trial_lines / len(timings[0].finished)
+        print(f"{name:<52} {loop * 1e3:7.2f} ms {loop / reference:6.1f}x {(loop - reference) * 1e3:+9.2f} ms/trial "
+              f"{min(t.finish_s for t in timings):6.2f} s {appends:5.1f} appends/trial")
+    journals_used = {str(Path(t.storage).parent) for timings in journal_runs.values() for t in timings}
+    print(f"journal directories used: {', '.join(sorted(journals_used))}")
+    print(f"storage tax of the default journal ({shm or 'run directory'}): {ratios[0]:.1f}x per trial "
+          f"(goal <= {GOAL:.0f}x) {'OK' if ratios[0] <= GOAL else 'ABOVE GOAL'}")
+
+
+if __name__ == "__main__":
+    main()
