@@ -210,7 +210,7 @@ def _budget(raw: Any, multi: bool) -> Budget:
         raise FieldError("budget.seconds", f"must be positive, got {seconds}")
     patience = _optional_int(raw, "patience", minimum=1, field="budget.patience")
     if mode == "trials" and trials is None:
-        raise FieldError("budget.trials", "a trials budget needs a number of trials")
+        trials = Budget().trials
     if mode == "time" and seconds is None:
         raise FieldError("budget.seconds", "a time budget needs a number of seconds")
     if mode == "convergence":

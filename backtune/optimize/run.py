@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -235,7 +236,8 @@ def _journal_path(run: RunDir) -> Path:
 
 
 def _start(plans: list[WorkerPlan]) -> list[Any]:
-    """One plan runs in a thread of this process (same code path); more are spawned."""
+    """One plan runs in a thread of this process (same code path); more are spawned, each
+    a process of its own, so a crash or a kill takes down one worker only."""
     if len(plans) == 1:
         thread = threading.Thread(target=_in_process, args=(plans[0],), name="worker-0", daemon=True)
         thread.exitcode = None
@@ -253,6 +255,12 @@ def _spawned(plan: WorkerPlan) -> None:
     # so no worker dies in the middle of a trial.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     run_worker(plan)
+    # Everything is written (status file, log, journal); skipping interpreter shutdown over
+    # ~1,600 modules saves 0.5-1.4 s at the end of every run. Failures raise above instead,
+    # keeping exit code 1.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _in_process(plan: WorkerPlan) -> None:

@@ -74,13 +74,20 @@ class StopRules:
             return "cancelled"
         if self.deadline is not None and time.time() >= self.deadline:
             return "time"
-        if self.trial_limit is None and self.convergence is None:
-            return None
-        trials = study.get_trials(deepcopy=False)
-        if self.trial_limit is not None and len(trials) >= self.trial_limit:
+        if self.trial_limit is not None and self._trial_exists(study, self.trial_limit - 1):
             return "trials"
         if self.convergence is not None:
-            self.convergence.update(trials)
+            self.convergence.update(study.get_trials(deepcopy=False))
             if self.convergence.converged:
                 return "converged"
         return None
+
+    @staticmethod
+    def _trial_exists(study: optuna.Study, number: int) -> bool:
+        """Whether the study holds trial ``number``, without listing every trial (the
+        journal answers this in constant time; listing grows with the study)."""
+        try:
+            study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+        except KeyError:
+            return False
+        return True
