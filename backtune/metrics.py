@@ -213,6 +213,7 @@ def _curve_pass(
     """
     m = equity.shape[0]
     peak = initial
+    pct_of_peak = 100.0 / peak  # a multiplication per bar instead of a division
     peak_point = 0
     max_drop = 0.0
     max_drop_pct = 0.0
@@ -239,10 +240,11 @@ def _curve_pass(
                 longest_bars = max(longest_bars, k - peak_point)
                 longest_ns = max(longest_ns, point_time - window_time[peak_point])
             peak = value
+            pct_of_peak = 100.0 / peak
             peak_point = k
         else:
             drop = peak - value
-            drop_pct = drop / peak * 100.0
+            drop_pct = drop * pct_of_peak
             max_drop = max(max_drop, drop)
             max_drop_pct = max(max_drop_pct, drop_pct)
             drop_pct_sq += drop_pct * drop_pct
