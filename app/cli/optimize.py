@@ -19,7 +19,7 @@ from app.cli.inputs import (
     json_object,
     json_value,
 )
-from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, Budget, RunConfig, default_workers
+from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, RunConfig, default_workers
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.run import Progress, execute_run, prepare_run, resume_run
 from backtune.optimize.targets import TARGETS

@@ -8,11 +8,8 @@ is logged rather than failing the load.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import numpy as np
 
 from backtune.data.ohlcv import OHLCV
 from backtune.data.parse import ParsedCsv
+from backtune.files import atomic_writer
 
 # Bump whenever parsing rules or the stored layout change.
 FORMAT_VERSION = 1
@@ -63,21 +61,13 @@ def store_cached(cache_dir: Path, sha256: str, parsed: ParsedCsv) -> None:
     target = cache_path(cache_dir, sha256)
     bars = parsed.bars
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez(
-                    out,
-                    **{name: getattr(bars, name) for name in _ARRAYS},
-                    has_volume=np.bool_(bars.has_volume),
-                    columns=np.str_(json.dumps(parsed.columns)),
-                )
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        with atomic_writer(target) as out:
+            np.savez(
+                out,
+                **{name: getattr(bars, name) for name in _ARRAYS},
+                has_volume=np.bool_(bars.has_volume),
+                columns=np.str_(json.dumps(parsed.columns)),
+            )
     except OSError as exc:
         log.warning("could not write cache entry %s: %s", target, exc)
 

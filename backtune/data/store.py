@@ -18,13 +18,10 @@ user are labels only: paths are built from the digest and nothing else.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +33,7 @@ from backtune.data.loader import DEFAULT_MAX_BYTES, Dataset, load_csv_bytes
 from backtune.data.ohlcv import OHLCV
 from backtune.data.samples import available_samples
 from backtune.data.summary import DataSummary
+from backtune.files import atomic_writer
 from backtune.report import iso_utc
 
 # 64 bits of the digest: short enough to type, far from any chance collision.
@@ -114,8 +112,8 @@ class DatasetStore:
             description=description,
             summary=loaded.summary,
         )
-        _write_atomic(self._csv(digest), data)
-        _write_atomic(self._meta(entry.id), json.dumps(entry.as_dict(), indent=1).encode("utf-8"))
+        _write_bytes(self._csv(digest), data)
+        _write_bytes(self._meta(entry.id), json.dumps(entry.as_dict(), indent=1).encode("utf-8"))
         return entry, True
 
     def get(self, dataset_id: str) -> StoredDataset:
@@ -215,14 +213,6 @@ def _minmax_indices(values: np.ndarray, max_points: int) -> np.ndarray:
     return np.unique(chosen)
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+def _write_bytes(target: Path, data: bytes) -> None:
+    with atomic_writer(target) as out:
+        out.write(data)

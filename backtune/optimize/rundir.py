@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from backtune.files import atomic_writer
 
 RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -99,6 +100,5 @@ class RunDir:
 
     def write_json(self, path: Path, data: Any) -> None:
         """Atomic, so a reader (another process, the web app) never sees half a file."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_writer(path) as out:
+            out.write(json.dumps(data, indent=2, default=str).encode("utf-8"))

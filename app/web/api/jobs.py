@@ -15,7 +15,6 @@ from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
 from backtune.metrics import METRIC_KEYS
 from backtune.optimize.config import RunConfig
-from backtune.optimize.results import results_csv
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
 from backtune.registry import get_strategy
