@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from backtune.data.ohlcv import OHLCV
 from backtune.errors import FieldError
@@ -52,6 +51,8 @@ def parse_time(field: str, text: str | int | None) -> int | None:
     """Parse a user-given time to int64 ns UTC; naive times are taken as UTC."""
     if text is None or text == "":
         return None
+    import pandas as pd  # here, not at module level: optimisation workers never parse times
+
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError) as exc:
