@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,23 @@ SHARED = ROOT.parent / "shared"
 LINK_15M = SHARED / "data" / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
 SUI_30M = SHARED / "data" / "okx_suiusdt_p_30m_2025-01-01_2026-02-01.csv"
 TRAILING_MA_CASE = SHARED / "reference" / "trailing_ma_link15m"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def journal_dir():
+    """Live journals of the test runs go to a tmpfs folder of this session (as the product
+    uses tmpfs), removed at the end, so killed or abandoned test runs leave nothing behind.
+    Set in os.environ because spawned workers and coordinator processes read it too."""
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="backtune-tests-", dir=shm if shm.is_dir() else None))
+    previous = os.environ.get("BACKTUNE_JOURNAL_DIR")
+    os.environ["BACKTUNE_JOURNAL_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("BACKTUNE_JOURNAL_DIR", None)
+    else:
+        os.environ["BACKTUNE_JOURNAL_DIR"] = previous
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def backtesting_csv(name: str) -> Path:

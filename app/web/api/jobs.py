@@ -15,6 +15,7 @@ from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
 from backtune.metrics import METRIC_KEYS
 from backtune.optimize.config import RunConfig
+from backtune.optimize.run import salvage_run
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
 from backtune.registry import get_strategy
@@ -91,7 +92,9 @@ def cancel_job(job_id: str):
     with store.locked():
         status = store.state(run)["status"]
         if status == QUEUED:
-            run.update_state(status=CANCELLED, finished=time.time())
+            # Never started: finish it like any cancelled run (empty study.db and results),
+            # which also removes its journal from tmpfs.
+            salvage_run(run, CANCELLED)
             return jsonify(job_record(store, run))
     if status != RUNNING:
         raise ApiError(409, "not_running", f"job {job_id} is {status}; nothing to cancel", "job_id")
