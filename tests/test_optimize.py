@@ -67,10 +67,11 @@ def test_time_budget_stops_every_worker_at_the_deadline(tmp_path):
 def test_convergence_counts_trials_of_all_workers(tmp_path):
     summary, study = run(tmp_path, workers=2, budget={"mode": "convergence", "patience": 15, "trials": 500})
     assert summary["stop_reason"] == "converged"
-    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    best = max(complete, key=lambda t: (t.value, -t.number))
-    after_best = [t for t in study.trials if t.number > best.number]
-    assert 15 <= len(after_best) <= 15 + 4
+    finished = sorted(study.trials, key=lambda t: (t.datetime_complete, t.number))
+    best = max((t for t in finished if t.state == TrialState.COMPLETE),
+               key=lambda t: (t.value, -finished.index(t)))  # the first to finish with the best value
+    after_best = finished[finished.index(best) + 1:]
+    assert 15 <= len(after_best) <= 15 + 4, "trials finished after the best one"
     assert summary["trials"]["total"] < 500
 
 

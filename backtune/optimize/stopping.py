@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import optuna
 from optuna.trial import TrialState
@@ -22,41 +23,40 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 @dataclass
 class Convergence:
-    """Tracks the best value and the finished trials since it, reading only new trials.
+    """The best value and how many trials have finished since it last improved.
 
-    Trials are scanned by number from the first one not yet finished, so each check costs
-    the handful of trials still running plus the new ones, not the whole study.
+    Trials count in the order they finish, not by number: a trial numbered early can
+    finish late (a slow worker's), and "no improvement for ``patience`` trials" means the
+    last ``patience`` trials to finish did not beat the best. Each check reads only trials
+    from the first unfinished one on, so it costs the trials still running plus the new.
     """
 
     patience: int
     maximize: bool
     cursor: int = 0
     best: float = math.nan
-    best_number: int = -1
     since_best: int = 0
+    counted: set[int] = field(default_factory=set)
 
     def update(self, trials: list[optuna.trial.FrozenTrial]) -> None:
-        pending = []
-        for trial in trials[self.cursor:]:
-            if trial.state not in FINISHED:
-                pending.append(trial)
-                continue
-            if pending:
-                continue
-            self.cursor = trial.number + 1
+        fresh = [t for t in trials[self.cursor:] if t.state in FINISHED and t.number not in self.counted]
+        for trial in sorted(fresh, key=lambda t: (t.datetime_complete or datetime.min, t.number)):
+            self.counted.add(trial.number)
             self._finish(trial)
-        self.since_best = sum(1 for t in trials[self.best_number + 1:] if t.state in FINISHED)
+        while self.cursor < len(trials) and self.cursor in self.counted:
+            self.counted.discard(self.cursor)
+            self.cursor += 1
 
     def _finish(self, trial: optuna.trial.FrozenTrial) -> None:
-        if trial.state != TrialState.COMPLETE or trial.value is None:
-            return
-        better = trial.value > self.best if self.maximize else trial.value < self.best
-        if math.isnan(self.best) or better:
-            self.best, self.best_number = trial.value, trial.number
+        value = trial.value if trial.state == TrialState.COMPLETE else None
+        if value is not None and (math.isnan(self.best) or (value > self.best if self.maximize else value < self.best)):
+            self.best, self.since_best = value, 0
+        elif not math.isnan(self.best):
+            self.since_best += 1
 
     @property
     def converged(self) -> bool:
-        return self.best_number >= 0 and self.since_best >= self.patience
+        return not math.isnan(self.best) and self.since_best >= self.patience
 
 
 class StopRules:
