@@ -70,7 +70,7 @@ def backtest_report(strategy_id: str, params: Mapping[str, Any], result: Backtes
         "window": window_record(result),
         "metrics": dict(metrics),
         "trades": trade_records(result.trades),
-        "open_position": open_position_record(result.open_position, int(np.int64(len(result.bars) - 1))),
+        "open_position": open_position_record(result.open_position, len(result.bars) - 1),
     }
 
 

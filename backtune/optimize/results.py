@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
+from optuna.study import StudyDirection
 from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
 from optuna.trial import FrozenTrial, TrialState
 
@@ -41,7 +42,8 @@ def ranked_trials(trials: Sequence[FrozenTrial], config: RunConfig) -> list[dict
                           config.score.percentile_scores([t.user_attrs[METRICS_ATTR] for t in complete])))
     pareto = set()
     if config.multi_objective and complete:
-        directions = [_direction(t.direction) for t in config.targets]
+        directions = [StudyDirection.MAXIMIZE if t.direction == "maximize" else StudyDirection.MINIMIZE
+                      for t in config.targets]
         pareto = {t.number for t in _get_pareto_front_trials_by_trials(complete, directions)}
     first = config.targets[0]
     sign = -1.0 if first.direction == "maximize" else 1.0
@@ -111,9 +113,3 @@ def results_csv(summary: Mapping[str, Any], config: RunConfig, rows: Sequence[Ma
                          *(row["params"].get(name) for name in searched),
                          *(row["metrics"].get(key) for key in metric_keys)])
     return out.getvalue()
-
-
-def _direction(name: str):
-    from optuna.study import StudyDirection
-
-    return StudyDirection.MAXIMIZE if name == "maximize" else StudyDirection.MINIMIZE

@@ -55,7 +55,7 @@ def get_results(job_id: str):
     status = _store().state(run)["status"]
     summary, rows = result_rows(current_app.config["CATALOG"], run, status)
     if request.args.get("format") == "csv":
-        return _csv(run, summary, rows)
+        return _csv(run, summary)
     rows = _sorted(rows, request.args.get("sort"), request.args.get("order"))
     offset = _int_arg("offset", 0, minimum=0)
     limit = _int_arg("limit", 100, minimum=1)
@@ -147,8 +147,7 @@ def _sorted(rows: list[dict[str, Any]], key: str | None, order: str | None) -> l
         raise ApiError(400, "invalid_field", f"cannot sort by {key!r} (choose from {', '.join(SORT_KEYS)})", "sort")
 
     def value(row: dict[str, Any]) -> Any:
-        found = row.get(key) if key in row else row["metrics"].get(key)
-        return found
+        return row.get(key) if key in row else row["metrics"].get(key)
 
     present = [r for r in rows if value(r) is not None]
     missing = [r for r in rows if value(r) is None]
@@ -164,10 +163,8 @@ def _int_arg(name: str, default: int, minimum: int) -> int:
     return int(text)
 
 
-def _csv(run: RunDir, summary: dict[str, Any] | None, rows: list[dict[str, Any]]) -> Response:
-    if summary is not None and run.results_csv.exists():
-        text = run.results_csv.read_text(encoding="utf-8")
-    else:
+def _csv(run: RunDir, summary: dict[str, Any] | None) -> Response:
+    if summary is None or not run.results_csv.exists():
         raise ApiError(409, "not_finished", "the CSV export is written when the run ends", "format")
-    return Response(text, mimetype="text/csv",
+    return Response(run.results_csv.read_text(encoding="utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{run.run_id}-results.csv"'})
