@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from numba import njit
 
-from backtune.result import BacktestResult, OpenPosition, Trades
+from backtune.result import BacktestResult, Trades
 
 Direction = Literal["higher", "lower"]
 
@@ -144,6 +144,8 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     cagr_pct = _cagr_pct(final / initial, years)
     # Bars per year from the observed mean spacing: m bars over ``years``.
     annualise = math.sqrt(equity.shape[0] / years) if years > 0.0 else math.nan
+    trades = result.trades
+    position = result.open_position
 
     return Metrics(
         net_profit=net_profit,
@@ -160,9 +162,11 @@ def compute_metrics(result: BacktestResult) -> Metrics:
         calmar=_ratio(cagr_pct, max_drawdown_pct),
         romad=_ratio(net_profit_pct, max_drawdown_pct),
         recovery_factor=_ratio(net_profit, max_drawdown),
-        consistency_pct=_consistency_pct(initial, equity, window_time),
-        exposure_pct=_exposure_pct(result.trades, result.open_position, start, n),
-        **_trade_stats(result.trades),
+        consistency_pct=_consistency_pct(initial, equity, window_time, _month_index(int(window_time[0]))),
+        exposure_pct=_exposure_pct(
+            trades.entry_idx, trades.exit_idx, -1 if position is None else position.entry_idx, start, n
+        ),
+        **_trade_stats(trades),
     )
 
 
@@ -210,6 +214,10 @@ def _curve_pass(
     k, the last one at ``end_time``. Returns (max drawdown, max drawdown %, longest
     underwater spell in bars and in ns, ulcer index, mean return, sample std of returns,
     downside deviation); the return statistics are NaN when undefined.
+
+    The variance comes from sums of returns shifted by the first return, in the same
+    pass: with the shift the sums stay small, so their difference loses no precision
+    that matters, and a curve of identical returns gives a variance of exactly 0.
     """
     m = equity.shape[0]
     peak = initial
@@ -222,7 +230,9 @@ def _curve_pass(
     longest_ns = 0
     previous = initial
     returns_valid = True
-    return_sum = 0.0
+    shift = equity[0] / initial - 1.0
+    shifted_sum = 0.0
+    shifted_sq = 0.0
     downside_sq = 0.0
     for k in range(1, m + 1):
         value = equity[k - 1]
@@ -230,7 +240,9 @@ def _curve_pass(
             returns_valid = False
         else:
             r = value / previous - 1.0
-            return_sum += r
+            d = r - shift
+            shifted_sum += d
+            shifted_sq += d * d
             if r < 0.0:
                 downside_sq += r * r
         previous = value
@@ -255,16 +267,11 @@ def _curve_pass(
 
     if not returns_valid or m < 2:
         return max_drop, max_drop_pct, longest_bars, longest_ns, ulcer, math.nan, math.nan, math.nan
-    mean = return_sum / m
-    squares = 0.0
-    previous = initial
-    for k in range(m):
-        deviation = equity[k] / previous - 1.0 - mean
-        squares += deviation * deviation
-        previous = equity[k]
-    std = math.sqrt(squares / (m - 1))
-    downside_dev = math.sqrt(downside_sq / m)
-    return max_drop, max_drop_pct, longest_bars, longest_ns, ulcer, mean, std, downside_dev
+    mean = shift + shifted_sum / m
+    variance = max(shifted_sq - shifted_sum * shifted_sum / m, 0.0) / (m - 1)
+    return max_drop, max_drop_pct, longest_bars, longest_ns, ulcer, mean, math.sqrt(variance), math.sqrt(
+        downside_sq / m
+    )
 
 
 def _cagr_pct(growth: float, years: float) -> float:
@@ -273,70 +280,105 @@ def _cagr_pct(growth: float, years: float) -> float:
         return math.nan
     if growth <= 0.0:
         return -100.0
-    with np.errstate(over="ignore"):
-        return float(np.power(growth, 1.0 / years) - 1.0) * 100.0
+    try:
+        return (math.pow(growth, 1.0 / years) - 1.0) * 100.0
+    except OverflowError:
+        return math.inf
 
 
-def _consistency_pct(initial: float, equity: np.ndarray, window_time: np.ndarray) -> float:
+def _month_index(time_ns: int) -> int:
+    """Calendar months (UTC) from January 1970 to the month holding ``time_ns``."""
+    return int(np.datetime64(time_ns, "ns").astype("datetime64[M]").astype(np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _month_start_ns(month_index: int) -> int:
+    """When a calendar month (counted from January 1970) begins, in ns UTC.
+
+    The proleptic-Gregorian day count of its first day, by the standard era arithmetic
+    (400-year eras of 146,097 days), so no calendar library is needed in compiled code.
+    """
+    year = 1970 + month_index // 12
+    month = month_index % 12 + 1
+    if month <= 2:
+        year -= 1
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return (era * 146_097 + day_of_era - 719_468) * _NS_PER_DAY
+
+
+@njit(cache=True, nogil=True)
+def _consistency_pct(initial: float, equity: np.ndarray, window_time: np.ndarray, first_month: int) -> float:
     """Share of calendar months (UTC) whose last equity beats the previous month's last.
 
-    Month starts are located by binary search over the sorted bar times, so the cost
+    Each month's end is located by binary search over the sorted bar times, so the cost
     depends on the number of months, not bars, and no per-bar calendar conversion runs.
+    A month without bars (a data gap) is skipped, so each month is compared with the
+    last month that has bars. ``first_month`` is the month of the window's first bar.
     """
-    first_month, last_month = window_time[[0, -1]].astype("datetime64[ns]").astype("datetime64[M]")
-    month_starts = np.arange(first_month + 1, last_month + 1).astype("datetime64[ns]").view(np.int64)
-    first_bar = np.searchsorted(window_time, month_starts, side="left")
-    bar_after = np.append(first_bar, window_time.shape[0])
-    # A month's last bar is the bar before the next month's first. Months without any
-    # bar (data gaps) repeat an index and collapse in unique(), so each month is compared
-    # with the last month that has bars.
-    closing_equity = equity[np.unique(bar_after) - 1]
-    opening_equity = np.empty_like(closing_equity)
-    opening_equity[0] = initial
-    opening_equity[1:] = closing_equity[:-1]
-    return float(np.count_nonzero(closing_equity > opening_equity)) / closing_equity.shape[0] * 100.0
+    m = window_time.shape[0]
+    last_time = window_time[m - 1]
+    opening = initial
+    months = 0
+    profitable = 0
+    first_bar = 0
+    month = first_month
+    while first_bar < m:
+        month += 1
+        next_start = _month_start_ns(month)
+        bar_after = m if next_start > last_time else np.searchsorted(window_time, next_start)
+        if bar_after == first_bar:
+            continue
+        closing = equity[bar_after - 1]
+        months += 1
+        profitable += closing > opening
+        opening = closing
+        first_bar = bar_after
+    return profitable / months * 100.0
 
 
-def _exposure_pct(trades: Trades, open_position: OpenPosition | None, start: int, n: int) -> float:
+@njit(cache=True, nogil=True)
+def _exposure_pct(entries: np.ndarray, exits: np.ndarray, open_entry: int, start: int, n: int) -> float:
     """Percentage of window bars holding a position, overlapping trades counted once.
 
-    Works on the trade intervals (sorted by entry, each adding only what lies beyond the
+    Works on the trade intervals (in entry order, each adding only what lies beyond the
     furthest exit so far), so the cost depends on the trade count, not the bar count.
+    ``open_entry`` is the open position's entry bar (-1: none); it is held to the end.
+    Trades from the kernel come sorted already, which spares the sort.
     """
-    entries = trades.entry_idx
-    exits = trades.exit_idx
-    if open_position is not None:
-        entries = np.append(entries, open_position.entry_idx)
+    if open_entry >= 0:
+        entries = np.append(entries, open_entry)
         exits = np.append(exits, n)
-    if entries.shape[0] == 0:
-        return 0.0
-    order = np.argsort(entries, kind="stable")
-    entries = entries[order]
+    if not _ascending(entries):
+        order = np.argsort(entries, kind="mergesort")
+        entries, exits = entries[order], exits[order]
     # Clipping exits to the window start also clips every interval's start, through
     # covered_until, so warm-up bars are never counted.
-    exits = np.maximum(exits[order], start)
-    covered_until = np.empty_like(exits)
-    covered_until[0] = start
-    covered_until[1:] = np.maximum.accumulate(exits)[:-1]
-    held = np.maximum(exits - np.maximum(entries, covered_until), 0).sum()
-    return float(held) / (n - start) * 100.0
+    covered_until = start
+    held = 0
+    for i in range(entries.shape[0]):
+        exit_ = max(exits[i], start)
+        held += max(exit_ - max(entries[i], covered_until), 0)
+        covered_until = max(covered_until, exit_)
+    return held / (n - start) * 100.0
+
+
+@njit(cache=True, nogil=True)
+def _ascending(values: np.ndarray) -> bool:
+    """A separate function on purpose: numba compiles an early ``break`` out of this
+    check, followed by reassigning the arrays, into a trade loop several times slower."""
+    for i in range(1, values.shape[0]):
+        if values[i] < values[i - 1]:
+            return False
+    return True
 
 
 def _trade_stats(trades: Trades) -> dict[str, float | int]:
     """Closed-trade statistics; the open position is excluded because its PnL is not final."""
-    pnl = trades.net_pnl
-    count = pnl.shape[0]
-    wins = pnl[pnl > 0.0]
-    losses = pnl[pnl < 0.0]
-    gross_profit = float(wins.sum())
-    gross_loss = float((-losses).sum())
-    winning, losing = wins.shape[0], losses.shape[0]
-
-    avg_trade = float(pnl.mean()) if count else math.nan
-    if count >= 2:
-        sqn = _ratio(math.sqrt(count) * avg_trade, float(pnl.std(ddof=1)))
-    else:
-        sqn = math.nan
+    (count, winning, losing, gross_profit, gross_loss, avg_trade, pnl_std, avg_trade_pct, largest_win, largest_loss,
+     avg_bars_held) = _trade_pass(trades.net_pnl, trades.pnl_pct, trades.entry_idx, trades.exit_idx)
     return {
         "total_trades": count,
         "winning_trades": winning,
@@ -346,15 +388,54 @@ def _trade_stats(trades: Trades) -> dict[str, float | int]:
         "gross_loss": gross_loss,
         "profit_factor": _ratio(gross_profit, gross_loss),
         "avg_trade": avg_trade,
-        "avg_trade_pct": float(trades.pnl_pct.mean()) if count else math.nan,
+        "avg_trade_pct": avg_trade_pct,
         "avg_win": gross_profit / winning if winning else math.nan,
         "avg_loss": gross_loss / losing if losing else math.nan,
-        "largest_win": float(wins.max()) if winning else math.nan,
-        "largest_loss": -float(losses.min()) if losing else math.nan,
+        "largest_win": largest_win,
+        "largest_loss": largest_loss,
         "expectancy": _expectancy(avg_trade, gross_loss, losing),
-        "sqn": sqn,
-        "avg_bars_held": float(trades.bars_held.mean()) if count else math.nan,
+        "sqn": _ratio(math.sqrt(count) * avg_trade, pnl_std) if count >= 2 else math.nan,
+        "avg_bars_held": avg_bars_held,
     }
+
+
+@njit(cache=True, nogil=True)
+def _trade_pass(
+    pnl: np.ndarray, pnl_pct: np.ndarray, entries: np.ndarray, exits: np.ndarray
+) -> tuple[int, int, int, float, float, float, float, float, float, float, float]:
+    """The sums and extremes behind the trade statistics, in one compiled pass (plus one
+    for the deviation): a result can hold thousands of trades, and a dozen numpy
+    reductions, each with its own call overhead and temporaries, cost more than the
+    arithmetic. Returns (count, winning, losing, gross profit, gross loss, mean PnL,
+    sample std of PnL, mean PnL %, largest win, largest loss, mean bars held); means,
+    the std and extremes of an empty set are NaN."""
+    count = pnl.shape[0]
+    winning = losing = 0
+    gross_profit = gross_loss = pnl_sum = pct_sum = 0.0
+    largest_win = largest_loss = 0.0
+    held = 0
+    for i in range(count):
+        p = pnl[i]
+        pnl_sum += p
+        pct_sum += pnl_pct[i]
+        held += exits[i] - entries[i]
+        if p > 0.0:
+            winning += 1
+            gross_profit += p
+            largest_win = max(largest_win, p)
+        elif p < 0.0:
+            losing += 1
+            gross_loss -= p
+            largest_loss = max(largest_loss, -p)
+    if count == 0:
+        return 0, 0, 0, 0.0, 0.0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan
+    mean = pnl_sum / count
+    squares = 0.0
+    for i in range(count):
+        squares += (pnl[i] - mean) ** 2
+    std = math.sqrt(squares / (count - 1)) if count >= 2 else math.nan
+    return (count, winning, losing, gross_profit, gross_loss, mean, std, pct_sum / count,
+            largest_win if winning else math.nan, largest_loss if losing else math.nan, held / count)
 
 
 def _expectancy(avg_trade: float, gross_loss: float, losing: int) -> float:
