@@ -11,10 +11,11 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from numba import njit
 
 from backtune.data.ohlcv import OHLCV
 from backtune.engine.signals import ExecutionRules, Fill, Signals, Sizing
-from backtune.indicators import sma
+from backtune.indicators import sma_pair
 from backtune.params import Param, ParamError
 from backtune.strategy import Params, Strategy
 
@@ -26,17 +27,22 @@ PARAMS = (
 )
 
 
-def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """True on bars where ``a`` went from strictly below ``b`` to strictly above it."""
-    crossed = np.zeros(a.shape[0], dtype=np.bool_)
-    crossed[1:] = (a[:-1] < b[:-1]) & (a[1:] > b[1:])
-    return crossed
+@njit(cache=True)
+def crossings(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Golden crosses (``fast`` went from strictly below ``slow`` to strictly above) and
+    death crosses (the mirror), in one compiled pass instead of numpy's ten temporaries."""
+    n = fast.shape[0]
+    golden = np.zeros(n, dtype=np.bool_)
+    death = np.zeros(n, dtype=np.bool_)
+    for t in range(1, n):
+        golden[t] = fast[t - 1] < slow[t - 1] and fast[t] > slow[t]
+        death[t] = slow[t - 1] < fast[t - 1] and slow[t] > fast[t]
+    return golden, death
 
 
 def signals(bars: OHLCV, params: Params) -> Signals:
-    fast = sma(bars.close, params["n1"])
-    slow = sma(bars.close, params["n2"])
-    return Signals.build(len(bars), entry_long=crossed_above(fast, slow), entry_short=crossed_above(slow, fast))
+    golden, death = crossings(*sma_pair(bars.close, params["n1"], params["n2"]))
+    return Signals.build(len(bars), entry_long=golden, entry_short=death)
 
 
 def rules(params: Params) -> ExecutionRules:

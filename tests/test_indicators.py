@@ -415,6 +415,22 @@ def test_sma_is_bit_identical_to_pandas_with_nans_zeros_and_negatives():
         np.testing.assert_array_equal(ind.sma(x, n), pd.Series(x).rolling(n).mean().to_numpy())
 
 
+@pytest.mark.parametrize("n1, n2", [(10, 20), (20, 10), (1, 7), (50, 300), (5, 5), (0, 10), (10, -1)])
+def test_sma_pair_is_two_smas_bit_for_bit(n1, n2):
+    """The fused pass must not change a single bit of either average, NaNs, zeros, negatives
+    and flat runs included, whichever length is the longer."""
+    rng = np.random.default_rng(12)
+    noisy = np.round(rng.normal(0, 1, 3000) * 1e3, 1)
+    noisy[rng.random(noisy.size) < 0.02] = NAN
+    noisy[rng.random(noisy.size) < 0.05] = 0.0
+    for x in (_link()[0], noisy, np.full(40, 12.81), np.empty(0)):
+        first, second = ind.sma_pair(x, n1, n2)
+        np.testing.assert_array_equal(first, ind.sma(x, n1))
+        np.testing.assert_array_equal(second, ind.sma(x, n2))
+        if n1 >= 1:
+            np.testing.assert_array_equal(first, pd.Series(x, dtype=float).rolling(n1).mean().to_numpy())
+
+
 @pytest.mark.parametrize("name, fast, slow", [("GOOG", 10, 20), ("EURUSD", 5, 30), ("EURUSD", 20, 60)])
 def test_sma_crossover_sign_matches_pandas(name, fast, slow):
     """The EURUSD pairs hit exact ties (equal decimal means) that pandas itself rounds unequally."""
@@ -527,10 +543,10 @@ for code in range(len(ind.MA_TYPES)):
     ind.moving_average(code, x, x, x, x, 5)
 for f, args in ((ind.atr, (x, x, x, 14)), (ind.rsi, (x, 14)), (ind.rolling_std, (x, 20)),
                 (ind.rolling_min, (x, 3)), (ind.rolling_max, (x, 3)), (ind.donchian, (x, x, 20)),
-                (ind.sma, (x, 5))):
+                (ind.sma, (x, 5)), (ind.sma_pair, (x, 5, 10))):
     f(*args)
 kernels = (ind.moving_average, ind.atr, ind.rsi, ind.rolling_std, ind.rolling_min, ind.rolling_max,
-           ind.donchian, ind.sma)
+           ind.donchian, ind.sma, ind.sma_pair)
 print(sum(len(k.stats.cache_hits) for k in kernels), sum(len(k.stats.cache_misses) for k in kernels))
 """
 
@@ -545,4 +561,4 @@ def test_fresh_process_loads_kernels_from_cache():
 
     probe()  # warms the on-disk cache if this checkout has never compiled these kernels
     hits, misses = probe()
-    assert hits == 8 and misses == 0
+    assert hits == 9 and misses == 0
