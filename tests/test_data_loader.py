@@ -207,6 +207,102 @@ def test_bytes_and_path_loading_agree(tmp_path):
         np.testing.assert_array_equal(getattr(from_bytes.bars, role), getattr(from_path.bars, role))
 
 
+def utc_ns(*times: str) -> np.ndarray:
+    return np.array(times, dtype="datetime64[ns]").view(np.int64)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"], ids=["comma", "semicolon"])
+def test_yyyymmdd_integers_are_utc_dates(tmp_path, delimiter):
+    header = delimiter.join(["Date", "Open", "High", "Low", "Close", "Volume"]) + "\n"
+    data = load_text(tmp_path, header + csv_rows(["20231229", "20240102", '"20240229"'], delimiter))
+    np.testing.assert_array_equal(data.bars.time, utc_ns("2023-12-29", "2024-01-02", "2024-02-29"))
+    assert data.summary.columns["time"] == "Date"
+
+
+@pytest.mark.parametrize(
+    ("times", "expected"),
+    [
+        ([100_000_000, 100_000_060], ["1973-03-03T09:46:40", "1973-03-03T09:47:40"]),
+        ([9_999_940, 9_999_999], ["1970-04-26T17:45:40", "1970-04-26T17:46:39"]),
+    ],
+    ids=["9-digits", "7-digits"],
+)
+def test_numbers_of_other_lengths_stay_unix_seconds(tmp_path, times, expected):
+    data = load_text(tmp_path, "time,open,high,low,close,volume\n" + csv_rows(times))
+    np.testing.assert_array_equal(data.bars.time, utc_ns(*expected))
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("1234", 1234.0),
+        ("1234,5", 1234.5),
+        ("0,000001", 0.000001),
+        ("1.234,5", 1234.5),
+        ("1.234.567", 1234567.0),
+        ("1 234,25", 1234.25),
+        ("1\u00a0234", 1234.0),
+        ("12\u202f345\u202f678,5", 12345678.5),
+    ],
+    ids=["integer", "decimal-comma", "small", "point-thousands", "point-groups", "space-thousands",
+         "no-break-space", "narrow-no-break-space"],
+)
+def test_decimal_commas_in_semicolon_files(tmp_path, cell, value):
+    text = "Date;Open;High;Low;Close;Volume\n" + "".join(
+        f"{day};1,2345;1,2400;1,2300;1,2350;{cell}\n" for day in ("2024-01-02", "2024-01-03")
+    )
+    data = load_text(tmp_path, text)
+    np.testing.assert_array_equal(data.bars.open, [1.2345, 1.2345])
+    np.testing.assert_array_equal(data.bars.high, [1.24, 1.24])
+    np.testing.assert_array_equal(data.bars.volume, [value, value])
+
+
+def test_semicolon_file_with_decimal_points_reads_points(tmp_path):
+    text = "Date;Open;High;Low;Close;Volume\n2024-01-02;1.2345;1.24;1.23;1.235;1.5\n2024-01-03;1;2;1;2;0\n"
+    data = load_text(tmp_path, text)
+    np.testing.assert_array_equal(data.bars.open, [1.2345, 1])
+    np.testing.assert_array_equal(data.bars.volume, [1.5, 0])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "columns"),
+    [
+        pytest.param("Date,Time,Open,High,Low,Close,Volume\n2024.01.02,13:45,1,2,0.5,1.5,10\n"
+                     "2024.01.02,13:50,1,2,0.5,1.5,10\n2024.01.03,00:00,1,2,0.5,1.5,10\n",
+                     ["2024-01-02T13:45", "2024-01-02T13:50", "2024-01-03T00:00"], ("Date", "Time"), id="metatrader-4"),
+        pytest.param("<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
+                     "2024.01.02\t09:05:00\t1.1\t1.2\t1.0\t1.15\t100\t10\t2\n"
+                     "2024.01.02\t9:10:30.25\t1.1\t1.2\t1.0\t1.15\t100\t10\t2\n",
+                     ["2024-01-02T09:05:00", "2024-01-02T09:10:30.25"], ("<DATE>", "<TIME>"), id="metatrader-5"),
+        pytest.param("date;time;open;high;low;close\n20240102;23:59:59;1,1;1,2;1,0;1,15\n"
+                     "20240103;00:00:00;1,1;1,2;1,0;1,15\n",
+                     ["2024-01-02T23:59:59", "2024-01-03T00:00:00"], ("date", "time"), id="yyyymmdd-decimal-comma"),
+    ],
+)
+def test_date_and_time_of_day_columns_are_combined(tmp_path, text, expected, columns):
+    data = load_text(tmp_path, text)
+    np.testing.assert_array_equal(data.bars.time, utc_ns(*expected))
+    assert (data.summary.columns["time"], data.summary.columns["time_of_day"]) == columns
+    assert list(data.summary.columns)[:2] == ["time", "time_of_day"]
+
+
+def test_metatrader_headers_in_angle_brackets_pick_real_volume(tmp_path):
+    text = "<DATE>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\n" + csv_rows(["2024.01.02", "2024.01.03"], "\t")
+    data = load_text(tmp_path, text.replace("\t100\n", "\t100\t7\n"))
+    assert data.summary.columns == {"time": "<DATE>", "open": "<OPEN>", "high": "<HIGH>", "low": "<LOW>",
+                                    "close": "<CLOSE>", "volume": "<VOL>"}
+    np.testing.assert_array_equal(data.bars.volume, [7, 7])
+
+
+def test_a_full_timestamp_column_wins_over_date_and_time(tmp_path):
+    text = "timestamp,date,time,open,high,low,close\n" + "".join(
+        f"{T0 + 60 * i},2001-01-01,09:30,10,12,9,11\n" for i in range(2)
+    )
+    data = load_text(tmp_path, text)
+    assert data.summary.columns["time"] == "timestamp" and "time_of_day" not in data.summary.columns
+    assert data.bars.time[0] == T0 * NS
+
+
 @pytest.mark.parametrize(
     ("seconds", "label"),
     [(1, "1s"), (90, "90s"), (60, "1m"), (900, "15m"), (5400, "90m"), (3600, "1h"), (14400, "4h"),
@@ -221,6 +317,9 @@ def test_interval_label(seconds, label):
 HEADER = "time,open,high,low,close,volume\n"
 GOOD = f"{T0},10,12,9,11,100\n"
 NEXT = f"{T0 + 60},10,12,9,11,100\n"
+DAILY = "Date,open,high,low,close,volume\n"
+EURO = "Date;Open;High;Low;Close;Volume\n2024-01-02;1,2345;1,2400;1,2300;1,2350;5\n"
+SPLIT = "Date,Time,open,high,low,close\n"
 
 
 @pytest.mark.parametrize(
@@ -267,6 +366,48 @@ NEXT = f"{T0 + 60},10,12,9,11,100\n"
                      id="unparseable-epoch"),
         pytest.param("Date,open,high,low,close,volume\n" + csv_rows(["2024-01-02", "2300-01-01"]), 3, "Date",
                      "cannot read time '2300-01-01'", id="time-out-of-range"),
+        pytest.param(DAILY + csv_rows(["20240131", "20240230"]), 3, "Date",
+                     "cannot read time 20240230: expected a YYYYMMDD date", id="yyyymmdd-impossible-date"),
+        pytest.param(DAILY + csv_rows(["21991231", "22000101"]), 3, "Date",
+                     "cannot read time 22000101: expected a YYYYMMDD date such as 20240131 like most of the column, "
+                     "between the years 1800 and 2199", id="yyyymmdd-out-of-range"),
+        pytest.param(DAILY + csv_rows(["20240131", "20240201", "202402020"]), 4, "Date",
+                     "cannot read time 202402020: expected a YYYYMMDD date", id="yyyymmdd-with-9-digit-typo"),
+        pytest.param(DAILY + csv_rows(["2024013", "20240201", "20240202"]), 2, "Date",
+                     "cannot read time 2024013: expected a YYYYMMDD date", id="yyyymmdd-with-7-digit-typo"),
+        pytest.param(DAILY + csv_rows(["20240131", "20240201.5"]), 3, "Date",
+                     "cannot read time 20240201.5: expected a YYYYMMDD date", id="yyyymmdd-with-fraction"),
+        pytest.param(HEADER + csv_rows([10_000_000, 10_000_060]), 2, "time",
+                     "(8-digit numbers as Unix seconds would fall in 1970-1973)", id="8-digit-unix-seconds"),
+        pytest.param(HEADER + csv_rows([T0, T0 + 60, 17_000_120]), 4, "time",
+                     "cannot read time 17000120: expected Unix seconds or milliseconds like the column's other "
+                     "numbers", id="8-digit-number-among-unix-seconds"),
+        pytest.param(EURO + "2024-01-03;1,2;1,3;1.1;1,2;5\n", 3, "Low",
+                     "low '1.1' is not a number: expected a number with a decimal comma, as the file writes '1,2345'",
+                     id="decimal-point-in-decimal-comma-file"),
+        pytest.param(EURO + "2024-01-03;1,2;1,3;1,1;1,2;1.234\n", 3, "Volume",
+                     "volume '1.234' is not a number: expected a number with a decimal comma",
+                     id="lone-thousands-point"),
+        pytest.param(HEADER + GOOD + f'{T0 + 60},10,12,9,"11,5",100\n', 3, "close",
+                     "close '11,5' is not a number: expected a number such as 1234.5 (decimal commas only in "
+                     "semicolon-separated files)", id="decimal-comma-in-comma-file"),
+        pytest.param("time\topen\thigh\tlow\tclose\n" + f"{T0}\t10\t12\t9\t11\n{T0 + 60}\t10\t12\t9\t1,234\n",
+                     3, "close", "close '1,234' is not a number: expected a number such as 1234.5",
+                     id="decimal-comma-in-tab-file"),
+        pytest.param(SPLIT + "2024.01.02,13:45,10,12,9,11\n2024.01.02,24:00,10,12,9,11\n", 3, "Time",
+                     "cannot read time '24:00': expected a time of day such as 09:30 or 13:45:30",
+                     id="bad-time-of-day"),
+        pytest.param(SPLIT + "20240102,1345,10,12,9,11\n20240102,1350,10,12,9,11\n", 2, "Time",
+                     "cannot read time 1345: expected a time of day", id="time-of-day-as-number"),
+        pytest.param(SPLIT + "2024.01.02 13:00,13:45,10,12,9,11\n2024.01.02,13:50,10,12,9,11\n", 2, "Date",
+                     "cannot read time '2024.01.02 13:00': expected a date such as 2024-01-31, 2024.01.31 or 20240131 "
+                     "without a time of day ('Time' has it)", id="time-of-day-in-date-column"),
+        pytest.param(SPLIT + "2024.01.02,,10,12,9,11\n2024.01.02,13:50,10,12,9,11\n", 2, "Time",
+                     "the value is missing", id="missing-time-of-day"),
+        pytest.param(SPLIT + "2024.01.02,13:45,10,12,9,11\n2024.01.02,13:45:00,10,12,9,11\n", 3, "Date",
+                     "time 2024-01-02T13:45:00Z repeats row 2", id="repeated-date-and-time"),
+        pytest.param("Date,Time,DATE,open,high,low,close\n", 1, "DATE", "columns 'Date' and 'DATE' both look like time",
+                     id="two-date-columns-beside-time"),
         pytest.param(HEADER + GOOD, None, None, "at least 2 bars are needed, the file has 1", id="one-row"),
         pytest.param(HEADER, None, None, "at least 2 bars are needed, the file has 0", id="header-only"),
         pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9\n", 3, "close", "the value is missing", id="short-row"),

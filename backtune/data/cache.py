@@ -20,7 +20,7 @@ from backtune.data.parse import ParsedCsv
 from backtune.files import atomic_writer
 
 # Bump whenever parsing rules or the stored layout change.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _ARRAYS = {
     "time": np.int64,

@@ -7,12 +7,13 @@ problems on that line the most basic one (an empty cell before a wrong value).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from functools import partial
 
 import numpy as np
 
-from backtune.data.columns import PRICE_ROLES
+from backtune.data.columns import PRICE_ROLES, TIME_ROLES
 from backtune.data.fields import Field
 from backtune.data.rows import SourceRows
 from backtune.data.times import format_utc
@@ -22,10 +23,11 @@ _Check = tuple[np.ndarray, Field, Callable[[int], str]]
 
 def check_rows(fields: Mapping[str, Field], rows: SourceRows) -> None:
     """Every row must hold a readable time and finite, positive, consistent prices."""
-    time, high, low = fields["time"], fields["high"], fields["low"]
-    numbers = [field for field in fields.values() if field is not time]
+    high, low = fields["high"], fields["low"]
+    times = [field for field in fields.values() if field.role in TIME_ROLES]
+    numbers = [field for field in fields.values() if field.role not in TIME_ROLES]
     checks: list[_Check] = [(field.missing, field, _empty) for field in fields.values()]
-    checks.append((time.unreadable, time, partial(_unreadable_time, time)))
+    checks += [(field.unreadable, field, partial(_unreadable_time, field)) for field in times]
     checks += [(field.unreadable, field, partial(_unreadable_number, field)) for field in numbers]
     prices = [fields[role] for role in PRICE_ROLES]
     checks += [(field.values <= 0, field, partial(_not_positive, field)) for field in prices]
@@ -98,20 +100,22 @@ def _empty(index: int) -> str:
 
 
 def _unreadable_time(time: Field, index: int) -> str:
-    return (
-        f"cannot read time {time.cell(index)!r}: expected ISO-8601 such as 2024-01-31, "
-        "2024-01-31 09:30:00 or 2024-01-31T09:30:00Z, or Unix seconds or milliseconds, "
-        "between the years 1677 and 2262"
-    )
+    return f"cannot read time {time.cell(index)!r}: expected {time.expected}"
 
 
 def _unreadable_number(field: Field, index: int) -> str:
     cell = field.cell(index)
+    if _is_nan_or_inf(cell):
+        return f"{field.role} {cell} is not a finite number"
+    return f"{field.role} {cell!r} is not a number: expected {field.expected}"
+
+
+def _is_nan_or_inf(cell: object) -> bool:
+    # Not simply "float() fails": 1.5 is no number in a file that writes decimal commas.
     try:
-        float(cell)
+        return not math.isfinite(float(cell))
     except ValueError:
-        return f"{field.role} {cell!r} is not a number"
-    return f"{field.role} {cell} is not a finite number"
+        return False
 
 
 def _not_positive(field: Field, index: int) -> str:

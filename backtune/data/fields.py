@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtune.data.decimals import NumberFormat, read_numbers
+
 
 @dataclass(frozen=True)
 class Field:
@@ -14,7 +16,8 @@ class Field:
 
     ``values`` is float64 for prices and volume, int64 ns for time. ``missing`` marks
     empty cells (including cells absent from short rows); ``unreadable`` marks cells that
-    are present but do not convert (text, nan, inf, impossible dates).
+    are present but do not convert (text, nan, inf, impossible dates). ``expected`` says
+    what a readable cell of this column looks like, for the error about one that is not.
     """
 
     role: str
@@ -23,6 +26,7 @@ class Field:
     values: np.ndarray
     missing: np.ndarray
     unreadable: np.ndarray
+    expected: str
 
     def cell(self, index: int) -> object:
         """The cell as pandas read it: a number, or the original text."""
@@ -30,13 +34,9 @@ class Field:
         return value.item() if isinstance(value, np.generic) else value
 
 
-def number_field(role: str, header: str, raw: pd.Series) -> Field:
+def number_field(role: str, header: str, raw: pd.Series, style: NumberFormat) -> Field:
     """Read a price or volume column; non-finite values count as unreadable."""
-    if pd.api.types.is_numeric_dtype(raw.dtype):
-        numbers = raw
-    else:
-        numbers = pd.to_numeric(raw, errors="coerce")
-    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = read_numbers(raw, style)
     missing = raw.isna().to_numpy()
     return Field(
         role=role,
@@ -45,4 +45,5 @@ def number_field(role: str, header: str, raw: pd.Series) -> Field:
         values=values,
         missing=missing,
         unreadable=~np.isfinite(values) & ~missing,
+        expected=style.expected,
     )

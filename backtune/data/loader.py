@@ -50,9 +50,11 @@ def load_csv_bytes(
 ) -> Dataset:
     """Load an OHLCV CSV held in memory, as a web upload arrives; ``name`` labels errors.
 
-    Takes what charting tools, exchanges and pandas write (TradingView, Binance klines,
-    ``DataFrame.to_csv``): a required header, comma/semicolon/tab delimiters, Unix
-    seconds or milliseconds or ISO-8601 times (converted to UTC), optional volume.
+    Takes what charting tools, exchanges, brokers and pandas write (TradingView, Binance
+    klines, MetaTrader, ``DataFrame.to_csv``): a required header, comma/semicolon/tab
+    delimiters (decimal commas in semicolon files), Unix seconds or milliseconds,
+    YYYYMMDD or ISO-8601 times (converted to UTC), possibly split into date and time-of-day
+    columns, optional volume.
     Raises DataError naming the file, line and column of the first problem, so a user
     can fix it. With ``cache_dir``, byte-identical content skips parsing.
     """

@@ -16,9 +16,10 @@ _UNITS = (("W", 7 * _DAY), ("D", _DAY), ("h", 3_600), ("m", 60), ("s", 1))
 class DataSummary:
     """A loaded file at a glance.
 
-    ``columns`` maps each role (time, open, high, low, close and, if present, volume) to
-    the header as written in the file; ``interval_seconds`` is the median bar gap, so
-    weekends and missing bars do not distort it.
+    ``columns`` maps each role (time, open, high, low, close and, if present, volume and
+    time_of_day, when the time column holds only the date) to the header as written in
+    the file; ``interval_seconds`` is the median bar gap, so weekends and missing bars do
+    not distort it.
     """
 
     rows: int

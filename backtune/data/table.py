@@ -1,14 +1,16 @@
 """Reading the data rows into a DataFrame with pandas' C parser.
 
-Every cell keeps the text it had unless pandas can read the whole column as numbers:
-only empty cells become missing (so "nan" stays distinguishable from an empty field),
-and rows are never silently truncated or padded beyond what the header declares.
+Every cell keeps the text it had unless pandas can read the whole column as numbers
+(and the caller did not ask for text): only empty cells become missing (so "nan" stays
+distinguishable from an empty field), and rows are never silently truncated or padded
+beyond what the header declares.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,9 @@ _TOO_MANY_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
-def read_table(data: bytes, header: Header, file: str) -> tuple[pd.DataFrame, SourceRows]:
+def read_table(
+    data: bytes, header: Header, file: str, *, text_columns: Collection[int] = ()
+) -> tuple[pd.DataFrame, SourceRows]:
     """Parse the rows below the header, drop blank ones and remember each row's line."""
     first_line = header.line + 1
     _check_first_row(data, header, file)
@@ -32,6 +36,7 @@ def read_table(data: bytes, header: Header, file: str) -> tuple[pd.DataFrame, So
             header=None,
             names=range(len(header.names)),
             index_col=False,
+            dtype={position: str for position in text_columns},
             skip_blank_lines=False,
             skipinitialspace=True,
             keep_default_na=False,
