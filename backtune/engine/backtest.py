@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
+from numba import njit
 
 from backtune.data.ohlcv import OHLCV
 from backtune.engine import kernel
@@ -64,7 +65,7 @@ def run_backtest(
     return BacktestResult(
         bars=view,
         trade_start=span.trade_start,
-        trades=_trades(matrix, view.time),
+        trades=Trades(*_trade_columns(matrix, view.time)),
         open_position=_open_position(position, view),
         equity=equity,
         closed_equity=closed_equity,
@@ -73,24 +74,31 @@ def run_backtest(
     )
 
 
-def _trades(matrix: np.ndarray, time: np.ndarray) -> Trades:
-    entry_idx = matrix[:, kernel.T_ENTRY_IDX].astype(np.int64)
-    exit_idx = matrix[:, kernel.T_EXIT_IDX].astype(np.int64)
-    entry_price = matrix[:, kernel.T_ENTRY_PRICE]
-    size = matrix[:, kernel.T_SIZE]
-    net = matrix[:, kernel.T_NET]
-    return Trades(
-        direction=matrix[:, kernel.T_DIR].astype(np.int8),
-        entry_idx=entry_idx,
-        exit_idx=exit_idx,
-        entry_time=time[entry_idx],
-        exit_time=time[exit_idx],
-        entry_price=entry_price,
-        exit_price=matrix[:, kernel.T_EXIT_PRICE],
-        size=size,
-        net_pnl=net,
-        pnl_pct=net / (entry_price * size) * 100.0,
-    )
+@njit(cache=True)
+def _trade_columns(matrix: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The kernel's trade rows as ``Trades``' typed columns, in field order.
+
+    One compiled pass: the numpy version needed a dozen calls (casts, gathers, the
+    percentage), which cost more than the arithmetic at a thousand trades.
+    """
+    count = matrix.shape[0]
+    direction = np.empty(count, dtype=np.int8)
+    entry_idx = np.empty(count, dtype=np.int64)
+    exit_idx = np.empty(count, dtype=np.int64)
+    entry_time = np.empty(count, dtype=np.int64)
+    exit_time = np.empty(count, dtype=np.int64)
+    pnl_pct = np.empty(count)
+    for i in range(count):
+        row = matrix[i]
+        direction[i] = row[kernel.T_DIR]
+        entry_idx[i] = row[kernel.T_ENTRY_IDX]
+        exit_idx[i] = row[kernel.T_EXIT_IDX]
+        entry_time[i] = time[entry_idx[i]]
+        exit_time[i] = time[exit_idx[i]]
+        pnl_pct[i] = row[kernel.T_NET] / (row[kernel.T_ENTRY_PRICE] * row[kernel.T_SIZE]) * 100.0
+    return (direction, entry_idx, exit_idx, entry_time, exit_time, matrix[:, kernel.T_ENTRY_PRICE].copy(),
+            matrix[:, kernel.T_EXIT_PRICE].copy(), matrix[:, kernel.T_SIZE].copy(), matrix[:, kernel.T_NET].copy(),
+            pnl_pct)
 
 
 def _open_position(position: np.ndarray, view: OHLCV) -> OpenPosition | None:
