@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -34,16 +35,30 @@ CASH = 10_000
 COMMISSION = 0.0005
 
 
-def best_time(fn: Callable[[], object], repeat: int, number: int = 1) -> float:
-    """Fastest mean of ``number`` calls over ``repeat`` rounds: on a shared, noisy machine the
-    minimum is the best estimate of what the code itself costs."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
+@dataclass(frozen=True)
+class CallTimes:
+    """Seconds per call of one benchmark case: the fastest and the median."""
+
+    fastest: float
+    median: float
+
+
+def call_times(cases: dict[str, tuple[Callable[[], object], int]], rounds: int) -> dict[str, CallTimes]:
+    """Times every single call of each case ``name: (fn, calls per round)``.
+
+    On these shared machines the same call's time varies twofold from one call to the
+    next (other tenants' work on the same cores and caches), so the fastest call is the
+    best estimate of what the code itself costs; the median shows what a noisy spell
+    costs. The cases take turns, round after round, so a slow spell hits all of them alike.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, (fn, number) in cases.items():
+            for _ in range(number):
+                start = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - start)
+    return {name: CallTimes(min(times), statistics.median(times)) for name, times in samples.items()}
 
 
 def machine() -> str:
