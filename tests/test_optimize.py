@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from backtune.optimize.config import Budget
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.score import ScoreConfig
 from backtune.optimize.targets import TARGETS
-from tests.conftest import backtesting_csv
+from tests.conftest import ROOT, backtesting_csv
 
 GOOG = str(backtesting_csv("GOOG"))
 SMALL_SPACE = {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}}
@@ -340,3 +342,21 @@ def test_salvage_falls_back_to_the_live_copy_when_the_journal_is_gone(tmp_path):
     salvaged = optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}")
     assert [t.state for t in salvaged.trials][-1] == TrialState.FAIL
     assert not run_dir.live_sqlite.exists()
+
+
+_WORKER_IMPORTS = """
+import sys
+import {main}
+import backtune.optimize.worker
+print(" ".join(m for m in ("pandas", "sqlalchemy", "flask", "backtune.optimize.run") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("main", ["app.__main__", "backtune.jobs.__main__"])
+def test_a_spawned_worker_imports_only_what_a_worker_needs(main):
+    """A spawned child imports its parent's main module again (as ``__mp_main__``), then the
+    module of its target: neither may drag in pandas, SQLAlchemy, Flask or the coordinator,
+    which would add about a second to every worker's start-up (docs/performance.md)."""
+    done = subprocess.run([sys.executable, "-c", _WORKER_IMPORTS.format(main=main)], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []

@@ -1,4 +1,4 @@
-"""``python -m backtune.jobs.coordinator RUN_DIR RUNS_DIR MAX_JOBS``: run one job to its end.
+"""One job's coordinator process (``python -m backtune.jobs RUN_DIR RUNS_DIR MAX_JOBS``): run it to its end.
 
 It writes progress into state.json (so any web worker can report it cheaply), keeps a
 live SQLite copy for the dashboard, and when done starts the next queued job.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -74,7 +73,3 @@ def main(run_dir: str, runs_dir: str, max_jobs: str) -> int:
     finally:
         schedule(store, int(max_jobs))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))

@@ -44,7 +44,7 @@ def launch_coordinator(run_dir: Path, runs_dir: Path, max_jobs: int) -> int:
                                                                      os.environ.get("PYTHONPATH")])))
     with open(Path(run_dir) / "coordinator.out", "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "backtune.jobs.coordinator", str(run_dir), str(runs_dir), str(max_jobs)],
+            [sys.executable, "-m", "backtune.jobs", str(run_dir), str(runs_dir), str(max_jobs)],
             cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
