@@ -109,7 +109,8 @@ def test_a_stale_file_the_new_rules_reject_stays_listed_with_its_located_error(t
 def test_a_current_entry_is_served_without_parsing(tmp_path, no_samples, parse_calls):
     store = DatasetStore(tmp_path)
     entry, created = store.add(YYYYMMDD_CSV, "prices.csv")
-    assert created and entry.format_version == FORMAT_VERSION and entry.sha256 == hashlib.sha256(YYYYMMDD_CSV).hexdigest()
+    assert created and entry.format_version == FORMAT_VERSION
+    assert entry.sha256 == hashlib.sha256(YYYYMMDD_CSV).hexdigest()
     assert DatasetStore(tmp_path).list() == [entry]
     assert DatasetStore(tmp_path).add(YYYYMMDD_CSV, "renamed.csv") == (entry, False)
     assert parse_calls == ["prices.csv"]
