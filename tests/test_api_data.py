@@ -28,6 +28,7 @@ from backtune.registry import get_strategy
 from backtune.report import backtest_report
 from backtune.window import DataWindow
 from tests.conftest import LINK_15M, TRAILING_MA_CASE, _require, backtesting_csv
+from tests.test_data_store import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
 
 GOOD_CSV = b"time,open,high,low,close\n" + b"".join(
     f"2025-01-{day:02d},1,2,0.5,1.5\n".encode() for day in range(1, 11))
@@ -131,6 +132,22 @@ def test_store_survives_a_new_instance_and_rejects_foreign_ids(tmp_path: Path):
     assert fresh.load(entry.id).summary == entry.summary
     with pytest.raises(LookupError):
         fresh.get("../" + entry.id)
+
+
+def test_entries_summarised_by_older_reading_rules_are_listed_as_the_current_rules_read_them(
+        client: FlaskClient, tmp_path: Path):
+    stale = v1_summary("1970-08-23T06:15:02Z", "1970-08-23T06:15:04Z")
+    rebuilt = write_v1_entry(tmp_path / "data", YYYYMMDD_CSV, stale)
+    rejected = write_v1_entry(tmp_path / "data", MIXED_CSV, stale)
+    listing = {d["id"]: d for d in client.get("/api/datasets").get_json()["datasets"]}
+    assert listing[rebuilt]["summary"]["first_time"] == "2024-01-02T00:00:00Z" and listing[rebuilt]["error"] is None
+    assert listing[rejected]["summary"] is None
+    assert listing[rejected]["error"]["message"].startswith("prices.csv, row 4, column 'time': cannot read time")
+
+    assert client.get(f"/api/datasets/{rebuilt}").get_json()["preview"]["head"][0]["time"] == "2024-01-02T00:00:00Z"
+    error = assert_error(client.get(f"/api/datasets/{rejected}"), 400, "invalid_data", "time")
+    assert error["message"] == listing[rejected]["error"]["message"]
+    assert_error(backtest(client, strategy="sma_cross", dataset=rejected), 400, "invalid_data", "time")
 
 
 def test_oversize_upload_is_a_json_413(tmp_path: Path):

@@ -15,13 +15,18 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from backtune.data.loader import load_csv
+from backtune.engine.backtest import run_backtest
 from backtune.errors import FieldError
+from backtune.metrics import compute_metrics
 from backtune.optimize.config import RunConfig
 from backtune.optimize.run import execute_run, prepare_run, resume_run
 from backtune.optimize.config import Budget
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.score import ScoreConfig
+from backtune.optimize.space import SearchSpace
 from backtune.optimize.targets import TARGETS
+from backtune.registry import get_strategy
 from tests.conftest import ROOT, backtesting_csv
 
 GOOG = str(backtesting_csv("GOOG"))
@@ -137,6 +142,69 @@ def test_seed_params_are_tried_first(tmp_path):
     _, study = run(tmp_path, seed_params=[{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}])
     assert study.trials[0].params == {"n1": 10, "n2": 40}
     assert study.trials[1].params == {"n1": 12, "n2": 50}
+
+
+# Optuna builds a stepped float as low + k * step in binary floating point: on this grid
+# 21 of the 50 points come back as e.g. 0.30000000000000004 rather than 0.3.
+STEPPED_STOP = {"stop_atr": {"low": 0.1, "high": 5.0, "step": 0.1}}
+
+
+def decimal_text(value: float) -> str:
+    """A value as the one-decimal grid point it stands for, written as a user would."""
+    return f"{value:.1f}"
+
+
+def test_stepped_floats_run_as_their_decimal_grid_points():
+    space = SearchSpace.parse(get_strategy("rsi_reversion"), STEPPED_STOP)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    noisy = 0
+    for _ in range(40):
+        trial = study.ask()
+        params = space.suggest(trial)
+        raw = trial.params["stop_atr"]
+        assert repr(params["stop_atr"]) == decimal_text(raw), "another grid point, or not its decimal"
+        assert space.params(trial.params) == params, "a report must show what the trial ran with"
+        noisy += repr(raw) != decimal_text(raw)
+        study.tell(trial, 0.0)
+    assert noisy, "Optuna gave no value with floating-point noise: the test checks nothing"
+
+
+def test_stepped_floats_read_as_decimals_in_results_csv_progress_seeds_and_after_resume(tmp_path):
+    seeded = 0.1 + 0.2  # 0.30000000000000004, as an older run's results reported it
+    run_dir = prepare_run(config(strategy="rsi_reversion", space=STEPPED_STOP, seed_params=[{"stop_atr": seeded}],
+                                 budget={"mode": "trials", "trials": 12}), tmp_path)
+    assert run_dir.read_json(run_dir.config_file)["seed_params"] == [{"stop_atr": 0.3}]
+    progress = []
+    execute_run(run_dir, on_progress=progress.append)
+    resume_run(run_dir, Budget(mode="trials", trials=12), on_progress=progress.append)
+
+    raw = {t.number: t.params["stop_atr"]
+           for t in optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}").trials}
+    assert raw[0] == 0.3 and len(raw) >= 24, "the seed first, then the first run's trials and the resumed ones"
+    assert any(repr(value) != decimal_text(value) for value in raw.values()), "no noisy value to clean"
+    results = run_dir.read_json(run_dir.results_file)["results"]
+    assert {r["number"]: repr(r["params"]["stop_atr"]) for r in results} == {
+        number: decimal_text(value) for number, value in raw.items()}
+    best = progress[-1].best_params["stop_atr"]
+    assert repr(best) == decimal_text(raw[progress[-1].best_number])
+
+    table = run_dir.results_csv.read_text().split("# Ranked trials\n", 1)[1].splitlines()
+    column = table[0].split(",").index("stop_atr")
+    rows = [line.split(",") for line in table[1:]]
+    assert {int(row[1]): row[column] for row in rows} == {number: decimal_text(value) for number, value in raw.items()}
+
+    run_config = RunConfig.parse(run_dir.read_json(run_dir.config_file))
+    strategy, bars = get_strategy("rsi_reversion"), load_csv(GOOG).bars
+    for row in results[:5]:
+        result = run_backtest(bars, strategy, strategy.validate(row["params"]), run_config.window, run_config.settings)
+        assert compute_metrics(result).as_dict() == {k: v for k, v in row["metrics"].items() if k != "score"}
+
+
+def test_a_seed_between_grid_points_is_refused_naming_the_nearest():
+    with pytest.raises(FieldError) as refused:
+        config(strategy="rsi_reversion", space=STEPPED_STOP, seed_params=[{"stop_atr": 0.35}])
+    assert refused.value.field == "seed_params"
+    assert "stop_atr 0.35 is not on the search grid" in str(refused.value)
 
 
 def test_one_worker_with_a_seed_is_reproducible_and_two_workers_agree_on_the_data(tmp_path):

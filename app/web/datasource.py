@@ -68,7 +68,7 @@ def dataset_for_request(fields: Mapping[str, Any], files: Mapping[str, FileStora
         path, name, field = dataset_store().path(entry.id), entry.name, "file"
     # Stored files were bounded when uploaded; a server-side path gets the loader's guard.
     limit = DEFAULT_MAX_BYTES if field == "csvPath" else None
-    with _data_errors(field):
+    with data_errors(field):
         bars = load_csv(path, max_bytes=limit, cache_dir=dataset_store().cache_dir).bars
     return RequestDataset(path=path, bars=bars, name=name)
 
@@ -86,7 +86,7 @@ def store_upload(upload: FileStorage) -> tuple[StoredDataset, bool]:
     if not data:
         raise ApiError(400, "empty_file", "the uploaded file is empty", "file")
     limit = int(current_app.config["SETTINGS"].max_upload_mb * 1024 * 1024)
-    with _data_errors("file"):
+    with data_errors("file"):
         return dataset_store().add(data, secure_filename(upload.filename or "") or "upload.csv", max_bytes=limit)
 
 
@@ -138,7 +138,7 @@ def _exclusive(source: Mapping[str, Any], given: str) -> None:
 
 
 @contextmanager
-def _data_errors(field: str) -> Iterator[None]:
+def data_errors(field: str) -> Iterator[None]:
     """A DataError names its column when it has one; otherwise the input that held the file."""
     try:
         yield

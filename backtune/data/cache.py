@@ -1,7 +1,8 @@
 """On-disk cache of parsed files, so reopening a large CSV skips parsing and validation.
 
 Entries are keyed by the file's sha256, so a renamed copy hits and an edited file
-misses, plus FORMAT_VERSION so that changed parsing rules never serve stale arrays.
+misses, plus FORMAT_VERSION (backtune.data.version) so that changed parsing rules never
+serve stale arrays.
 The cache is only an accelerator: an unreadable entry is a miss, and a failed write
 is logged rather than failing the load.
 """
@@ -17,10 +18,8 @@ import numpy as np
 
 from backtune.data.ohlcv import OHLCV
 from backtune.data.parse import ParsedCsv
+from backtune.data.version import FORMAT_VERSION
 from backtune.files import atomic_writer
-
-# Bump whenever parsing rules or the stored layout change.
-FORMAT_VERSION = 2
 
 _ARRAYS = {
     "time": np.int64,

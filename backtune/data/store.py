@@ -8,12 +8,18 @@ first use, so the UI lists them beside the user's uploads with nothing to config
 Layout under ``<data_dir>``::
 
     datasets/<sha256>.csv   the bytes exactly as uploaded
-    datasets/<id>.json      StoredDataset: names, upload time, sample flag, DataSummary
+    datasets/<id>.json      StoredDataset: names, upload time, sample flag, format version,
+                            DataSummary (or ParseFailure)
     cache/                  parsed bars (see backtune.data.cache)
 
 Every file is written to a temporary name and renamed into place, and the metadata last,
 so a reader (another worker, a crash) sees a complete entry or none. Names given by a
 user are labels only: paths are built from the digest and nothing else.
+
+A summary records the reading rules that made it (FORMAT_VERSION). One made by other
+rules is rebuilt from the kept bytes when the entry is next read, since the old rules
+may have read the file wrongly (version 1 took YYYYMMDD dates for 1970 epochs); a file
+the current rules reject stays listed, with its located error in place of a summary.
 """
 
 from __future__ import annotations
@@ -22,17 +28,19 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backtune.data.errors import DataError
 from backtune.data.loader import DEFAULT_MAX_BYTES, Dataset, load_csv_bytes
 from backtune.data.ohlcv import OHLCV
 from backtune.data.samples import available_samples
 from backtune.data.summary import DataSummary
+from backtune.data.version import FORMAT_VERSION
 from backtune.files import atomic_writer
 from backtune.report import iso_utc
 
@@ -41,6 +49,8 @@ ID_LENGTH = 16
 _ID = re.compile(rf"^[0-9a-f]{{{ID_LENGTH}}}$")
 PREVIEW_ROWS = 5
 CHART_POINTS = 500
+# Entries written before they recorded a version were all made by the first rules.
+_UNVERSIONED = 1
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +66,33 @@ class UnknownDatasetError(LookupError):
 
 
 @dataclass(frozen=True)
+class ParseFailure:
+    """Why a stored file does not parse under the current rules.
+
+    Kept in the entry, so listing it costs no parse and still tells the user where the
+    file is wrong; ``message`` is located as DataError prints it.
+    """
+
+    message: str
+    reason: str
+    row: int | None
+    column: str | None
+
+    @classmethod
+    def of(cls, error: DataError) -> "ParseFailure":
+        return cls(message=str(error), reason=error.reason, row=error.row, column=error.column)
+
+    def as_error(self, file: str) -> DataError:
+        return DataError(self.reason, file=file, row=self.row, column=self.column)
+
+
+@dataclass(frozen=True)
 class StoredDataset:
-    """What the store knows about one dataset without reading its bars."""
+    """What the store knows about one dataset without reading its bars.
+
+    ``summary`` is what reading rules ``format_version`` made of the file; it is None when
+    those rules reject the file, and ``error`` then says why.
+    """
 
     id: str
     name: str
@@ -65,14 +100,25 @@ class StoredDataset:
     uploaded_at: str
     sample: bool
     description: str
-    summary: DataSummary
+    sha256: str
+    format_version: int
+    summary: DataSummary | None
+    error: ParseFailure | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StoredDataset":
-        return cls(**{**data, "summary": DataSummary(**data["summary"])})
+        summary, error = data.get("summary"), data.get("error")
+        return cls(**{
+            **data,
+            # Unversioned entries kept the digest in their summary only.
+            "sha256": data.get("sha256") or summary["sha256"],
+            "format_version": data.get("format_version", _UNVERSIONED),
+            "summary": DataSummary(**summary) if summary else None,
+            "error": ParseFailure(**error) if error else None,
+        })
 
 
 class DatasetStore:
@@ -96,10 +142,13 @@ class DatasetStore:
         """Validate and keep ``data``; returns the entry and whether it is new.
 
         Bytes already stored return their existing entry unparsed (the first name wins).
-        A file the loader rejects raises its DataError and leaves nothing behind.
+        A file the loader rejects raises its DataError and leaves nothing behind; so do
+        stored bytes that the current rules reject, as they would as a new upload.
         """
         digest = hashlib.sha256(data).hexdigest()
         existing = self._read(digest[:ID_LENGTH])
+        if existing is not None and existing.error is not None:
+            raise existing.error.as_error(file_name)
         if existing is not None:
             return existing, False
         loaded = load_csv_bytes(data, file_name, max_bytes=max_bytes, cache_dir=self.cache_dir)
@@ -110,10 +159,12 @@ class DatasetStore:
             uploaded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             sample=sample,
             description=description,
+            sha256=digest,
+            format_version=FORMAT_VERSION,
             summary=loaded.summary,
         )
         _write_bytes(self._csv(digest), data)
-        _write_bytes(self._meta(entry.id), json.dumps(entry.as_dict(), indent=1).encode("utf-8"))
+        _write_bytes(self._meta(entry.id), _json_bytes(entry))
         return entry, True
 
     def get(self, dataset_id: str) -> StoredDataset:
@@ -134,12 +185,18 @@ class DatasetStore:
         return samples + uploads
 
     def path(self, dataset_id: str) -> Path:
-        return self._csv(self.get(dataset_id).summary.sha256)
+        return self._csv(self.get(dataset_id).sha256)
 
     def load(self, dataset_id: str) -> Dataset:
-        """Bars and summary; parsed once per content, then served from the cache."""
+        """Bars and summary; parsed once per content, then served from the cache.
+
+        Raises the entry's DataError, without parsing again, for a file the current
+        rules reject.
+        """
         entry = self.get(dataset_id)
-        data = self._csv(entry.summary.sha256).read_bytes()
+        if entry.error is not None:
+            raise entry.error.as_error(entry.file_name)
+        data = self._csv(entry.sha256).read_bytes()
         return load_csv_bytes(data, entry.file_name, max_bytes=None, cache_dir=self.cache_dir)
 
     def _csv(self, sha256: str) -> Path:
@@ -149,7 +206,8 @@ class DatasetStore:
         return self.root / f"{dataset_id}.json"
 
     def _read(self, dataset_id: str) -> StoredDataset | None:
-        """The entry, or None when absent or unusable (its bytes gone, foreign JSON)."""
+        """The entry, or None when absent or unusable (its bytes gone, foreign JSON);
+        a summary made by other reading rules is rebuilt first."""
         try:
             entry = StoredDataset.from_dict(json.loads(self._meta(dataset_id).read_text(encoding="utf-8")))
         except FileNotFoundError:
@@ -157,7 +215,27 @@ class DatasetStore:
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.warning("ignoring unreadable dataset entry %s: %s", dataset_id, exc)
             return None
-        return entry if self._csv(entry.summary.sha256).is_file() else None
+        if not self._csv(entry.sha256).is_file():
+            return None
+        return entry if entry.format_version == FORMAT_VERSION else self._rebuild(entry)
+
+    def _rebuild(self, entry: StoredDataset) -> StoredDataset:
+        """Re-read the kept bytes under the current rules, keeping everything the user gave
+        (name, upload time, description). The rebuilt entry is served even if it cannot be
+        written back: the next read then simply rebuilds it again."""
+        data = self._csv(entry.sha256).read_bytes()
+        try:
+            loaded = load_csv_bytes(data, entry.file_name, max_bytes=None, cache_dir=self.cache_dir)
+            fresh = replace(entry, format_version=FORMAT_VERSION, summary=loaded.summary, error=None)
+        except DataError as exc:
+            log.warning("dataset %s (%s) does not parse under format version %d: %s",
+                        entry.id, entry.name, FORMAT_VERSION, exc)
+            fresh = replace(entry, format_version=FORMAT_VERSION, summary=None, error=ParseFailure.of(exc))
+        try:
+            _write_bytes(self._meta(entry.id), _json_bytes(fresh))
+        except OSError as exc:
+            log.warning("could not rewrite dataset entry %s: %s", entry.id, exc)
+        return fresh
 
     def _ensure_samples(self) -> None:
         """Copy the bundled samples in once per store; a sample that fails to load is
@@ -211,6 +289,10 @@ def _minmax_indices(values: np.ndarray, max_points: int) -> np.ndarray:
         part = values[low:high]
         chosen += [low + int(np.argmin(part)), low + int(np.argmax(part))]
     return np.unique(chosen)
+
+
+def _json_bytes(entry: StoredDataset) -> bytes:
+    return json.dumps(entry.as_dict(), indent=1).encode("utf-8")
 
 
 def _write_bytes(target: Path, data: bytes) -> None:

@@ -166,6 +166,7 @@ class RunConfig:
             if not isinstance(params, Mapping):
                 raise FieldError("seed_params", "each entry must be an object of parameter values")
             strategy.validate({**space.fixed, **params})
+        seed_params = [space.seed(params) for params in seed_params]
         study_name = _text(raw, "study_name", "backtune")
         if not STUDY_NAME.match(study_name):
             raise FieldError("study_name", "use letters, digits, '.', '_' or '-' (at most 100)")
@@ -185,7 +186,7 @@ class RunConfig:
             constraints=_constraints(raw.get("constraints") or []),
             study_name=study_name,
             seed=_optional_int(raw, "seed", minimum=0),
-            seed_params=tuple(dict(p) for p in seed_params),
+            seed_params=tuple(seed_params),
             warmup_trials=_optional_int(raw, "warmup_trials", minimum=0, default=20),
             storage=raw.get("storage"),
             keep_journal=bool(raw.get("keep_journal", False)),

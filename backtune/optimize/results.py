@@ -60,7 +60,7 @@ def ranked_trials(trials: Sequence[FrozenTrial], config: RunConfig) -> list[dict
             "rank": rank if trial.state == TrialState.COMPLETE else None,
             "number": trial.number,
             "state": trial.state.name,
-            "params": {**config.space.fixed, **trial.params},
+            "params": config.space.params(trial.params),
             "values": trial.values,
             "score": metrics.get(SCORE),
             "percentile_score": percentile.get(trial.number),

@@ -28,6 +28,7 @@ from backtune.optimize.results import best_row, ranked_trials, results_csv, stat
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
+from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, open_storage
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 
@@ -115,7 +116,7 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     workers = _start(plans)
     live = LiveDump(storage, config.study_name, run.live_sqlite, live_dump_every) if live_dump_every else None
     try:
-        _watch(run, study, workers, baseline, trial_limit, deadline, on_progress, live)
+        _watch(run, study, config.space, workers, baseline, trial_limit, deadline, on_progress, live)
     finally:
         if live is not None:
             live.close()
@@ -257,25 +258,26 @@ def _in_process(plan: WorkerPlan) -> None:
         thread.exitcode = 1
 
 
-def _watch(run: RunDir, study: optuna.Study, workers: list[Any], baseline: int, trial_limit: int | None,
-           deadline: float | None, on_progress: Callable[[Progress], None] | None, live: "LiveDump | None") -> None:
+def _watch(run: RunDir, study: optuna.Study, space: SearchSpace, workers: list[Any], baseline: int,
+           trial_limit: int | None, deadline: float | None, on_progress: Callable[[Progress], None] | None,
+           live: "LiveDump | None") -> None:
     started = time.perf_counter()
     while any(w.is_alive() for w in workers):
         try:
             for w in workers:
                 w.join(POLL_SECONDS / len(workers))
             if on_progress is not None:
-                on_progress(_progress(study, baseline, started, trial_limit, deadline))
+                on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
             if live is not None:
                 live.maybe_sync()
         except KeyboardInterrupt:
             log.info("run %s: interrupt received, stopping workers", run.run_id)
             run.request_stop()
     if on_progress is not None:
-        on_progress(_progress(study, baseline, started, trial_limit, deadline))
+        on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
 
 
-def _progress(study: optuna.Study, baseline: int, started: float, trial_limit: int | None,
+def _progress(study: optuna.Study, space: SearchSpace, baseline: int, started: float, trial_limit: int | None,
               deadline: float | None) -> Progress:
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
@@ -289,7 +291,7 @@ def _progress(study: optuna.Study, baseline: int, started: float, trial_limit: i
             best = pick(complete, key=lambda t: t.value)
     new_done = sum(1 for t in trials[baseline:] if t.state.is_finished())
     return Progress(counts, done, best.value if best else None, best.number if best else None,
-                    dict(best.params) if best else None, elapsed,
+                    space.snapped(best.params) if best else None, elapsed,
                     new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline)
 
 

@@ -6,6 +6,7 @@ at the edge, so the workers can trust it.
 
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -13,6 +14,7 @@ from typing import Any, Mapping
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
+from backtune.errors import FieldError
 from backtune.params import Param, ParamError
 from backtune.strategy import Strategy
 
@@ -35,6 +37,17 @@ class ParamRange:
             return IntDistribution(int(self.low), int(self.high), step=int(self.step or 1))
         return FloatDistribution(self.low, self.high, step=self.step)
 
+    def snap(self, value: Any) -> Any:
+        """A stepped float's value as the decimal grid point it stands for.
+
+        Optuna computes ``low + k * step`` in binary floating point, so it suggests (and
+        stores in ``trial.params``) 2.9000000000000004 for the grid point 2.9; the
+        strategy, the results and the CSV must all see 2.9. Other values pass unchanged.
+        """
+        if self.type != "float" or self.step is None:
+            return value
+        return _grid_point(self.low, self.step, round((value - self.low) / self.step))
+
     def as_dict(self) -> dict[str, Any]:
         if self.choices:
             return {"choices": list(self.choices)}
@@ -53,15 +66,46 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """A full parameter set: suggested values for the ranges, the fixed ones as they are."""
-        params = dict(self.fixed)
+        suggested = {}
         for r in self.ranges:
             if r.choices:
-                params[r.name] = trial.suggest_categorical(r.name, r.choices)
+                suggested[r.name] = trial.suggest_categorical(r.name, r.choices)
             elif r.type == "int":
-                params[r.name] = trial.suggest_int(r.name, int(r.low), int(r.high), step=int(r.step or 1))
+                suggested[r.name] = trial.suggest_int(r.name, int(r.low), int(r.high), step=int(r.step or 1))
             else:
-                params[r.name] = trial.suggest_float(r.name, r.low, r.high, step=r.step)
-        return params
+                suggested[r.name] = trial.suggest_float(r.name, r.low, r.high, step=r.step)
+        return self.params(suggested)
+
+    def params(self, suggested: Mapping[str, Any]) -> dict[str, Any]:
+        """The full parameter set a trial runs with: the fixed values plus ``snapped``.
+
+        The objective and every report (results, CSV, a trial re-run) build it here from
+        the same Optuna values, so what a trial ran with and what it reports agree.
+        """
+        return {**self.fixed, **self.snapped(suggested)}
+
+    def snapped(self, suggested: Mapping[str, Any]) -> dict[str, Any]:
+        """Optuna's values (as suggested, or a trial's ``params``) with stepped floats on
+        their decimal grid points (see ParamRange.snap)."""
+        ranges = {r.name: r for r in self.ranges}
+        return {name: ranges[name].snap(value) if name in ranges else value for name, value in suggested.items()}
+
+    def seed(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """A seed parameter set (already validated) with stepped floats on their grid.
+
+        Optuna's noise in a value copied from results of an older run (2.9000000000000004)
+        is cleaned; a value between grid points is refused, since the strategy would run
+        the grid point while the trial records the value given.
+        """
+        seed = dict(given)
+        for r in self.ranges:
+            if r.name in seed:
+                value, snapped = seed[r.name], r.snap(seed[r.name])
+                if snapped != value and not math.isclose(value, snapped, rel_tol=1e-9, abs_tol=r.step * 1e-9):
+                    raise FieldError("seed_params", f"{r.name} {value} is not on the search grid "
+                                                    f"({r.low} + k * {r.step}); the nearest point is {snapped}")
+                seed[r.name] = snapped
+        return seed
 
     def as_dict(self) -> dict[str, Any]:
         """The canonical, re-parseable form stored in run.json."""
@@ -144,9 +188,19 @@ def _numeric_range(p: Param, low: Any, high: Any, step: Any) -> ParamRange:
             raise ParamError(p.name, f"step of a whole-number parameter must be whole, got {step}")
         if p.type == "float":
             # Optuna requires (high - low) to be a multiple of step; snap high down onto the grid.
-            high = low + math.floor((high - low) / step + 1e-9) * step
-            high = round(high, 12)
+            high = _grid_point(low, step, math.floor((high - low) / step + 1e-9))
     return ParamRange(p.name, p.type, low=low, high=high, step=step if step is None else type(low)(step))
+
+
+def _grid_point(low: float, step: float, k: int) -> float:
+    """``low + k * step`` rounded to as many decimals as ``low`` and ``step`` are written
+    with, so that it is the float nearest the decimal grid point (2.9, never 2.9000000000000004)."""
+    return round(low + k * step, max(_decimals(low), _decimals(step)))
+
+
+def _decimals(number: float) -> int:
+    """Digits after the point in the shortest form of ``number``: 0.1 -> 1, 2.5e-05 -> 6, 10.0 -> 1."""
+    return max(0, -int(decimal.Decimal(repr(float(number))).as_tuple().exponent))
 
 
 def _sample_value(r: ParamRange) -> Any:

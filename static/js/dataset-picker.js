@@ -80,13 +80,16 @@ export function mountDatasetPicker(onSelect) {
   }
 
   function renderList() {
+    // A stored file the server's current reading rules reject stays listed with its
+    // located error, and cannot be chosen: there are no bars to run on.
+    const meta = (d) => (d.error ? `Cannot be read: ${d.error.message}`
+      : `${d.summary.interval_label} · ${formatInteger(d.summary.rows)} bars · `
+        + `${d.summary.first_time.slice(0, 10)} to ${d.summary.last_time.slice(0, 10)}`);
     const option = (d) => h("div", { class: "dataset-option" },
-      h("input", { type: "radio", name: "dataset", value: d.id, id: `dataset-${d.id}` }),
+      h("input", { type: "radio", name: "dataset", value: d.id, id: `dataset-${d.id}`, disabled: Boolean(d.error) }),
       h("label", { for: `dataset-${d.id}` },
         h("span", { class: "dataset-name" }, d.name),
-        h("span", { class: "dataset-meta" },
-          `${d.summary.interval_label} · ${formatInteger(d.summary.rows)} bars · `
-          + `${d.summary.first_time.slice(0, 10)} to ${d.summary.last_time.slice(0, 10)}`)));
+        h("span", { class: d.error ? "dataset-meta is-error" : "dataset-meta" }, meta(d))));
     const samples = datasets.filter((d) => d.sample);
     const uploads = datasets.filter((d) => !d.sample);
     const checked = list.querySelector("input:checked")?.value;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from app.web.datasource import dataset_store, store_upload, uploaded_file
+from app.web.datasource import data_errors, dataset_store, store_upload, uploaded_file
 from app.web.errors import ApiError
 from backtune.data.store import UnknownDatasetError, close_chart, preview
 
@@ -27,16 +27,21 @@ def upload():
 
 @bp.get("")
 def list_datasets():
+    """Every entry, those whose file the current rules reject included, with ``error``
+    saying where, so that an upload never vanishes from the list."""
     entries = dataset_store().list()
     return jsonify({"datasets": [e.as_dict() for e in entries], "total": len(entries)})
 
 
 @bp.get("/<dataset_id>")
 def get_dataset(dataset_id: str):
+    """A file the current rules reject answers ``invalid_data`` with its located error, as
+    a backtest on it would."""
     store = dataset_store()
     try:
         entry = store.get(dataset_id)
     except UnknownDatasetError as exc:
         raise ApiError(404, "unknown_dataset", exc.message, "dataset") from None
-    bars = store.load(dataset_id).bars
+    with data_errors("dataset"):
+        bars = store.load(dataset_id).bars
     return jsonify({**entry.as_dict(), "preview": preview(bars), "chart": close_chart(bars)})

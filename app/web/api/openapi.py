@@ -147,11 +147,22 @@ def _schemas() -> dict[str, Schema]:
             ("rows", "first_time", "last_time", "interval_seconds", "interval_label", "columns", "file_name",
              "sha256"),
         ),
+        "ParseFailure": _obj(
+            {"message": {"type": "string", "description": "Located: file, row and column, then the reason"},
+             "reason": STRING, "row": {"type": "integer", "nullable": True, "description": "Line in the file"},
+             "column": {"type": "string", "nullable": True, "description": "Header as written in the file"}},
+            ("message", "reason", "row", "column"),
+        ),
         "Dataset": _obj(
             {"id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "name": STRING, "file_name": STRING,
-             "uploaded_at": TIME, "sample": {"type": "boolean"}, "description": STRING,
-             "summary": _ref("DataSummary")},
-            ("id", "name", "file_name", "uploaded_at", "sample", "description", "summary"),
+             "uploaded_at": TIME, "sample": {"type": "boolean"}, "description": STRING, "sha256": STRING,
+             "format_version": {"type": "integer", "description": "Version of the reading rules that made the summary"},
+             "summary": {"allOf": [_ref("DataSummary")], "nullable": True,
+                         "description": "null when the current reading rules reject the file"},
+             "error": {"allOf": [_ref("ParseFailure")], "nullable": True,
+                       "description": "Why the current reading rules reject the file; null when they read it"}},
+            ("id", "name", "file_name", "uploaded_at", "sample", "description", "sha256", "format_version",
+             "summary", "error"),
         ),
         "DatasetList": _obj({"datasets": {"type": "array", "items": _ref("Dataset")}, "total": INT},
                             ("datasets", "total")),
@@ -306,7 +317,9 @@ def _paths() -> dict[str, Schema]:
         "/api/datasets/{dataset_id}": {"get": {
             "tags": ["datasets"], "summary": "One dataset: summary, first/last rows and a small close chart",
             "parameters": [dataset_id],
-            "responses": {"200": _json(_ref("DatasetDetail")), **_errors(404)}}},
+            "description": "`invalid_data` (400) with the located error when the current reading rules "
+                           "reject the stored file.",
+            "responses": {"200": _json(_ref("DatasetDetail")), **_errors(400, 404)}}},
         "/api/strategies": {"get": {"tags": ["strategies"], "summary": "Strategies and their parameters",
                                     "responses": {"200": _json(_ref("StrategyList"))}}},
         "/api/strategies/{strategy_id}": {"get": {

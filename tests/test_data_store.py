@@ -1,0 +1,116 @@
+"""Stored dataset entries outlive the reading rules that summarised them.
+
+Each test writes an entry as an older Backtune left it on disk (the raw bytes plus a
+summary made by version-1 rules, which read YYYYMMDD dates as 1970 epochs), then reads it
+through a fresh store, as a restarted server would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backtune.data import store as store_module
+from backtune.data.errors import DataError
+from backtune.data.store import DatasetStore
+from backtune.data.version import FORMAT_VERSION
+
+YYYYMMDD_CSV = b"date,open,high,low,close\n20240102,1,2,0.5,1.5\n20240103,1,2,0.5,1.5\n20240104,1,2,0.5,1.5\n"
+# Version 1 read every cell as an epoch, so these increasing times passed; version 2 reads
+# the column as YYYYMMDD dates and refuses the one Unix time among them.
+MIXED_CSV = b"time,open,high,low,close\n20240102,1,2,0.5,1.5\n20240103,1,2,0.5,1.5\n1704326400,1,2,0.5,1.5\n"
+
+
+def write_v1_entry(data_dir: Path, data: bytes, summary: dict[str, Any], **extra: Any) -> str:
+    """An entry as version 1 wrote it (no version, digest only in the summary); its id."""
+    digest = hashlib.sha256(data).hexdigest()
+    folder = data_dir / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{digest}.csv").write_bytes(data)
+    entry = {"id": digest[:16], "name": "my prices", "file_name": "prices.csv", "uploaded_at": "2025-01-05T10:00:00Z",
+             "sample": False, "description": "daily closes", "summary": {**summary, "sha256": digest}, **extra}
+    (folder / f"{digest[:16]}.json").write_text(json.dumps(entry))
+    return digest[:16]
+
+
+def v1_summary(first_time: str, last_time: str) -> dict[str, Any]:
+    return {"rows": 3, "first_time": first_time, "last_time": last_time, "interval_seconds": 1,
+            "interval_label": "1s", "columns": {"time": "time", "open": "open", "high": "high", "low": "low",
+                                                 "close": "close"}, "file_name": "prices.csv"}
+
+
+@pytest.fixture
+def no_samples(monkeypatch):
+    """Only the entries a test writes: the bundled samples would be parsed and listed too."""
+    monkeypatch.setattr(store_module, "available_samples", dict)
+
+
+@pytest.fixture
+def parse_calls(monkeypatch):
+    calls = []
+    real = store_module.load_csv_bytes
+
+    def counting(data, name, **kwargs):
+        calls.append(name)
+        return real(data, name, **kwargs)
+
+    monkeypatch.setattr(store_module, "load_csv_bytes", counting)
+    return calls
+
+
+@pytest.mark.parametrize("version_field", [{}, {"format_version": FORMAT_VERSION - 1}],
+                         ids=["unversioned", "older-version"])
+def test_a_stale_summary_is_rebuilt_from_the_kept_file(tmp_path, no_samples, parse_calls, version_field):
+    dataset_id = write_v1_entry(tmp_path, YYYYMMDD_CSV, v1_summary("1970-08-23T06:15:02Z", "1970-08-23T06:15:04Z"),
+                                **version_field)
+
+    [listed] = DatasetStore(tmp_path).list()
+    assert (listed.id, listed.format_version, listed.error) == (dataset_id, FORMAT_VERSION, None)
+    assert (listed.summary.first_time, listed.summary.last_time) == ("2024-01-02T00:00:00Z", "2024-01-04T00:00:00Z")
+    assert (listed.summary.interval_label, listed.summary.columns["time"]) == ("1D", "date")
+    assert (listed.name, listed.file_name, listed.uploaded_at, listed.description) == (
+        "my prices", "prices.csv", "2025-01-05T10:00:00Z", "daily closes")
+    assert parse_calls == ["prices.csv"]
+
+    on_disk = json.loads((tmp_path / "datasets" / f"{dataset_id}.json").read_text())
+    assert on_disk["format_version"] == FORMAT_VERSION and on_disk["summary"]["first_time"] == "2024-01-02T00:00:00Z"
+    fresh = DatasetStore(tmp_path)
+    assert fresh.get(dataset_id) == listed and fresh.path(dataset_id).read_bytes() == YYYYMMDD_CSV
+    assert fresh.load(dataset_id).summary == listed.summary
+    assert parse_calls == ["prices.csv", "prices.csv"], "only load() parses once the entry is current"
+
+
+def test_a_stale_file_the_new_rules_reject_stays_listed_with_its_located_error(tmp_path, no_samples, parse_calls):
+    dataset_id = write_v1_entry(tmp_path, MIXED_CSV, v1_summary("1970-08-23T06:15:02Z", "2024-01-04T00:00:00Z"))
+
+    [listed] = DatasetStore(tmp_path).list()
+    assert listed.id == dataset_id and listed.summary is None and listed.format_version == FORMAT_VERSION
+    assert (listed.error.row, listed.error.column) == (4, "time")
+    assert listed.error.message.startswith("prices.csv, row 4, column 'time': cannot read time 1704326400")
+
+    fresh = DatasetStore(tmp_path)
+    assert fresh.get(dataset_id) == listed
+    with pytest.raises(DataError) as loading:
+        fresh.load(dataset_id)
+    assert str(loading.value) == listed.error.message and loading.value.column == "time"
+    assert parse_calls == ["prices.csv"], "the failure is kept, not found again by parsing on every read"
+
+    with pytest.raises(DataError) as again:
+        fresh.add(MIXED_CSV, "again.csv")
+    assert (again.value.file, again.value.row, again.value.column) == ("again.csv", 4, "time")
+    assert fresh.path(dataset_id).read_bytes() == MIXED_CSV
+    assert [e.id for e in fresh.list()] == [dataset_id]
+
+
+def test_a_current_entry_is_served_without_parsing(tmp_path, no_samples, parse_calls):
+    store = DatasetStore(tmp_path)
+    entry, created = store.add(YYYYMMDD_CSV, "prices.csv")
+    assert created and entry.format_version == FORMAT_VERSION
+    assert entry.sha256 == hashlib.sha256(YYYYMMDD_CSV).hexdigest()
+    assert DatasetStore(tmp_path).list() == [entry]
+    assert DatasetStore(tmp_path).add(YYYYMMDD_CSV, "renamed.csv") == (entry, False)
+    assert parse_calls == ["prices.csv"]
