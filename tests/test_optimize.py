@@ -138,6 +138,16 @@ def test_invalid_sampled_combinations_are_pruned_with_a_reason(tmp_path):
     assert all("invalid parameters" in t.user_attrs["pruned_reason"] for t in invalid)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_seeds_count_within_the_trial_budget(tmp_path, workers):
+    """Queued seeds are trials of this run: 12 trials with two seeds is 12 trials, not 14."""
+    _, study = run(tmp_path, workers=workers, seed_params=[{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}],
+                   budget={"mode": "trials", "trials": 12})
+    trials = study.get_trials()
+    assert 12 <= len(trials) <= 12 + workers - 1
+    assert [t.params for t in trials[:2]] == [{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}]
+
+
 def test_seed_params_are_tried_first(tmp_path):
     _, study = run(tmp_path, seed_params=[{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}])
     assert study.trials[0].params == {"n1": 10, "n2": 40}

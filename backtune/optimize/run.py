@@ -105,7 +105,8 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     storage = open_storage(state["storage"])
     study = optuna.load_study(study_name=config.study_name, storage=storage)
     budget = budget or config.budget
-    baseline = len(study.get_trials(deepcopy=False))
+    # Seeds still waiting in the queue are part of this budget, not trials run before it.
+    baseline = sum(1 for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING)
     trial_limit = baseline + budget.trials if budget.trials is not None else None
     deadline = time.time() + budget.seconds if budget.seconds is not None else None
     run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time())
