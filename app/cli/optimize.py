@@ -21,6 +21,7 @@ from app.cli.inputs import (
 )
 from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, RunConfig, default_workers
 from backtune.optimize.rundir import RunDir
+from backtune.optimize.pool import warm_pool
 from backtune.optimize.run import Progress, execute_run, prepare_run, resume_run
 from backtune.optimize.targets import TARGETS
 
@@ -95,9 +96,10 @@ def run_optimize(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 32:
         raise CliError(f"--workers: expected 1-32, got {args.workers}")
     config = RunConfig.parse(raw)
-    run = prepare_run(config, Path(args.out))
-    print(f"run directory: {run.path}", file=sys.stderr)
-    return _report(args, lambda progress: execute_run(run, on_progress=progress))
+    with warm_pool(config.workers) as pool:
+        run = prepare_run(config, Path(args.out))
+        print(f"run directory: {run.path}", file=sys.stderr)
+        return _report(args, lambda progress: execute_run(run, on_progress=progress, pool=pool))
 
 
 def run_resume(args: argparse.Namespace) -> int:
@@ -107,9 +109,10 @@ def run_resume(args: argparse.Namespace) -> int:
     budget = _budget(args)
     if budget is None:
         raise CliError("resume needs --trials, --timeout or --budget convergence --patience N")
-    parsed = RunConfig.parse({**run.read_json(run.config_file), "budget": budget}).budget
+    config = RunConfig.parse({**run.read_json(run.config_file), "budget": budget})
     run.withdraw_stop()
-    return _report(args, lambda progress: resume_run(run, parsed, on_progress=progress))
+    with warm_pool(config.workers) as pool:
+        return _report(args, lambda progress: resume_run(run, config.budget, on_progress=progress, pool=pool))
 
 
 def _budget(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from typing import Any
 from backtune.jobs.scheduler import schedule
 from backtune.jobs.store import FAILED, JobStore
 from backtune.optimize.config import Budget
+from backtune.optimize.pool import WorkerPool
 from backtune.optimize.run import Progress, execute_run, resume_run
 from backtune.optimize.rundir import RunDir
 
@@ -47,7 +48,7 @@ def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
     }
 
 
-def main(run_dir: str, runs_dir: str, max_jobs: str) -> int:
+def main(run_dir: str, runs_dir: str, max_jobs: str, pool: WorkerPool | None = None) -> int:
     store = JobStore(Path(runs_dir))
     run = RunDir(Path(run_dir))
     with store.locked():
@@ -63,9 +64,9 @@ def main(run_dir: str, runs_dir: str, max_jobs: str) -> int:
         if resume_budget:
             run.update_state(resume_budget=None)
             resume_run(run, Budget(**resume_budget), on_progress=write_progress,
-                       live_dump_every=LIVE_DUMP_EVERY)
+                       live_dump_every=LIVE_DUMP_EVERY, pool=pool)
         else:
-            execute_run(run, on_progress=write_progress, live_dump_every=LIVE_DUMP_EVERY)
+            execute_run(run, on_progress=write_progress, live_dump_every=LIVE_DUMP_EVERY, pool=pool)
     except Exception as exc:
         log.error("run %s failed: %s", run.run_id, exc)
         run.update_state(status=FAILED, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())

@@ -30,6 +30,7 @@ from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, open_storage
+from backtune.optimize.pool import WorkerPool
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 
 log = logging.getLogger("backtune.run")
@@ -85,20 +86,22 @@ def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None) -
 
 
 def execute_run(run: RunDir, budget: Budget | None = None,
-                on_progress: Callable[[Progress], None] | None = None, live_dump_every: float | None = None) -> dict[str, Any]:
+                on_progress: Callable[[Progress], None] | None = None, live_dump_every: float | None = None,
+                pool: WorkerPool | None = None) -> dict[str, Any]:
     """Run the workers to the budget (the run's own, or ``budget`` for a resume) and finish.
 
     With ``live_dump_every`` the study is also copied, incrementally, into ``live.db``
     every so many seconds, so a dashboard can follow the run; it is removed at the end,
-    when ``study.db`` takes over.
+    when ``study.db`` takes over. With a ``pool``, a multi-worker run's workers are the
+    pool's warm processes instead of freshly spawned ones.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with run_log(run):
-        return _execute(run, budget, on_progress, live_dump_every)
+        return _execute(run, budget, on_progress, live_dump_every, pool)
 
 
 def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress], None] | None,
-             live_dump_every: float | None) -> dict[str, Any]:
+             live_dump_every: float | None, pool: WorkerPool | None) -> dict[str, Any]:
     started = time.perf_counter()
     config = RunConfig.parse(run.read_json(run.config_file))
     state = run.read_json(run.state_file)
@@ -114,7 +117,7 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
              for i in range(config.workers)]
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
 
-    workers = _start(plans)
+    workers = _start(plans, pool)
     live = LiveDump(storage, config.study_name, run.live_sqlite, live_dump_every) if live_dump_every else None
     try:
         _watch(run, study, config.space, workers, baseline, trial_limit, deadline, on_progress, live)
@@ -189,7 +192,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
 
 
 def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], None] | None = None,
-               live_dump_every: float | None = None) -> dict[str, Any]:
+               live_dump_every: float | None = None, pool: WorkerPool | None = None) -> dict[str, Any]:
     """Load ``study.db`` into a fresh journal and continue; trial numbers carry on.
 
     A stop request left by an earlier cancel must be withdrawn by whoever decided to
@@ -206,7 +209,7 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
                           to_storage=open_storage(storage_url))
     run.update_state(storage=storage_url)
     log.info("run %s resumed with budget %s", run.run_id, budget.as_dict())
-    return execute_run(run, budget, on_progress, live_dump_every)
+    return execute_run(run, budget, on_progress, live_dump_every, pool)
 
 
 class LiveDump:
@@ -235,14 +238,17 @@ def _journal_path(run: RunDir) -> Path:
     return folder / f"{run.run_id}.journal"
 
 
-def _start(plans: list[WorkerPlan]) -> list[Any]:
-    """One plan runs in a thread of this process (same code path); more are spawned, each
-    a process of its own, so a crash or a kill takes down one worker only."""
+def _start(plans: list[WorkerPlan], pool: WorkerPool | None) -> list[Any]:
+    """One plan runs in a thread of this process (same code path); more run in processes of
+    their own (the pool's warm ones, or freshly spawned), so a crash or a kill takes down
+    one worker only."""
     if len(plans) == 1:
         thread = threading.Thread(target=_in_process, args=(plans[0],), name="worker-0", daemon=True)
         thread.exitcode = None
         thread.start()
         return [thread]
+    if pool is not None:
+        return pool.start(plans)
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=run_spawned, args=(plan,), name=f"worker-{plan.index}") for plan in plans]
     for process in processes:
