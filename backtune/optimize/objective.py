@@ -16,6 +16,7 @@ from backtune.engine.backtest import run_backtest
 from backtune.metrics import compute_metrics
 from backtune.optimize.config import RunConfig
 from backtune.optimize.samplers import METRICS_ATTR
+from backtune.optimize.storage import publish_params
 from backtune.optimize.targets import SCORE
 from backtune.params import ParamError
 from backtune.registry import get_strategy
@@ -36,6 +37,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
         params = self.config.space.suggest(trial)
+        publish_params(trial.storage)
         try:
             params = self.strategy.validate(params)
         except ParamError as exc:

@@ -85,7 +85,7 @@ def exit_now() -> None:
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     config = RunConfig.parse(run.read_json(run.config_file))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage),
+    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, batch_params=True),
                               sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
     objective = Objective(config, load_bars(run.bars_dir))
     convergence = None
