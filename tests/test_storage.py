@@ -1,14 +1,18 @@
-"""The workers' journal storage: parameters appended together, the same journal as Optuna's."""
+"""The journal storage: parameters appended together, a kernel lock, the same journal as Optuna's."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import time
+from pathlib import Path
 
 import optuna
 from optuna.storages import JournalStorage
 from optuna.trial import TrialState
 
-from backtune.optimize.storage import ParamBatchingJournalStorage, open_storage, publish_params
+from backtune.optimize.run import execute_run, prepare_run
+from backtune.optimize.storage import FlockLock, ParamBatchingJournalStorage, open_storage, publish_params
 
 VOLATILE = ("worker_id", "datetime_start", "datetime_complete")
 
@@ -79,3 +83,62 @@ def test_publishing_is_a_no_op_for_other_storages():
     trial.suggest_float("x", 0, 1)
     publish_params(trial.storage)
     assert study.trials[0].params.keys() == {"x"}
+
+
+def append_attrs(path: str, name: str, count: int) -> None:
+    """A writer process: its own trial, ``count`` user attributes, each its own append."""
+    storage = open_storage(path, batch_params=True)
+    study = optuna.load_study(study_name="s", storage=storage)
+    trial = study.ask()
+    for i in range(count):
+        trial.set_user_attr(f"{name}-{i}", i)
+    study.tell(trial, 0.0)
+
+
+def test_concurrent_writers_append_whole_lines_under_the_flock(tmp_path):
+    """Two processes hammering the same journal: every line lands whole and both trials
+    replay complete."""
+    path = str(tmp_path / "study.journal")
+    optuna.create_study(study_name="s", storage=open_storage(path))
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=append_attrs, args=(path, name, 300)) for name in ("a", "b")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+        assert writer.exitcode == 0
+    lines = (tmp_path / "study.journal").read_text().splitlines()
+    assert all(json.loads(line) for line in lines)
+    trials = optuna.load_study(study_name="s", storage=open_storage(path)).trials
+    assert sorted(len(t.user_attrs) for t in trials) == [300, 300]
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert (tmp_path / "study.journal.flock").exists()
+
+
+def take_lock_then_touch(journal: str, marker: str) -> None:
+    lock = FlockLock(journal)
+    lock.acquire()
+    Path(marker).touch()
+    lock.release()
+
+
+def test_the_flock_makes_another_process_wait_until_it_is_released(tmp_path):
+    journal, marker = str(tmp_path / "study.journal"), tmp_path / "acquired"
+    held = FlockLock(journal)
+    held.acquire()
+    other = multiprocessing.get_context("spawn").Process(target=take_lock_then_touch, args=(journal, str(marker)))
+    other.start()
+    time.sleep(1.5)
+    assert not marker.exists()
+    held.release()
+    other.join(30)
+    assert other.exitcode == 0 and marker.exists()
+
+
+def test_a_finished_run_leaves_no_journal_or_lock_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKTUNE_JOURNAL_DIR", str(tmp_path / "journals"))
+    from tests.test_optimize import config
+
+    summary = execute_run(prepare_run(config(workers=2, budget={"mode": "trials", "trials": 6}), tmp_path / "runs"))
+    assert summary["status"] == "done"
+    assert list((tmp_path / "journals").iterdir()) == []

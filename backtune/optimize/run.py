@@ -29,7 +29,7 @@ from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
-from backtune.optimize.storage import is_database_url, open_storage
+from backtune.optimize.storage import is_database_url, journal_files, open_storage
 from backtune.optimize.pool import WorkerPool
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 
@@ -346,5 +346,5 @@ def _keep_journal(run: RunDir, journal: Path) -> Path:
 
 
 def _remove_journal(journal: Path) -> None:
-    for path in (journal, Path(f"{journal}.lock")):
+    for path in journal_files(journal):
         path.unlink(missing_ok=True)
