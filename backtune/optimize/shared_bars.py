@@ -24,9 +24,12 @@ def save_bars(bars: OHLCV, folder: Path) -> None:
 
 
 def load_bars(folder: Path) -> OHLCV:
-    prices = np.load(folder / "prices.npy", mmap_mode="r")
+    """The bars as read-only views of the mapped files. Plain ndarray views, not
+    ``np.memmap``: every slice of a memmap runs Python-level subclass hooks, which a
+    trial's dozens of slices would pay for."""
+    prices = np.load(folder / "prices.npy", mmap_mode="r").view(np.ndarray)
     return OHLCV(
-        np.load(folder / "time.npy", mmap_mode="r"),
+        np.load(folder / "time.npy", mmap_mode="r").view(np.ndarray),
         *(prices[i] for i in range(len(PRICE_COLUMNS))),
         has_volume=(folder / "has_volume").read_text() == "1",
     )
