@@ -316,7 +316,7 @@ def test_workers_read_the_shared_bars_not_the_csv(tmp_path):
     csv.write_bytes(Path(GOOG).read_bytes())
     run_dir = prepare_run(config(data=str(csv), workers=2, budget={"mode": "trials", "trials": 6}), tmp_path / "runs")
     csv.unlink()
-    assert execute_run(run_dir)["trials"]["complete"] == 6
+    assert 6 <= execute_run(run_dir)["trials"]["complete"] <= 7  # the budget's overshoot: at most workers - 1
 
 
 @pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "qmc", "nsga2"])
@@ -352,7 +352,7 @@ def test_a_cancel_before_the_workers_start_is_not_lost_and_resume_withdraws_it(t
     run_dir.withdraw_stop()
     resumed = resume_run(run_dir, Budget(mode="trials", trials=5))
     assert resumed["status"] == "done"
-    assert resumed["trials"]["total"] == cancelled["trials"]["total"] + 5
+    assert 5 <= resumed["trials"]["total"] - cancelled["trials"]["total"] <= 6  # overshoot: at most workers - 1
 
 
 @pytest.mark.parametrize("overrides, field", [
