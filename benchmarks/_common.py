@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 if TYPE_CHECKING:
     from backtune.data.ohlcv import OHLCV
     from backtune.optimize.config import RunConfig
+    from backtune.optimize.pool import WorkerPool
 
 # Cash and commission of the optimisation benchmarks: bench_backtest's, as backtesting.py gets them.
 CASH = 10_000
@@ -177,16 +178,20 @@ class RunTiming:
         return self.tree.cpu_between(self.warm, self.last_complete) / len(self._steady())
 
 
-def timed_run(config: RunConfig, bars: OHLCV, runs_root: Path) -> RunTiming:
-    """prepare_run (untimed), then time execute_run, sampling its processes (see
-    ProcessTree), and read the kept journal."""
+def timed_run(config: RunConfig, bars: OHLCV, runs_root: Path, pool: WorkerPool | None = None,
+              sample_processes: bool = True) -> RunTiming:
+    """prepare_run (untimed), then time execute_run (with ``pool``'s warm workers, if
+    given), sampling its processes (see ProcessTree) unless told not to, and read the kept
+    journal. The sampler is a thread of this process: a one-worker run's worker thread
+    shares the interpreter lock with it, so a benchmark that needs no CPU or memory
+    figures leaves it off."""
     from backtune.optimize.run import execute_run, prepare_run
 
     run = prepare_run(config, runs_root, bars)
     called = time.time()
     started = time.perf_counter()
-    with ProcessTree(since=called) as tree:
-        summary = execute_run(run)
+    with ProcessTree(since=called, interval=0.05 if sample_processes else None) as tree:
+        summary = execute_run(run, pool=pool)
     wall = time.perf_counter() - started
     trials, trial_lines = _journal_trials(Path(summary["paths"]["journal"]), called)
     return RunTiming(summary, run.read_json(run.state_file)["storage"], wall, trials, trial_lines, tree)
@@ -244,7 +249,7 @@ class ProcessTree:
     """
 
     since: float
-    interval: float = 0.05
+    interval: float | None = 0.05  # None: no sampling
     samples: list[tuple[float, dict[int, Process]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -253,12 +258,14 @@ class ProcessTree:
         self._parents: dict[int, int] = {}
 
     def __enter__(self) -> ProcessTree:
-        self._thread.start()
+        if self.interval is not None:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self.interval is not None:
+            self._thread.join()
 
     @property
     def processes(self) -> dict[int, Process]:

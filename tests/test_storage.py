@@ -9,10 +9,11 @@ from pathlib import Path
 
 import optuna
 from optuna.storages import JournalStorage
+from optuna.storages.journal._storage import JournalOperation
 from optuna.trial import TrialState
 
 from backtune.optimize.run import execute_run, prepare_run
-from backtune.optimize.storage import FlockLock, ParamBatchingJournalStorage, open_storage, publish_params
+from backtune.optimize.storage import FlockLock, BatchingJournalStorage, open_storage, publish_params
 
 VOLATILE = ("worker_id", "datetime_start", "datetime_complete")
 
@@ -41,7 +42,7 @@ def test_batched_parameters_make_the_same_journal_and_the_same_study(tmp_path):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plain = run_study(open_storage(str(tmp_path / "plain.journal")))
     batched_storage = open_storage(str(tmp_path / "batched.journal"), batch_params=True)
-    assert isinstance(batched_storage, ParamBatchingJournalStorage)
+    assert isinstance(batched_storage, BatchingJournalStorage)
     batched = run_study(batched_storage)
 
     assert journal_lines(tmp_path / "batched.journal") == journal_lines(tmp_path / "plain.journal")
@@ -51,16 +52,27 @@ def test_batched_parameters_make_the_same_journal_and_the_same_study(tmp_path):
     assert [t.params for t in batched.trials] == [t.params for t in plain.trials]
 
 
-def test_a_trials_parameters_go_out_in_one_append(tmp_path):
-    path = tmp_path / "study.journal"
-    storage = open_storage(str(path), batch_params=True)
+def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_path):
+    """Created; parameters, published once suggested; user attributes with the final state."""
+    storage = open_storage(str(tmp_path / "study.journal"), batch_params=True)
     study = optuna.create_study(storage=storage)
     appends = []
     original = storage._backend.append_logs
-    storage._backend.append_logs = lambda logs: (appends.append(len(logs)), original(logs))
-    study.optimize(objective, n_trials=3)
-    params_per_append = [n for n in appends if n > 1]
-    assert params_per_append == [4, 4, 4]  # three parameters and the user attribute, once per trial
+    storage._backend.append_logs = lambda logs: (appends.append([log["op_code"] for log in logs]), original(logs))
+
+    def like_a_worker(trial: optuna.Trial) -> float:
+        value = trial.suggest_float("x", -5, 5) + trial.suggest_int("n", 1, 19, step=2)
+        trial.suggest_categorical("kind", ["a", "b", "c"])
+        publish_params(trial.storage)
+        trial.set_user_attr("metrics", {"value": value})
+        trial.set_user_attr("note", "seen")
+        return value
+
+    study.optimize(like_a_worker, n_trials=3)
+    create, param, attr, state = (JournalOperation.CREATE_TRIAL, JournalOperation.SET_TRIAL_PARAM,
+                                  JournalOperation.SET_TRIAL_USER_ATTR, JournalOperation.SET_TRIAL_STATE_VALUES)
+    assert appends[-9:] == [[create], [param] * 3, [attr, attr, state]] * 3
+    assert [t.user_attrs for t in study.trials] == [{"metrics": {"value": t.value}, "note": "seen"} for t in study.trials]
 
 
 def test_published_parameters_are_visible_to_other_workers_while_the_trial_runs(tmp_path):
@@ -142,3 +154,18 @@ def test_a_finished_run_leaves_no_journal_or_lock_files(tmp_path, monkeypatch):
     summary = execute_run(prepare_run(config(workers=2, budget={"mode": "trials", "trials": 6}), tmp_path / "runs"))
     assert summary["status"] == "done"
     assert list((tmp_path / "journals").iterdir()) == []
+
+
+def test_enqueued_trials_are_taken_in_order_also_when_enqueued_mid_study(tmp_path):
+    """Workers answer "which trials are waiting?" incrementally; trials enqueued at any
+    time, before or between others, must still be found, in order, once each."""
+    storage = open_storage(str(tmp_path / "study.journal"), batch_params=True)
+    study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=1))
+    study.enqueue_trial({"x": 0.25})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    study.enqueue_trial({"x": 0.5})
+    study.enqueue_trial({"x": 0.75})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    xs = [t.params["x"] for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(xs) == 6 and xs[0] == 0.25 and xs[3:5] == [0.5, 0.75]
+    assert not study.get_trials(states=(TrialState.WAITING,))

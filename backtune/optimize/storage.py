@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Container, Iterator
 
 try:
     import fcntl
@@ -18,6 +18,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalFileSymlinkLock
 from optuna.storages.journal._file import BaseJournalFileLock
 from optuna.storages.journal._storage import JournalOperation
+from optuna.trial import FrozenTrial, TrialState
 
 DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg2", "mysql", "sqlite")
 
@@ -28,11 +29,11 @@ def is_database_url(url: str) -> bool:
 
 def open_storage(url: str, batch_params: bool = False) -> optuna.storages.BaseStorage:
     """A database URL opens an RDBStorage; anything else is a journal file path, which a
-    worker opens with ``batch_params`` (see ``ParamBatchingJournalStorage``)."""
+    worker opens with ``batch_params`` (see ``BatchingJournalStorage``)."""
     if is_database_url(url):
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
     backend = JournalFile(url, lock_obj=_journal_lock(url))
-    return ParamBatchingJournalStorage(backend) if batch_params else JournalStorage(backend)
+    return BatchingJournalStorage(backend) if batch_params else JournalStorage(backend)
 
 
 def journal_files(path: Path) -> list[Path]:
@@ -83,25 +84,47 @@ class FlockLock(BaseJournalFileLock):
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-class ParamBatchingJournalStorage(JournalStorage):
-    """A journal storage that appends a trial's parameters together instead of one by one.
+class BatchingJournalStorage(JournalStorage):
+    """A worker's journal storage: a trial's lines go out in two appends, not one per line.
 
-    Optuna appends one journal line per suggested parameter, and every append takes the
-    file lock, writes, fsyncs and then reads back whatever the other workers appended:
-    with trailing_ma's twenty parameters that was most of a trial's journal cost and
-    nearly all of its lock contention (docs/performance.md). Here ``set_trial_param``
-    only queues its line; the queue is appended, in order and ahead of anything else,
-    by the next write or read, or by ``publish_params`` (which the objective calls once
-    the parameters are suggested, so other workers' constant-liar TPE sees them while
-    the trial runs). The lines are Optuna's own, so every reader replays them as before.
+    Optuna appends one journal line per suggested parameter and per user attribute, and
+    every append takes the file lock, writes, fsyncs and then reads back whatever the
+    other workers appended: with trailing_ma's twenty parameters that was most of a
+    trial's journal cost and nearly all of its lock contention (docs/performance.md).
+    Here ``set_trial_param`` and ``set_trial_user_attr`` only queue their lines, and the
+    queue is appended, in order and ahead of anything else, by the next write (a
+    trial's state, normally) or by ``publish_params``, which the objective calls once the
+    parameters are suggested so that other workers' constant-liar TPE sees them while
+    the trial runs. A read appends queued parameters first; queued user attributes wait
+    for the write, so the metrics a trial records go out with its final state. (Until
+    then this storage's own reads do not show them; nothing reads them back before.)
+    The lines are Optuna's own, so every reader replays them as before.
 
-    It leans on ``JournalStorage``'s internals (``_write_log``, ``_sync_with_backend``);
-    ``tests/test_optimize.py`` checks that a run writes the same journal through it.
+    It leans on ``JournalStorage``'s internals (``_write_log``, ``_sync_with_backend``,
+    ``_replay_result``); ``tests/test_storage.py`` checks that it writes the same journal.
     """
 
     def __init__(self, backend: JournalFileBackend) -> None:
         self._queued: list[dict[str, Any]] = []
+        self._waiting: dict[int, tuple[int, list[int]]] = {}
         super().__init__(backend)
+
+    def get_all_trials(self, study_id: int, deepcopy: bool = True,
+                       states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        """As Optuna's, but the question every ``ask`` starts with, which trials are still
+        WAITING (enqueued seeds), no longer scans every trial of the study: only the trials
+        created since the last ask, and the few that were waiting then. A trial is WAITING
+        only from its creation (an enqueue) until a worker takes it."""
+        if deepcopy or tuple(states or ()) != (TrialState.WAITING,):
+            return super().get_all_trials(study_id, deepcopy, states)
+        with self._thread_lock:
+            self._sync_with_backend()
+            replay = self._replay_result
+            trial_ids = replay._study_id_to_trial_ids[study_id]
+            scanned, waiting = self._waiting.get(study_id, (0, []))
+            waiting = [t for t in [*waiting, *trial_ids[scanned:]] if replay.get_trial(t).state == TrialState.WAITING]
+            self._waiting[study_id] = (len(trial_ids), waiting)
+            return [replay.get_trial(t) for t in waiting]
 
     def set_trial_param(self, trial_id: int, param_name: str, param_value_internal: float,
                         distribution: BaseDistribution) -> None:
@@ -113,9 +136,20 @@ class ParamBatchingJournalStorage(JournalStorage):
                 "distribution": distribution_to_json(distribution),
             }))
 
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        with self._thread_lock:
+            self._queued.append(self._line(JournalOperation.SET_TRIAL_USER_ATTR,
+                                           {"trial_id": trial_id, "user_attr": {key: value}}))
+
     def flush(self) -> None:
         with self._thread_lock:
+            self._append_queued()
             self._sync_with_backend()
+
+    def _append_queued(self) -> None:
+        if self._queued:
+            lines, self._queued = self._queued, []
+            self._backend.append_logs(lines)
 
     def _line(self, op_code: int, fields: dict[str, Any]) -> dict[str, Any]:
         return {"op_code": op_code, "worker_id": self._replay_result.worker_id, **fields}
@@ -125,15 +159,14 @@ class ParamBatchingJournalStorage(JournalStorage):
         self._backend.append_logs([*lines, self._line(op_code, extra_fields)])
 
     def _sync_with_backend(self) -> None:
-        if self._queued:
-            lines, self._queued = self._queued, []
-            self._backend.append_logs(lines)
+        if any(line["op_code"] == JournalOperation.SET_TRIAL_PARAM for line in self._queued):
+            self._append_queued()
         super()._sync_with_backend()
 
 
 def publish_params(storage: optuna.storages.BaseStorage) -> None:
-    """Append any parameters the storage still queues (a no-op for other storages)."""
-    if isinstance(storage, ParamBatchingJournalStorage):
+    """Append whatever the storage still queues (a no-op for other storages)."""
+    if isinstance(storage, BatchingJournalStorage):
         storage.flush()
 
 
