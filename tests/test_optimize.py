@@ -264,19 +264,26 @@ def test_cancel_stops_within_two_seconds_and_keeps_results(tmp_path):
     assert all(t.state != TrialState.RUNNING for t in study.trials)
 
 
-def test_a_worker_killed_mid_run_is_reported_and_the_others_go_on(tmp_path):
-    run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 6}), tmp_path)
+def kill_worker_soon(run_dir, index: int, after: float) -> dict:
+    """SIGKILL worker ``index`` ``after`` seconds into its run, from a thread; the returned
+    dict receives the pid it killed."""
     killed = {}
 
-    def kill_worker_one():
-        status = run_dir.worker_status(1)
+    def kill():
+        status = run_dir.worker_status(index)
         while not status.exists():
             time.sleep(0.05)
-        time.sleep(1.5)
+        time.sleep(after)
         killed["pid"] = json.loads(status.read_text())["pid"]
         os.kill(killed["pid"], signal.SIGKILL)
 
-    threading.Thread(target=kill_worker_one, daemon=True).start()
+    threading.Thread(target=kill, daemon=True).start()
+    return killed
+
+
+def test_a_worker_killed_mid_run_is_reported_and_the_others_go_on(tmp_path):
+    run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 6}), tmp_path)
+    kill_worker_soon(run_dir, 1, after=1.5)
     summary = execute_run(run_dir)
     assert summary["status"] == "done"
     assert summary["workers"] == [{"index": 1, "exit_code": -9, "error": "killed by signal 9"}]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 import time
 
@@ -14,7 +13,7 @@ from optuna.trial import TrialState
 
 from backtune.optimize.pool import WorkerPool, warm_pool
 from backtune.optimize.run import execute_run, prepare_run
-from tests.test_optimize import config
+from tests.test_optimize import config, kill_worker_soon
 
 
 def worker_pids(run_dir) -> list[int]:
@@ -41,17 +40,7 @@ def test_a_pool_warms_up_then_serves_run_after_run_with_the_same_processes(pool,
 
 def test_a_pooled_worker_killed_mid_run_is_reported_and_replaced(pool, tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 6}), tmp_path / "killed")
-    killed = {}
-
-    def kill_worker_one():
-        status = run_dir.worker_status(1)
-        while not status.exists():
-            time.sleep(0.05)
-        time.sleep(1.0)
-        killed["pid"] = json.loads(status.read_text())["pid"]
-        os.kill(killed["pid"], signal.SIGKILL)
-
-    threading.Thread(target=kill_worker_one, daemon=True).start()
+    killed = kill_worker_soon(run_dir, 1, after=1.0)
     summary = execute_run(run_dir, pool=pool)
     assert summary["status"] == "done"
     assert summary["workers"] == [{"index": 1, "exit_code": -9, "error": "killed by signal 9"}]
