@@ -85,7 +85,8 @@ class FlockLock(BaseJournalFileLock):
 
 
 class BatchingJournalStorage(JournalStorage):
-    """A worker's journal storage: a trial's lines go out in two appends, not one per line.
+    """A worker's journal storage: a trial takes three appends (created; parameters;
+    attributes and state), not one per line.
 
     Optuna appends one journal line per suggested parameter and per user attribute, and
     every append takes the file lock, writes, fsyncs and then reads back whatever the
