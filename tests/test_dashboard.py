@@ -414,3 +414,22 @@ def test_a_job_gets_its_id_before_it_has_a_study(home, runs):
     assert dashboard_url(study_id) == "/dashboard/studies/1"
     with pytest.raises(KeyError):
         dashboard_study_id(home / "runs", "no-such-run")
+
+
+def test_a_finished_study_is_not_rescanned_on_every_request(client, runs, monkeypatch):
+    """optuna-dashboard's per-study cache only moved past trials once it met an unfinished
+    one, so every request rescanned a finished study (app/web/dashboard_cache.py)."""
+    from optuna_dashboard import _inmemory_cache
+
+    scanned = []
+    original = _inmemory_cache._CachedExtraStudyProperty._update_search_space
+    monkeypatch.setattr(_inmemory_cache._CachedExtraStudyProperty, "_update_search_space",
+                        lambda self, trial: (scanned.append(trial.number), original(self, trial)))
+    study_id = listed(client)[runs[0].run_id]
+    first = client.get(f"/api/studies/{study_id}").json
+    assert len(scanned) == TRIALS - sum(t["state"] == "Fail" for t in first["trials"])
+    scanned.clear()
+    second = client.get(f"/api/studies/{study_id}").json
+    assert scanned == []
+    assert second["union_search_space"] == first["union_search_space"]
+    assert second["intersection_search_space"] == first["intersection_search_space"]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 import optuna_dashboard
 from flask import Flask
 
+from app.web import dashboard_cache
 from app.web.errors import error_response
 from backtune.jobs.catalog import RunCatalog
 
@@ -94,6 +95,7 @@ class DashboardDispatcher:
 
 def mount_dashboard(app: Flask) -> None:
     """Serve the dashboard over every run in the app's runs folder, from the same server."""
+    dashboard_cache.install()
     catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
     app.config["CATALOG"] = catalog
     app.wsgi_app = DashboardDispatcher(app, optuna_dashboard.wsgi(catalog))  # type: ignore[method-assign]
