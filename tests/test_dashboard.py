@@ -433,3 +433,58 @@ def test_a_finished_study_is_not_rescanned_on_every_request(client, runs, monkey
     assert scanned == []
     assert second["union_search_space"] == first["union_search_space"]
     assert second["intersection_search_space"] == first["intersection_search_space"]
+
+
+class CountingApp:
+    """A WSGI app that answers every path with its own call count."""
+
+    def __init__(self, status: str = "200 OK") -> None:
+        self.calls = 0
+        self.status = status
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        start_response(self.status, [("Content-Type", "application/json")])
+        return [f'{{"call": {self.calls}}}'.encode()]
+
+
+def call(app, path: str, method: str = "GET") -> tuple[str, bytes]:
+    started = {}
+    body = b"".join(app({"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": ""},
+                        lambda status, headers, exc_info=None: started.update(status=status)))
+    return started["status"], body
+
+
+def test_importances_are_served_again_until_the_cache_expires():
+    from app.web.dashboard_cache import ImportanceCache
+
+    now = [100.0]
+    dashboard = CountingApp()
+    cached = ImportanceCache(dashboard, ttl_s=30.0, clock=lambda: now[0])
+    path = "/api/studies/3/param_importances"
+    assert call(cached, path) == ("200 OK", b'{"call": 1}')
+    now[0] += 29.0
+    assert call(cached, path) == ("200 OK", b'{"call": 1}')
+    assert call(cached, "/api/studies/4/param_importances")[1] == b'{"call": 2}'
+    now[0] += 1.0
+    assert call(cached, path)[1] == b'{"call": 3}'
+    assert call(cached, "/api/studies/3")[1] == b'{"call": 4}'  # anything else passes through
+    assert call(cached, path, method="HEAD")[1] == b'{"call": 5}'
+
+
+def test_a_failed_importance_response_is_not_kept():
+    from app.web.dashboard_cache import ImportanceCache
+
+    dashboard = CountingApp(status="500 Internal Server Error")
+    cached = ImportanceCache(dashboard)
+    call(cached, "/api/studies/3/param_importances")
+    call(cached, "/api/studies/3/param_importances")
+    assert dashboard.calls == 2
+
+
+def test_importances_through_the_cache_match_the_dashboards(client, runs):
+    study_id = listed(client)[runs[0].run_id]
+    first = client.get(f"/api/studies/{study_id}/param_importances")
+    assert first.status_code == 200 and first.json["param_importances"]
+    assert {i["name"] for i in first.json["param_importances"][0]} == {"n1", "n2"}
+    assert client.get(f"/api/studies/{study_id}/param_importances").json == first.json

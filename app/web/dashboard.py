@@ -98,4 +98,5 @@ def mount_dashboard(app: Flask) -> None:
     dashboard_cache.install()
     catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
     app.config["CATALOG"] = catalog
-    app.wsgi_app = DashboardDispatcher(app, optuna_dashboard.wsgi(catalog))  # type: ignore[method-assign]
+    dashboard = dashboard_cache.ImportanceCache(optuna_dashboard.wsgi(catalog))
+    app.wsgi_app = DashboardDispatcher(app, dashboard)  # type: ignore[method-assign]
