@@ -149,9 +149,9 @@ def _pandas_rolling(x: np.ndarray, n: int, mean: bool) -> np.ndarray:
     their strict ``<``/``>`` comparisons.
     """
     size = x.shape[0]
-    out = np.full(size, np.nan)
     if n < 1:
-        return out
+        return np.full(size, np.nan)
+    out = np.empty(size)
     window = _EMPTY_WINDOW
     same = 0
     prev = x[0] if size else np.nan
