@@ -41,7 +41,7 @@ def run_study(storage: optuna.storages.BaseStorage, trials: int = 25) -> optuna.
 def test_batched_parameters_make_the_same_journal_and_the_same_study(tmp_path):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plain = run_study(open_storage(str(tmp_path / "plain.journal")))
-    batched_storage = open_storage(str(tmp_path / "batched.journal"), batch_params=True)
+    batched_storage = open_storage(str(tmp_path / "batched.journal"), batched=True)
     assert isinstance(batched_storage, BatchingJournalStorage)
     batched = run_study(batched_storage)
 
@@ -54,7 +54,7 @@ def test_batched_parameters_make_the_same_journal_and_the_same_study(tmp_path):
 
 def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_path):
     """Created; parameters, published once suggested; user attributes with the final state."""
-    storage = open_storage(str(tmp_path / "study.journal"), batch_params=True)
+    storage = open_storage(str(tmp_path / "study.journal"), batched=True)
     study = optuna.create_study(storage=storage)
     appends = []
     original = storage._backend.append_logs
@@ -77,7 +77,7 @@ def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_
 
 def test_published_parameters_are_visible_to_other_workers_while_the_trial_runs(tmp_path):
     path = str(tmp_path / "study.journal")
-    mine = open_storage(path, batch_params=True)
+    mine = open_storage(path, batched=True)
     study = optuna.create_study(study_name="s", storage=mine)
     trial = study.ask()
     trial.suggest_float("x", 0, 1)
@@ -99,7 +99,7 @@ def test_publishing_is_a_no_op_for_other_storages():
 
 def append_attrs(path: str, name: str, count: int) -> None:
     """A writer process: its own trial, ``count`` user attributes, each its own append."""
-    storage = open_storage(path, batch_params=True)
+    storage = open_storage(path, batched=True)
     study = optuna.load_study(study_name="s", storage=storage)
     trial = study.ask()
     for i in range(count):
@@ -159,7 +159,7 @@ def test_a_finished_run_leaves_no_journal_or_lock_files(tmp_path, monkeypatch):
 def test_enqueued_trials_are_taken_in_order_also_when_enqueued_mid_study(tmp_path):
     """Workers answer "which trials are waiting?" incrementally; trials enqueued at any
     time, before or between others, must still be found, in order, once each."""
-    storage = open_storage(str(tmp_path / "study.journal"), batch_params=True)
+    storage = open_storage(str(tmp_path / "study.journal"), batched=True)
     study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=1))
     study.enqueue_trial({"x": 0.25})
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)

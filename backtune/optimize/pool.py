@@ -17,7 +17,6 @@ can keep one pool for many runs.
 from __future__ import annotations
 
 import multiprocessing
-import signal
 import tempfile
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -30,7 +29,7 @@ from backtune.data.ohlcv import OHLCV
 from backtune.engine.backtest import run_backtest
 from backtune.metrics import compute_metrics
 from backtune.optimize.shared_bars import load_bars, save_bars
-from backtune.optimize.worker import WorkerPlan, exit_now, run_worker
+from backtune.optimize.worker import WorkerPlan, exit_now, ignore_ctrl_c, run_worker
 from backtune.registry import all_strategies
 
 READY = "ready"
@@ -182,7 +181,7 @@ def serve(connection: Connection) -> None:
     A plan that fails has already written its error to the worker's status file and log
     (``run_worker``); the process reports exit code 1 for it and serves the next plan.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_ctrl_c()
     warm_up()
     connection.send(READY)
     while (plan := _next_plan(connection)) is not None:

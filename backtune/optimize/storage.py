@@ -27,13 +27,13 @@ def is_database_url(url: str) -> bool:
     return url.split("://", 1)[0] in DATABASE_SCHEMES and "://" in url
 
 
-def open_storage(url: str, batch_params: bool = False) -> optuna.storages.BaseStorage:
+def open_storage(url: str, batched: bool = False) -> optuna.storages.BaseStorage:
     """A database URL opens an RDBStorage; anything else is a journal file path, which a
-    worker opens with ``batch_params`` (see ``BatchingJournalStorage``)."""
+    worker opens ``batched`` (see ``BatchingJournalStorage``)."""
     if is_database_url(url):
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
     backend = JournalFile(url, lock_obj=_journal_lock(url))
-    return BatchingJournalStorage(backend) if batch_params else JournalStorage(backend)
+    return BatchingJournalStorage(backend) if batched else JournalStorage(backend)
 
 
 def journal_files(path: Path) -> list[Path]:

@@ -66,11 +66,15 @@ def run_spawned(plan: WorkerPlan) -> None:
     strategies, while the coordinator's also pulls in pandas, SQLAlchemy and the dump,
     which cost every worker 0.6 s more start-up (docs/performance.md).
     """
-    # Ctrl-C reaches the whole process group; only the coordinator reacts, via the stop file,
-    # so no worker dies in the middle of a trial.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_ctrl_c()
     run_worker(plan)
     exit_now()  # failures raise above instead, keeping exit code 1
+
+
+def ignore_ctrl_c() -> None:
+    """Ctrl-C reaches the whole process group; only the coordinator reacts, via the stop
+    file, so no worker process dies in the middle of a trial."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def exit_now() -> None:
@@ -84,7 +88,7 @@ def exit_now() -> None:
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     config = RunConfig.parse(run.read_json(run.config_file))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, batch_params=True),
+    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, batched=True),
                               sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
     objective = Objective(config, load_bars(run.bars_dir))
     convergence = None
