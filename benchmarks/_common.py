@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-LINK_15M = SHARED_DATA / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
+LINK_15M = ROOT / "tests" / "data" / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data files every parity test and benchmark uses."""
+"""Shared fixtures: the real data files (kept in tests/data) every parity test and benchmark uses."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-LINK_15M = SHARED / "data" / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
-SUI_30M = SHARED / "data" / "okx_suiusdt_p_30m_2025-01-01_2026-02-01.csv"
-TRAILING_MA_CASE = SHARED / "reference" / "trailing_ma_link15m"
+DATA = ROOT / "tests" / "data"
+LINK_15M = DATA / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
+SUI_30M = DATA / "okx_suiusdt_p_30m_2025-01-01_2026-02-01.csv"
+TRAILING_MA_CASE = DATA / "reference" / "trailing_ma_link15m"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,26 +40,20 @@ def backtesting_csv(name: str) -> Path:
     return Path(backtesting.test.__file__).parent / f"{name}.csv"
 
 
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared material missing: {path} (clone the project beside ../shared)")
-    return path
-
-
 @pytest.fixture(scope="session")
 def link_bars():
     from backtune.data.loader import load_csv
 
-    return load_csv(_require(LINK_15M)).bars
+    return load_csv(LINK_15M).bars
 
 
 @pytest.fixture(scope="session")
 def sui_bars():
     from backtune.data.loader import load_csv
 
-    return load_csv(_require(SUI_30M)).bars
+    return load_csv(SUI_30M).bars
 
 
 @pytest.fixture(scope="session")
 def trailing_ma_case() -> Path:
-    return _require(TRAILING_MA_CASE)
+    return TRAILING_MA_CASE

@@ -27,7 +27,7 @@ from backtune.metrics import compute_metrics
 from backtune.registry import get_strategy
 from backtune.report import backtest_report
 from backtune.window import DataWindow
-from tests.conftest import LINK_15M, TRAILING_MA_CASE, _require, backtesting_csv
+from tests.conftest import LINK_15M, TRAILING_MA_CASE, backtesting_csv
 from tests.test_data_store import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
 
 GOOD_CSV = b"time,open,high,low,close\n" + b"".join(
@@ -71,7 +71,7 @@ def assert_error(response, status: int, code: str, field: str | None) -> dict[st
 
 
 def test_upload_link_summarises_and_is_idempotent(client: FlaskClient, tmp_path: Path):
-    data = _require(LINK_15M).read_bytes()
+    data = LINK_15M.read_bytes()
     first = upload(client, data, "../../okx link 15m.csv")
     assert first.status_code == 201, first.get_json()
     entry = first.get_json()
@@ -101,7 +101,7 @@ def test_listing_includes_samples_and_uploads(client: FlaskClient):
 
 
 def test_detail_has_preview_and_a_bounded_chart(client: FlaskClient):
-    entry = upload(client, _require(LINK_15M).read_bytes()).get_json()
+    entry = upload(client, LINK_15M.read_bytes()).get_json()
     detail = client.get(f"/api/datasets/{entry['id']}").get_json()
     assert detail["summary"] == entry["summary"]
     head, tail = detail["preview"]["head"], detail["preview"]["tail"]
@@ -183,7 +183,7 @@ def core_report(path: Path, strategy_id: str, params: dict[str, Any], start: str
 
 
 def test_backtest_matches_the_core_for_an_upload_and_a_csv_path(tmp_path: Path):
-    case = json.loads((_require(TRAILING_MA_CASE) / "case.json").read_text())
+    case = json.loads((TRAILING_MA_CASE / "case.json").read_text())
     window = case["window"]
     body = {"strategy": "trailing_ma", "params": case["params"], "start": window["start"], "end": window["end"],
             "warmup_bars": window["warmup_bars"], "capital": 100, "commission": 0.0005}

@@ -16,9 +16,8 @@ import pytest
 from backtune.data import DataError, Dataset, load_csv, load_csv_bytes
 from backtune.data.summary import interval_label
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-LINK_CSV = SHARED_DATA / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
-SUI_CSV = SHARED_DATA / "okx_suiusdt_p_30m_2025-01-01_2026-02-01.csv"
+from tests.conftest import LINK_15M as LINK_CSV
+from tests.conftest import SUI_30M as SUI_CSV
 
 # Any warning from the loader (pandas truncating a row, say) hides a bug: fail on it.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -485,16 +484,9 @@ def test_data_error_is_a_value_error_that_survives_pickling():
 # --- real files ---------------------------------------------------------------------
 
 
-def require(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"shared data file {path} is not available in this checkout")
-    return path
-
-
 @pytest.mark.parametrize(("path", "interval", "label"), [(LINK_CSV, 900, "15m"), (SUI_CSV, 1800, "30m")],
                          ids=["LINK-15m", "SUI-30m"])
 def test_shared_tradingview_exports(path, interval, label):
-    path = require(path)
     data = load_csv(path)
     reference = pd.read_csv(path)
     assert data.summary.rows == len(reference) == len(data.bars)
@@ -512,7 +504,7 @@ def test_shared_tradingview_exports(path, interval, label):
 
 
 def test_link_file_loads_well_under_a_second():
-    path = require(LINK_CSV)
+    path = LINK_CSV
     fastest = float("inf")
     for _ in range(3):
         start = time.perf_counter()

@@ -82,6 +82,4 @@ def test_matches_backtesting_py_on_other_data_and_parameters(name, n1, n2, cash,
 
 
 def test_matches_backtesting_py_on_crypto_15m():
-    if not LINK_15M.exists():
-        pytest.skip(f"shared material missing: {LINK_15M}")
     compare(load_csv(LINK_15M).bars, 12, 48, 10_000, 0.0005)
