@@ -1,7 +1,7 @@
 """gunicorn settings for Backtune: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Anything here can be overridden without editing the file: ``WEB_CONCURRENCY`` sets the
-worker count and ``GUNICORN_CMD_ARGS`` (e.g. ``"--threads 16"``) any other setting.
+worker count and ``GUNICORN_CMD_ARGS`` (e.g. ``"--worker-connections 2000"``) any other setting.
 """
 
 import os
@@ -19,17 +19,24 @@ bind = os.environ.get("BACKTUNE_BIND") or f"0.0.0.0:{os.environ.get('PORT', '800
 
 # The CPUs belong to the optimisation workers (each job's coordinator spawns its own
 # processes); web requests only read small JSON files and SQLite copies. Two processes
-# keep the site up while one is being replaced, and threads absorb the requests that
-# block: ``POST /api/optimize?wait=true`` (up to BACKTUNE_WAIT_LIMIT_S) and ``DELETE``
-# (up to 5 s while a job stops). 2 x 8 threads = 16 requests in flight.
+# keep the site up while one is being replaced.
+#
+# gevent rather than threads: each connection is a greenlet, so a client that holds its
+# connection open without finishing its request (a slowloris sending one header line every
+# few seconds, or a slow upload) costs a greenlet, not one of a handful of threads, and
+# the long waits (``POST /api/optimize?wait=true``, up to BACKTUNE_WAIT_LIMIT_S, and
+# ``DELETE`` while a job stops) sleep without holding anything. Under gthread, 20 slow
+# clients or 16 long waits took every thread and /healthz stopped answering.
+# ``worker_connections`` bounds the connections each process holds at once.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))
-worker_class = "gthread"
-threads = 8
+worker_class = "gevent"
+worker_connections = 1000
 
-# gthread workers heartbeat from their main loop, so a long request alone never trips the
-# timeout; it still has to cover a sync worker (if someone switches class) holding a
-# ?wait=true request for the whole wait limit, and a worker's boot, which includes
-# salvaging interrupted jobs (dumping their studies) before it serves anything.
+# gevent workers heartbeat from a greenlet, so a long wait alone never trips the timeout;
+# it still has to cover a sync worker (if someone switches class) holding a ?wait=true
+# request for the whole wait limit, a CPU-bound request (which holds its process's loop),
+# and a worker's boot, which includes salvaging interrupted jobs (dumping their studies)
+# before it serves anything.
 timeout = int(settings.wait_limit_s) + 60
 # On SIGTERM, in-flight requests get this long; a long-poll cut short just polls again.
 graceful_timeout = 20
