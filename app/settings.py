@@ -19,6 +19,7 @@ class Settings:
     csv_roots: tuple[Path, ...] = ()
     api_token: str | None = None
     wait_limit_s: float = 300.0
+    trusted_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> "Settings":
@@ -34,6 +35,7 @@ class Settings:
 
         home = Path(pick("home", "BACKTUNE_HOME", Path.cwd() / "var")).resolve()
         data_dir = Path(pick("data_dir", "BACKTUNE_DATA_DIR", home / "data")).resolve()
+        origins = pick("trusted_origins", "BACKTUNE_TRUSTED_ORIGINS", "")
         roots = pick("csv_roots", "BACKTUNE_CSV_ROOTS", str(data_dir))
         if isinstance(roots, str):
             roots = [p for p in roots.split(os.pathsep) if p]
@@ -47,6 +49,7 @@ class Settings:
             csv_roots=tuple(Path(p).resolve() for p in roots),
             api_token=pick("api_token", "BACKTUNE_API_TOKEN", None) or None,
             wait_limit_s=float(pick("wait_limit_s", "BACKTUNE_WAIT_LIMIT_S", cls.wait_limit_s)),
+            trusted_origins=tuple(origins.replace(",", " ").split()) if isinstance(origins, str) else tuple(origins),
         )
 
     def ensure_dirs(self) -> None:

@@ -13,13 +13,15 @@ run catalog) refuses writes as well.
 
 from __future__ import annotations
 
-import hmac
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import optuna_dashboard
 from flask import Flask
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
 
 from app.web import dashboard_cache
+from app.web.auth import UNAUTHORIZED, authorized, login_redirect
 from app.web.errors import error_response
 from backtune.jobs.catalog import RunCatalog
 
@@ -59,7 +61,9 @@ class DashboardDispatcher:
 
     Requests for the dashboard never pass through Flask, so its request hooks (the API
     token check among them) do not see them: with ``BACKTUNE_API_TOKEN`` set, the dashboard
-    asks for the same bearer token here, or its pages would serve what the API guards.
+    asks for the same token (bearer header or login cookie, app/web/auth.py) here, or its
+    pages would serve what the API guards. For the same reason its errors under ``/api/``
+    (bottle's HTML pages) are rewritten into the API's error shape here.
     """
 
     def __init__(self, app: Flask, dashboard: WSGIApplication) -> None:
@@ -71,10 +75,10 @@ class DashboardDispatcher:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not is_dashboard_path(environ.get("PATH_INFO", "")):
             return self._flask(environ, start_response)
-        if self._token and not hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", "").encode(),
-                                                   f"Bearer {self._token}".encode()):
-            return self._error(environ, start_response, 401, "unauthorized",
-                               "send the header Authorization: Bearer <BACKTUNE_API_TOKEN>", "Authorization")
+        if self._token and not self._authorized(environ):
+            if not environ.get("PATH_INFO", "").startswith("/api/"):
+                return login_redirect(environ.get("PATH_INFO", "/"))(environ, start_response)
+            return self._error(environ, start_response, 401, "unauthorized", UNAUTHORIZED, "Authorization")
         if environ.get("REQUEST_METHOD", "GET").upper() not in READ_METHODS:
             return self._error(environ, start_response, 405, "method_not_allowed",
                                "the dashboard is read-only: runs change only through the jobs API",
@@ -82,7 +86,33 @@ class DashboardDispatcher:
         # The dashboard's static routes index this header and answer 500 without it (curl,
         # health probes); no header means any encoding will do, identity included.
         environ.setdefault("HTTP_ACCEPT_ENCODING", "identity")
-        return self._dashboard(environ, start_response)
+        return self._json_errors(environ, start_response)
+
+    def _authorized(self, environ: WSGIEnvironment) -> bool:
+        request = Request(environ)
+        return authorized(self._token, request.headers, request.cookies)
+
+    def _json_errors(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """The dashboard's answer, with its error pages (4xx/5xx that are not JSON) replaced
+        by the API's error shape: bottle answers a bad id or a path such as
+        ``/static/..%2f..`` with an HTML page."""
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
+            answer.update(status=status, headers=headers)
+            if int(status[:3]) < 400 or _is_json(headers):
+                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            return lambda _data: None  # the body is replaced below
+
+        body = self._dashboard(environ, capture)
+        if "status" not in answer or int(answer["status"][:3]) < 400 or _is_json(answer["headers"]):
+            return body
+        code = int(answer["status"][:3])
+        if hasattr(body, "close"):
+            body.close()
+        name = HTTP_STATUS_CODES.get(code, "error")
+        return self._error(environ, start_response, code, name.lower().replace(" ", "_"),
+                           f"{name}: {environ.get('PATH_INFO', '')!r}")
 
     def _error(self, environ: WSGIEnvironment, start_response: StartResponse, status: int, code: str,
                message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Iterable[bytes]:
@@ -91,6 +121,10 @@ class DashboardDispatcher:
             response = error_response(status, code, message, field)
         response.headers.update(headers or {})
         return response(environ, start_response)
+
+
+def _is_json(headers: list[tuple[str, str]]) -> bool:
+    return any(name.lower() == "content-type" and "json" in value for name, value in headers)
 
 
 def mount_dashboard(app: Flask) -> None:

@@ -11,9 +11,12 @@ from flask import Flask
 from app.settings import Settings
 from app.web.api import api_blueprints
 from app.web.dashboard import mount_dashboard
+from app.web.auth import bp as auth_bp
 from app.web.auth import require_token
 from app.web.errors import register_error_handlers
 from app.web.pages import bp as pages_bp
+from app.web.security import BrowserProtection
+from app.web.server_paths import hide_server_paths
 from backtune.jobs.recovery import recover_interrupted
 from backtune.jobs.scheduler import schedule
 from backtune.jobs.store import JobStore
@@ -30,12 +33,15 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024
     app.config["JOBS"] = JobStore(settings.runs_dir)
     register_error_handlers(app)
+    hide_server_paths(app)
     if settings.api_token:
         require_token(app, settings.api_token)
     for blueprint in api_blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(auth_bp)
     mount_dashboard(app)
+    app.wsgi_app = BrowserProtection(app.wsgi_app, settings.trusted_origins)  # type: ignore[method-assign]
     recovered = recover_interrupted(app.config["JOBS"])
     if recovered:
         log.warning("marked %d job(s) interrupted at start-up: %s", len(recovered), ", ".join(recovered))

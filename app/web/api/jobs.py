@@ -39,8 +39,10 @@ def _run(job_id: str) -> RunDir:
 
 @bp.get("/api/jobs")
 def list_jobs():
+    """Newest first, by creation time: run ids sort by the second and then by strategy name."""
     store = _store()
-    jobs = [job_record(store, run, detail=False) for run in reversed(store.all())]
+    jobs = sorted((job_record(store, run, detail=False) for run in store.all()),
+                  key=lambda job: (job["created"] or 0.0, job["job_id"]), reverse=True)
     return jsonify({"jobs": jobs, "total": len(jobs)})
 
 
