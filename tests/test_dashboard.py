@@ -232,9 +232,12 @@ def test_with_an_api_token_the_dashboard_needs_it_too(home, runs):
     """The dashboard bypasses Flask's request hooks, so the dispatcher checks the token itself."""
     client = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data",
                          "api_token": "s3cret"}).test_client()
-    for path in ("/api/studies", "/api/studies/1", "/csv/1", "/dashboard"):
+    for path in ("/api/studies", "/api/studies/1"):
         response = client.get(path)
         assert response.status_code == 401 and response.json["error"]["field"] == "Authorization"
+    for path in ("/csv/1", "/dashboard"):  # pages: to the login page, as the app's own pages
+        response = client.get(path)
+        assert response.status_code == 303 and response.headers["Location"] == f"/login?next={path}"
     assert client.delete("/api/studies/1").status_code == 401
     signed = {"Authorization": "Bearer s3cret"}
     assert len(client.get("/api/studies", headers=signed).json["study_summaries"]) == 3

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+DENY_FRAMING = "frame-ancestors 'none'"
 # The dashboard's UI (MUI) injects <style> elements and the pages use style attributes, so
 # styles may be inline; scripts may not. Plotly draws into blob: and data: images.
 CONTENT_SECURITY_POLICY = "; ".join((
@@ -37,7 +38,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
+    DENY_FRAMING,
 ))
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
@@ -51,6 +52,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAME_SITE_FETCHES = frozenset({"same-origin", "none"})  # "none": typed in the address bar, a bookmark
 
 
+def secured(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with every security header added. A policy the app set itself is kept
+    (optuna-dashboard's allows ``unsafe-eval``, which its charts need), with framing denied."""
+    present = {name.lower() for name, _ in headers}
+    kept = [(name, f"{value}; {DENY_FRAMING}" if name.lower() == "content-security-policy"
+             and "frame-ancestors" not in value else value) for name, value in headers]
+    return kept + [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present]
+
+
 class BrowserProtection:
     """WSGI middleware: security headers on every response, cross-origin writes refused."""
 
@@ -60,8 +70,7 @@ class BrowserProtection:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         def with_headers(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
-            present = {name.lower() for name, _ in headers}
-            headers.extend((name, value) for name, value in SECURITY_HEADERS if name.lower() not in present)
+            headers = secured(headers)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         refusal = self.cross_origin_refusal(environ)
