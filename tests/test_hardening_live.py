@@ -7,15 +7,19 @@ Flask-level regressions of the same table are in tests/test_hardening.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from backtune.jobs.store import process_alive
 from tests.live_server import LiveServer
-from tests.test_e2e_gunicorn import make_home, server_env
+from tests.test_e2e_gunicorn import long_job_with_trials, make_home, server_env
 
 SLOW_CLIENTS = 20
 HEALTH_WITHIN_S = 1.0
@@ -93,3 +97,68 @@ def test_long_waits_do_not_starve_health_checks_or_short_requests(server):
             server.delete(f"/api/jobs/{job['job_id']}")
         assert all(w.result().status in (200, 202) for w in waits)
     assert probes == [True] * 8, server.log_tail()
+
+
+def reaped(pid: int) -> bool:
+    """Whether ``pid`` is gone for good: neither running nor a zombie waiting for its parent."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+def eventually(condition, timeout: float, server: LiveServer) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, server.log_tail()
+        time.sleep(0.1)
+
+
+def running_jobs(server: LiveServer) -> list[str]:
+    return [job["job_id"] for job in server.get("/api/jobs").json()["jobs"] if job["status"] == "running"]
+
+
+def test_a_killed_coordinator_is_noticed_its_workers_exit_the_queue_moves_on_and_the_job_resumes(server):
+    job_id = long_job_with_trials(server)
+    queued = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 2,
+                                                "optuna_sampler": "random", "optuna_n_trials": 30}).json()["job_id"]
+    assert server.get(f"/api/jobs/{queued}").json()["status"] == "queued"
+    record = server.get(f"/api/jobs/{job_id}").json()
+    coordinator = server.runs.state(server.runs.run(job_id))["coordinator_pid"]
+    workers = [w["pid"] for w in record["progress"]["workers"]]
+    assert len(workers) == 2 and all(process_alive(pid) for pid in workers)
+
+    os.kill(coordinator, signal.SIGKILL)  # the coordinator alone: its workers are not told
+    eventually(lambda: all(not process_alive(pid) for pid in workers), 5, server)
+    interrupted = server.get(f"/api/jobs/{job_id}").json()
+    assert interrupted["status"] == "interrupted"
+    kept = interrupted["summary"]["trials"]["total"]
+    assert kept >= 5 and interrupted["summary"]["trials"]["running"] == 0
+    eventually(lambda: reaped(coordinator), 5, server)  # no zombie left in the web worker
+
+    # The queued job takes the one slot (BACKTUNE_MAX_JOBS=1), never beside the dead job's workers.
+    seen = []
+    while (status := server.get(f"/api/jobs/{queued}").json()["status"]) != "done":
+        seen.append(running_jobs(server))
+        assert status in ("queued", "running"), status
+        time.sleep(0.1)
+    assert all(len(running) <= 1 for running in seen) and [queued] in seen
+
+    assert server.delete(f"/api/jobs/{job_id}").status == 409  # interrupted: nothing left to cancel
+    assert server.post_json(f"/api/jobs/{job_id}/resume", {"trials": 4}).status == 202
+    resumed = server.wait_for_job(job_id)
+    assert resumed["status"] == "done" and 4 <= resumed["summary"]["trials"]["total"] - kept <= 5
+
+
+def test_cancel_notices_a_dead_coordinator(server):
+    job_id = long_job_with_trials(server)
+    os.kill(server.runs.state(server.runs.run(job_id))["coordinator_pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    cancelled = server.delete(f"/api/jobs/{job_id}")
+    assert cancelled.status == 200 and cancelled.json()["status"] == "interrupted"
+    assert cancelled.json()["summary"]["trials"]["total"] >= 5
+
+
+def test_coordinators_of_finished_jobs_are_reaped(server):
+    job_id = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
+                                                "optuna_n_trials": 3}).json()["job_id"]
+    server.wait_for_job(job_id)
+    coordinator = server.runs.state(server.runs.run(job_id))["coordinator_pid"]
+    eventually(lambda: reaped(coordinator), 5, server)

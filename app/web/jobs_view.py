@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from backtune.jobs.catalog import RunCatalog, dashboard_study_id
-from backtune.jobs.scheduler import queue_position
+from backtune.jobs.recovery import recover_if_orphaned
+from backtune.jobs.scheduler import queue_position, schedule
 from backtune.jobs.store import FINISHED, JobStore
 from backtune.optimize.config import RunConfig
 from backtune.optimize.results import ranked_trials
@@ -18,7 +21,19 @@ def job_links(store: JobStore, job_id: str) -> dict[str, str]:
             "dashboard": f"/dashboard/studies/{study_id}", "page": f"/jobs/{job_id}"}
 
 
+def notice_dead_coordinator(store: JobStore, run: RunDir) -> bool:
+    """Mark the job interrupted (trials kept, resumable) if its coordinator died while it
+    ran, and start the next queued job in its place; True if it had died."""
+    if not recover_if_orphaned(store, run):
+        return False
+    schedule(store, current_app.config["SETTINGS"].max_jobs)
+    return True
+
+
 def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, Any]:
+    """What a client sees of a job: status, progress, best value, links. A job whose
+    coordinator has died is noticed here, so every status read reports it within one poll."""
+    notice_dead_coordinator(store, run)
     state = store.state(run)
     request = run.read_json(run.config_file)
     summary = state.get("summary") or {}

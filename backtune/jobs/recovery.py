@@ -17,18 +17,31 @@ WORKER_GRACE_S = 5.0
 
 def recover_interrupted(store: JobStore) -> list[str]:
     """Salvage every 'running' job without a live coordinator; returns their ids."""
-    recovered = []
     with store.locked():
-        for run in store.running():
-            state = run.read_json(run.state_file)
-            if state.get("status") != RUNNING or process_alive(state.get("coordinator_pid"), run.run_id):
-                continue
-            _stop_orphaned_workers(run)
-            salvage_run(run, INTERRUPTED)
-            log.warning("run %s interrupted: its coordinator (pid %s) is gone; trials kept for resume",
-                        run.run_id, state.get("coordinator_pid"))
-            recovered.append(run.run_id)
-    return recovered
+        return [run.run_id for run in store.running() if _salvage_if_orphaned(run)]
+
+
+def recover_if_orphaned(store: JobStore, run: RunDir) -> bool:
+    """Salvage this job if it says running but its coordinator is gone (killed, crashed):
+    whoever looks at a job notices, without waiting for a server restart. True if it was."""
+    state = store.state(run)
+    if state.get("status") != RUNNING or process_alive(state.get("coordinator_pid"), run.run_id):
+        return False
+    with store.locked():
+        return _salvage_if_orphaned(run)
+
+
+def _salvage_if_orphaned(run: RunDir) -> bool:
+    """Under the store's lock: checked again there, as another process may have salvaged
+    the job (or the job ended) since the caller looked."""
+    state = run.read_json(run.state_file)
+    if state.get("status") != RUNNING or process_alive(state.get("coordinator_pid"), run.run_id):
+        return False
+    _stop_orphaned_workers(run)
+    salvage_run(run, INTERRUPTED)
+    log.warning("run %s interrupted: its coordinator (pid %s) is gone; trials kept for resume",
+                run.run_id, state.get("coordinator_pid"))
+    return True
 
 
 def _stop_orphaned_workers(run: RunDir) -> None:

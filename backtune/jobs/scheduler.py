@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ def launch_coordinator(run_dir: Path, runs_dir: Path, max_jobs: int) -> int:
             cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    # Reaped as soon as it ends, however it ends: the coordinator is this process's child
+    # until then, and an unreaped one stays a zombie for as long as this process lives.
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     return process.pid
 
 

@@ -113,7 +113,7 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     trial_limit = baseline + budget.trials if budget.trials is not None else None
     deadline = time.time() + budget.seconds if budget.seconds is not None else None
     run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time())
-    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline)
+    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline, os.getpid())
              for i in range(config.workers)]
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
 

@@ -40,6 +40,10 @@ class WorkerPlan:
     study_name: str
     trial_limit: int | None
     deadline: float | None
+    # The process that started the workers: a worker in another process stops when its
+    # parent is no longer that one (the coordinator died, e.g. ``kill -9``), instead of
+    # running on under init. None for workers that run anywhere else.
+    coordinator_pid: int | None = None
 
 
 def run_worker(plan: WorkerPlan) -> None:
@@ -85,6 +89,15 @@ def exit_now() -> None:
     os._exit(0)
 
 
+def _orphaned(plan: WorkerPlan) -> str | None:
+    """"coordinator gone" when this worker runs in a process of its own whose parent is no
+    longer the coordinator (it died and the worker was handed to init)."""
+    pid = plan.coordinator_pid
+    if pid is None or os.getpid() == pid or os.getppid() == pid:
+        return None
+    return "coordinator gone"
+
+
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     config = RunConfig.parse(run.read_json(run.config_file))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -98,7 +111,7 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     log.info("run %s worker %d started (pid %d)", run.run_id, plan.index, os.getpid())
     started = time.perf_counter()
     done = 0
-    while (reason := rules.reason(study)) is None:
+    while (reason := rules.reason(study) or _orphaned(plan)) is None:
         # One trial per call, so the global rules are checked before every trial. (A
         # callback would see them after each, but Optuna deep-copies the finished trial
         # for every callback: a tenth of a millisecond, a fifth of a fast trial.) A failing

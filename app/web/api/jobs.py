@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from app.web.errors import ApiError
-from app.web.jobs_view import job_record, result_rows
+from app.web.jobs_view import job_record, notice_dead_coordinator, result_rows
 from backtune.engine.backtest import run_backtest
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
@@ -31,6 +31,13 @@ def _store() -> JobStore:
 
 
 def _run(job_id: str) -> RunDir:
+    """The job's run directory; a job whose coordinator died is marked interrupted first."""
+    run = _find(job_id)
+    notice_dead_coordinator(_store(), run)
+    return run
+
+
+def _find(job_id: str) -> RunDir:
     run = _store().run(job_id)
     if run is None:
         raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
@@ -90,7 +97,9 @@ def cancel_job(job_id: str):
     """Queued jobs are cancelled at once; running ones stop between trials (< 2 s) and keep
     their results. Waits briefly so the answer usually shows the final state."""
     store = _store()
-    run = _run(job_id)
+    run = _find(job_id)
+    if notice_dead_coordinator(store, run):  # stopped already: it is interrupted, trials kept
+        return jsonify(job_record(store, run))
     with store.locked():
         status = store.state(run)["status"]
         if status == QUEUED:
