@@ -1,10 +1,13 @@
-"""Atomic file replacement, shared by everything that writes files other processes read."""
+"""Atomic file replacement and file locks, shared by everything that writes files other
+processes read."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -27,3 +30,28 @@ def atomic_writer(target: Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+LOCK_POLL_S = 0.005
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` (created if need be) for the block.
+
+    Polls rather than blocking in the kernel: under gunicorn's gevent workers a blocking
+    flock would stop every request of the process while another one holds the lock (a
+    salvage or a large parse can take seconds); ``time.sleep`` yields instead.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                time.sleep(LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -379,8 +379,13 @@ SPLIT = "Date,Time,open,high,low,close\n"
         pytest.param(HEADER + csv_rows([10_000_000, 10_000_060]), 2, "time",
                      "(8-digit numbers as Unix seconds would fall in 1970-1973)", id="8-digit-unix-seconds"),
         pytest.param(HEADER + csv_rows([T0, T0 + 60, 17_000_120]), 4, "time",
-                     "cannot read time 17000120: expected Unix seconds or milliseconds like the column's other "
-                     "numbers", id="8-digit-number-among-unix-seconds"),
+                     "cannot read time 17000120: expected Unix seconds, milliseconds or microseconds like the "
+                     "column's other numbers", id="8-digit-number-among-unix-seconds"),
+        # Issue 9, row 12: 19-digit epochs were read silently as nanoseconds, bars 1 ns apart.
+        pytest.param(HEADER + csv_rows([1_700_000_000_000_000_000 + i for i in range(3)]), 2, "time",
+                     "nanoseconds, 18 or 19 digits, are not read", id="19-digit-nanosecond-epochs"),
+        pytest.param(HEADER + csv_rows([1_700_000_000_000_000, 1_700_000_060_000_000, 1_700_000_000_000_000_000]),
+                     4, "time", "cannot read time 1700000000000000000", id="19-digits-among-microseconds"),
         pytest.param(EURO + "2024-01-03;1,2;1,3;1.1;1,2;5\n", 3, "Low",
                      "low '1.1' is not a number: expected a number with a decimal comma, as the file writes '1,2345'",
                      id="decimal-point-in-decimal-comma-file"),

@@ -162,3 +162,80 @@ def test_coordinators_of_finished_jobs_are_reaped(server):
     server.wait_for_job(job_id)
     coordinator = server.runs.state(server.runs.run(job_id))["coordinator_pid"]
     eventually(lambda: reaped(coordinator), 5, server)
+
+
+# Uploads: memory, header size, parallel identical uploads
+
+
+def csv_of_size(megabytes: float) -> bytes:
+    """An OKX-style 1-minute file (epoch seconds, six columns) of about ``megabytes`` MB."""
+    rows = int(megabytes * 1e6 / 48)
+    return b"time,open,high,low,close,Volume\n" + b"".join(
+        b"%d,14.283,14.352,14.282,14.338,358236.574\n" % (1_500_000_000 + 60 * i) for i in range(rows))
+
+
+def web_workers(server: LiveServer) -> list[int]:
+    master = server.process.pid
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and _status(int(p.name)).get("PPid") == str(master)]
+
+
+def _status(pid: int) -> dict[str, str]:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {key: value.split()[0] for key, _, value in (line.partition(":\t") for line in lines) if value.split()}
+
+
+def peak_growth(server: LiveServer, send) -> tuple[int, object]:
+    """The largest rise of a web worker's peak resident memory while ``send()`` runs, in bytes
+    (the kernel's high-water mark, reset first), and what ``send`` returned."""
+    workers = web_workers(server)
+    before = {}
+    for pid in workers:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
+        before[pid] = int(_status(pid)["VmRSS"]) * 1024
+    answer = send()
+    return max(int(_status(pid)["VmHWM"]) * 1024 - before[pid] for pid in workers), answer
+
+
+@pytest.fixture(scope="module")
+def upload_server(tmp_path_factory):
+    home = make_home(tmp_path_factory.mktemp("uploads") / "home")
+    with LiveServer(home, **{**server_env(home), "BACKTUNE_MAX_UPLOAD_MB": "64"}) as live:
+        live.get("/api/datasets")  # both workers have imported and registered the samples
+        live.get("/api/datasets")
+        yield live
+
+
+def test_a_50_mb_upload_grows_worker_memory_by_less_than_the_file(upload_server):
+    data = csv_of_size(50)
+    growth, response = peak_growth(upload_server, lambda: upload_server.post_form(
+        "/api/datasets", {}, {"file": ("big.csv", data)}, timeout=300))
+    assert response.status == 201, response.body[:300]
+    assert response.json()["summary"]["rows"] == data.count(b"\n") - 1
+    assert growth < len(data), f"worker memory grew {growth / 1e6:.0f} MB for a {len(data) / 1e6:.0f} MB file"
+
+
+def test_a_header_of_560000_columns_is_refused_before_parsing(upload_server):
+    header = b"time,open,high,low,close," + b",".join(b"c%d" % i for i in range(560_000))
+    data = header + b"\n" + b"1700000000,1,2,0.5,1.5" + b",1" * 560_000 + b"\n"
+    growth, response = peak_growth(upload_server, lambda: upload_server.post_form(
+        "/api/datasets", {}, {"file": ("wide.csv", data)}, timeout=300))
+    assert response.status == 400
+    error = response.json()["error"]
+    assert error["field"] == "file" and "wide.csv, row 1: the header is longer than" in error["message"]
+    assert growth < 3 * len(data), f"worker memory grew {growth / 1e6:.0f} MB for a {len(data) / 1e6:.1f} MB file"
+
+
+def test_parallel_uploads_of_the_same_bytes_create_one_entry(upload_server):
+    data = csv_of_size(2)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda i: upload_server.post_form("/api/datasets", {}, {"file": (f"same-{i}.csv", data)},
+                                                                   timeout=120), range(4)))
+    assert sorted(a.status for a in answers) == [200, 200, 200, 201], [a.body[:200] for a in answers]
+    stored = upload_server.get(f"/api/datasets/{answers[0].json()['id']}").json()
+    assert {(a.json()["id"], a.json()["name"]) for a in answers} == {(stored["id"], stored["name"])}
+    created = next(a for a in answers if a.status == 201)
+    assert created.json()["name"] == stored["name"]

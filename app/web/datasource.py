@@ -81,13 +81,17 @@ def uploaded_file(files: Mapping[str, FileStorage]) -> FileStorage | None:
 
 
 def store_upload(upload: FileStorage) -> tuple[StoredDataset, bool]:
-    """Keep an uploaded CSV; the client's file name becomes a sanitised label, never a path."""
-    data = upload.read()
-    if not data:
-        raise ApiError(400, "empty_file", "the uploaded file is empty", "file")
+    """Keep an uploaded CSV, streamed to disk and parsed from there (werkzeug has already
+    spooled a large upload to a temporary file); the client's file name becomes a
+    sanitised label, never a path."""
     limit = int(current_app.config["SETTINGS"].max_upload_mb * 1024 * 1024)
+    name = secure_filename(upload.filename or "") or "upload.csv"
+    stream = upload.stream  # werkzeug's parts are seekable: memory or a temporary file
+    if stream.seek(0, os.SEEK_END) == 0:
+        raise ApiError(400, "empty_file", "the uploaded file is empty", "file")
+    stream.seek(0)
     with data_errors("file"):
-        return dataset_store().add(data, secure_filename(upload.filename or "") or "upload.csv", max_bytes=limit)
+        return dataset_store().add_stream(stream, name, max_bytes=limit)
 
 
 def resolve_csv_path(text: Any, roots: Sequence[Path]) -> Path:

@@ -31,14 +31,21 @@ def load_csv(
     *,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     cache_dir: Path | None = None,
+    name: str | None = None,
+    sha256: str | None = None,
 ) -> Dataset:
-    """Load an OHLCV CSV file; errors name it by its base name, never its full path."""
+    """Load an OHLCV CSV file, parsed from disk: its bytes are never all in memory at once.
+
+    Errors name it by ``name``, by default its base name (never its full path); ``sha256``
+    saves hashing it again when the caller has (the dataset store, as it streamed it in).
+    """
     path = Path(path)
-    with path.open("rb") as source:
-        _check_size(os.fstat(source.fileno()).st_size, path.name, max_bytes)
-        # Read at most one byte past the limit, so a file growing under us stays bounded.
-        data = source.read(-1 if max_bytes is None else max_bytes + 1)
-    return load_csv_bytes(data, path.name, max_bytes=max_bytes, cache_dir=cache_dir)
+    name = name or path.name
+    _check_size(path.stat().st_size, name, max_bytes)
+    if sha256 is None:
+        with path.open("rb") as source:
+            sha256 = hashlib.file_digest(source, "sha256").hexdigest()
+    return _load(path, name, sha256, cache_dir)
 
 
 def load_csv_bytes(
@@ -48,21 +55,24 @@ def load_csv_bytes(
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     cache_dir: Path | None = None,
 ) -> Dataset:
-    """Load an OHLCV CSV held in memory, as a web upload arrives; ``name`` labels errors.
+    """Load an OHLCV CSV held in memory; ``name`` labels errors.
 
     Takes what charting tools, exchanges, brokers and pandas write (TradingView, Binance
     klines, MetaTrader, ``DataFrame.to_csv``): a required header, comma/semicolon/tab
-    delimiters (decimal commas in semicolon files), Unix seconds or milliseconds,
-    YYYYMMDD or ISO-8601 times (converted to UTC), possibly split into date and time-of-day
-    columns, optional volume.
+    delimiters (decimal commas in semicolon files), Unix seconds, milliseconds or
+    microseconds, YYYYMMDD or ISO-8601 times (converted to UTC), possibly split into date
+    and time-of-day columns, optional volume.
     Raises DataError naming the file, line and column of the first problem, so a user
     can fix it. With ``cache_dir``, byte-identical content skips parsing.
     """
     _check_size(len(data), name, max_bytes)
-    digest = hashlib.sha256(data).hexdigest()
+    return _load(data, name, hashlib.sha256(data).hexdigest(), cache_dir)
+
+
+def _load(source: bytes | Path, name: str, digest: str, cache_dir: Path | None) -> Dataset:
     parsed = None if cache_dir is None else load_cached(cache_dir, digest)
     if parsed is None:
-        parsed = parse_csv(data, name)
+        parsed = parse_csv(source, name)
         if cache_dir is not None:
             store_cached(cache_dir, digest, parsed)
     return Dataset(bars=parsed.bars, summary=summarise(parsed.bars, parsed.columns, name, digest))

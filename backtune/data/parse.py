@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ from backtune.data.checks import check_order, check_rows
 from backtune.data.columns import TIME_ROLES, Columns, resolve_columns
 from backtune.data.decimals import NumberFormat, number_format
 from backtune.data.fields import Field, number_field
-from backtune.data.header import read_header
+from backtune.data.header import head, read_header
 from backtune.data.ohlcv import OHLCV
 from backtune.data.table import read_table
 from backtune.data.times import clock_field, time_field
@@ -25,14 +26,15 @@ class ParsedCsv:
     columns: dict[str, str]
 
 
-def parse_csv(data: bytes, file: str) -> ParsedCsv:
-    """Parse and validate a whole file; ``file`` only names it in errors."""
-    header = read_header(data, file)
+def parse_csv(source: bytes | Path, file: str) -> ParsedCsv:
+    """Parse and validate a whole file, held in memory or read from disk (an upload that
+    was streamed there: its bytes are never all in memory); ``file`` only names it in errors."""
+    header = read_header(head(source), file)
     columns = resolve_columns(header, file)
     numbers = [position for role, position in columns.positions.items() if role not in TIME_ROLES]
     # Semicolon files may write decimal commas; their numbers stay text so that no cell
     # is read before the file's decimal mark is known (pandas would take 1.000 for 1.0).
-    frame, rows = read_table(data, header, file, text_columns=numbers if header.delimiter == ";" else ())
+    frame, rows = read_table(source, header, file, text_columns=numbers if header.delimiter == ";" else ())
     style = number_format((frame[position] for position in numbers), header.delimiter)
     # Left to right, so that of several empty cells on one row the first one is named.
     fields = {

@@ -11,6 +11,7 @@ Layout under ``<data_dir>``::
     datasets/<id>.json      StoredDataset: names, upload time, sample flag, format version,
                             DataSummary (or ParseFailure)
     cache/                  parsed bars (see backtune.data.cache)
+    locks/<id>.lock         held while an entry is created, so one upload creates it
 
 Every file is written to a temporary name and renamed into place, and the metadata last,
 so a reader (another worker, a crash) sees a complete entry or none. Names given by a
@@ -27,27 +28,33 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
 from backtune.data.errors import DataError
-from backtune.data.loader import DEFAULT_MAX_BYTES, Dataset, load_csv_bytes
+from backtune.data.isolated import summarise_file
+from backtune.data.loader import DEFAULT_MAX_BYTES, Dataset, load_csv, load_csv_bytes
 from backtune.data.ohlcv import OHLCV
 from backtune.data.samples import available_samples
 from backtune.data.summary import DataSummary
 from backtune.data.version import FORMAT_VERSION
-from backtune.files import atomic_writer
+from backtune.files import atomic_writer, exclusive_lock
 from backtune.report import iso_utc
 
 # 64 bits of the digest: short enough to type, far from any chance collision.
 ID_LENGTH = 16
 _ID = re.compile(rf"^[0-9a-f]{{{ID_LENGTH}}}$")
 PREVIEW_ROWS = 5
+COPY_CHUNK = 1 << 20
+# Uploads larger than this are validated in a process of their own (backtune.data.isolated).
+ISOLATE_ABOVE_BYTES = 4 << 20
 CHART_POINTS = 500
 # Entries written before they recorded a version were all made by the first rules.
 _UNVERSIONED = 1
@@ -127,6 +134,7 @@ class DatasetStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "datasets"
         self.cache_dir = Path(data_dir) / "cache"
+        self.locks = Path(data_dir) / "locks"
         self._samples_registered = False
 
     def add(
@@ -146,26 +154,64 @@ class DatasetStore:
         stored bytes that the current rules reject, as they would as a new upload.
         """
         digest = hashlib.sha256(data).hexdigest()
-        existing = self._read(digest[:ID_LENGTH])
-        if existing is not None and existing.error is not None:
-            raise existing.error.as_error(file_name)
-        if existing is not None:
-            return existing, False
-        loaded = load_csv_bytes(data, file_name, max_bytes=max_bytes, cache_dir=self.cache_dir)
-        entry = StoredDataset(
-            id=digest[:ID_LENGTH],
-            name=name or file_name,
-            file_name=file_name,
-            uploaded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            sample=sample,
-            description=description,
-            sha256=digest,
-            format_version=FORMAT_VERSION,
-            summary=loaded.summary,
-        )
-        _write_bytes(self._csv(digest), data)
-        _write_bytes(self._meta(entry.id), _json_bytes(entry))
-        return entry, True
+        return self._keep(digest, file_name, name, sample, description,
+                          lambda: load_csv_bytes(data, file_name, max_bytes=max_bytes, cache_dir=self.cache_dir).summary,
+                          lambda target: _write_bytes(target, data))
+
+    def add_stream(self, stream: BinaryIO, file_name: str, *, max_bytes: int | None = DEFAULT_MAX_BYTES,
+                   ) -> tuple[StoredDataset, bool]:
+        """``add`` for an upload still being read: copied to a file in the store while it is
+        hashed, then parsed from that file, so the upload is never whole in memory. A file
+        over ``max_bytes`` raises DataError as soon as the copy passes it, keeping nothing."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-", suffix=".csv")
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                digest = _copy_hashing(stream, out, file_name, max_bytes)
+            return self._keep(digest, file_name, None, False, "", lambda: self._summarise(temp, file_name, digest),
+                              lambda target: os.replace(temp, target))
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _summarise(self, path: Path, file_name: str, digest: str) -> DataSummary:
+        """Small files are parsed here; larger ones in a process of their own
+        (backtune.data.isolated), whose memory is returned when it ends."""
+        if path.stat().st_size <= ISOLATE_ABOVE_BYTES:
+            return load_csv(path, name=file_name, sha256=digest, max_bytes=None, cache_dir=self.cache_dir).summary
+        return summarise_file(path, file_name, digest, self.cache_dir)
+
+    def _keep(self, digest: str, file_name: str, name: str | None, sample: bool, description: str,
+              summarise: Callable[[], DataSummary], put: Callable[[Path], None]) -> tuple[StoredDataset, bool]:
+        """The entry for ``digest``: the stored one, or a new one once ``summarise`` has
+        validated the content and ``put`` has placed it at its path.
+
+        Under a lock per content, so that of several uploads of the same bytes at once (from
+        any worker process) exactly one parses and creates the entry and the others get
+        that entry, with its name: never two 201s, never a name that was not kept.
+        """
+        dataset_id = digest[:ID_LENGTH]
+        with exclusive_lock(self.locks / f"{dataset_id}.lock"):
+            existing = self._read(dataset_id)
+            if existing is not None and existing.error is not None:
+                raise existing.error.as_error(file_name)
+            if existing is not None:
+                return existing, False
+            summary = summarise()
+            entry = StoredDataset(
+                id=dataset_id,
+                name=name or file_name,
+                file_name=file_name,
+                uploaded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                sample=sample,
+                description=description,
+                sha256=digest,
+                format_version=FORMAT_VERSION,
+                summary=summary,
+            )
+            put(self._csv(digest))
+            _write_bytes(self._meta(entry.id), _json_bytes(entry))
+            return entry, True
 
     def get(self, dataset_id: str) -> StoredDataset:
         self._ensure_samples()
@@ -289,6 +335,19 @@ def _minmax_indices(values: np.ndarray, max_points: int) -> np.ndarray:
         part = values[low:high]
         chosen += [low + int(np.argmin(part)), low + int(np.argmax(part))]
     return np.unique(chosen)
+
+
+def _copy_hashing(stream: BinaryIO, out: BinaryIO, file_name: str, max_bytes: int | None) -> str:
+    """Copy ``stream`` to ``out`` in chunks and return its sha256; DataError past ``max_bytes``."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(COPY_CHUNK):
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise DataError(f"the file is over the {max_bytes:,}-byte limit", file=file_name)
+        digest.update(chunk)
+        out.write(chunk)
+    return digest.hexdigest()
 
 
 def _json_bytes(entry: StoredDataset) -> bytes:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
 from backtune.data.errors import DataError
-from backtune.data.header import Header, split_fields
+from backtune.data.header import Header, head, split_fields
 from backtune.data.rows import SourceRows
 
 _TOO_MANY_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -24,36 +27,55 @@ _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 def read_table(
-    data: bytes, header: Header, file: str, *, text_columns: Collection[int] = ()
+    source: bytes | Path, header: Header, file: str, *, text_columns: Collection[int] = ()
 ) -> tuple[pd.DataFrame, SourceRows]:
-    """Parse the rows below the header, drop blank ones and remember each row's line."""
+    """Parse the rows below the header, drop blank ones and remember each row's line.
+
+    A file on disk is read by pandas in chunks from where its rows start, so its bytes are
+    never all in memory at once.
+    """
     first_line = header.line + 1
-    _check_first_row(data, header, file)
+    _check_first_row(head(source), header, file)
     try:
-        frame = pd.read_csv(
-            io.BytesIO(data[header.body_start :]),
-            sep=header.delimiter,
-            header=None,
-            names=range(len(header.names)),
-            index_col=False,
-            dtype={position: str for position in text_columns},
-            skip_blank_lines=False,
-            skipinitialspace=True,
-            keep_default_na=False,
-            na_values=[""],
-            encoding="utf-8",
-            engine="c",
-        )
+        with _body(source, header.body_start) as body:
+            frame = _read_csv(body, header, text_columns)
     except pd.errors.ParserError as exc:
         raise _parser_error(exc, header, file) from exc
     except UnicodeDecodeError as exc:
-        raise _encoding_error(data, file) from exc
+        raise _encoding_error(source if isinstance(source, bytes) else Path(source).read_bytes(), file) from exc
     lines = first_line + np.arange(len(frame), dtype=np.int64)
     blank = frame.isna().to_numpy().all(axis=1)
     if blank.any():
         frame = frame.loc[~blank].reset_index(drop=True)
         lines = lines[~blank]
     return frame, SourceRows(file=file, lines=lines)
+
+
+@contextmanager
+def _body(source: bytes | Path, start: int) -> Iterator[IO[bytes]]:
+    if isinstance(source, bytes):
+        yield io.BytesIO(source[start:])
+        return
+    with open(source, "rb") as handle:
+        handle.seek(start)
+        yield handle
+
+
+def _read_csv(body: IO[bytes], header: Header, text_columns: Collection[int]) -> pd.DataFrame:
+    return pd.read_csv(
+        body,
+        sep=header.delimiter,
+        header=None,
+        names=range(len(header.names)),
+        index_col=False,
+        dtype={position: str for position in text_columns},
+        skip_blank_lines=False,
+        skipinitialspace=True,
+        keep_default_na=False,
+        na_values=[""],
+        encoding="utf-8",
+        engine="c",
+    )
 
 
 def _check_first_row(data: bytes, header: Header, file: str) -> None:

@@ -2,7 +2,9 @@
 
 Numbers are Unix epochs whose unit is told apart by magnitude: 1e11 seconds is the year
 5138 while 1e11 milliseconds is 1973, so for any market data after 1973 the thresholds
-below cannot confuse seconds, milliseconds, microseconds and nanoseconds. That leaves
+below cannot confuse seconds, milliseconds and microseconds (Binance writes the last).
+Nanoseconds (18 and 19 digits) are refused, located: no exporter writes them, and a file
+that has them is far more often a mistake than a series of bars a few ns apart. That leaves
 8-digit numbers, which as seconds would fall in 1970-1973, to the YYYYMMDD dates daily
 exports write (20240131). A column is read as such dates when most of its numbers have
 8 digits, and as epochs otherwise; either way the cells that do not fit are errors, so
@@ -22,8 +24,9 @@ from backtune.data.fields import Field
 
 _INT64_MAX = np.iinfo(np.int64).max
 _NS_PER_DAY = 86_400 * 1_000_000_000
-# (largest magnitude, nanoseconds per unit), smallest unit last.
-_EPOCH_UNITS = ((1e11, 1_000_000_000), (1e14, 1_000_000), (1e17, 1_000), (np.inf, 1))
+# (largest magnitude, nanoseconds per unit), smallest unit last; nothing from 1e17 up.
+_EPOCH_UNITS = ((1e11, 1_000_000_000), (1e14, 1_000_000), (1e17, 1_000))
+_EPOCH_LIMIT = _EPOCH_UNITS[-1][0]
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _YYYYMMDD_RANGE = (18000101, 21991231)
 _CLOCK = r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d(?:\.\d{1,9})?))?"
@@ -33,8 +36,9 @@ _EXPECT_TEXT = (
     "between the years 1677 and 2262"
 )
 _EXPECT_EPOCH = (
-    "Unix seconds or milliseconds like the column's other numbers, between the years 1677 and 2262 "
-    "(8-digit numbers are read only as YYYYMMDD dates, in a column mostly made of them)"
+    "Unix seconds, milliseconds or microseconds like the column's other numbers, between the years 1677 and 2262 "
+    "(8-digit numbers are read only as YYYYMMDD dates, in a column mostly made of them; "
+    "nanoseconds, 18 or 19 digits, are not read)"
 )
 _EXPECT_YYYYMMDD = (
     "a YYYYMMDD date such as 20240131 like most of the column, between the years 1800 and 2199 "
@@ -116,10 +120,13 @@ def _from_yyyymmdd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _from_epoch(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Epochs in the column's unit (from its largest readable number); numbers from
+    ``_EPOCH_LIMIT`` up, nanoseconds, are unreadable cells."""
+    readable = np.abs(values.astype(np.float64)) < _EPOCH_LIMIT
     if values.dtype.kind == "i":
-        return _scale(values.astype(np.int64), np.ones(values.shape, dtype=bool), _epoch_unit(values))
+        return _scale(np.where(readable, values, 0).astype(np.int64), readable, _epoch_unit(values[readable]))
     values = values.astype(np.float64)
-    finite = np.isfinite(values)
+    finite = np.isfinite(values) & readable
     factor = _epoch_unit(values[finite])
     # Fractional seconds in float64 carry about 0.2 us of noise at today's epoch, so
     # floats are rounded to whole microseconds (whole ns for ns epochs), then scaled

@@ -7,4 +7,4 @@ file. Bump it whenever parsing or summarising would read any file differently, o
 cache's layout changes.
 """
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import Any, ContextManager
 
+from backtune.files import exclusive_lock
 from backtune.optimize.rundir import RunDir
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = "queued", "running", "done", "failed", "cancelled", "interrupted"
 ACTIVE = (QUEUED, RUNNING)
-LOCK_POLL_S = 0.005
 FINISHED = (DONE, FAILED, CANCELLED, INTERRUPTED)
 
 
@@ -24,16 +21,9 @@ class JobStore:
 
     runs_dir: Path
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> ContextManager[None]:
         """Serialises scheduling and state changes across gunicorn workers and coordinators."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.runs_dir / ".lock", "a") as handle:
-            wait_for_lock(handle)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return exclusive_lock(self.runs_dir / ".lock")
 
     def run(self, job_id: str) -> RunDir | None:
         """The job's run directory, or None for an id that is unknown or not a safe name."""
@@ -59,18 +49,6 @@ class JobStore:
 
     def running(self) -> list[RunDir]:
         return [r for r in self.all() if self.state(r)["status"] == RUNNING]
-
-
-def wait_for_lock(handle: IO[Any]) -> None:
-    """Take an exclusive flock, polling rather than blocking in the kernel: under gunicorn's
-    gevent workers a blocking flock would stop every request of the process while another
-    one holds the lock (a salvage can take seconds); ``time.sleep`` yields instead."""
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            time.sleep(LOCK_POLL_S)
 
 
 def process_alive(pid: int | None, run_id: str | None = None) -> bool:
