@@ -17,6 +17,7 @@ import pytest
 
 from app import create_app
 from app.web.auth import COOKIE
+from backtune.data.header import MAX_COLUMNS
 from backtune.optimize.rundir import RunDir
 from tests.conftest import backtesting_csv
 from tests.helpers import wait_for_job
@@ -156,3 +157,32 @@ def test_row18_jobs_created_in_the_same_second_list_newest_first(client):
     second = client.post("/api/optimize", json={**JOB, "strategy": "rsi_reversion"}).json["job_id"]
     listed = [job["job_id"] for job in client.get("/api/jobs").json["jobs"]]
     assert listed == [second, first]
+
+
+# Rows 1 and 12: a header of many columns; 19-digit epoch times
+
+
+def upload(client, data: bytes, name: str):
+    return client.post("/api/datasets", data={"file": (io.BytesIO(data), name)})
+
+
+def test_row1_a_header_over_the_column_limit_is_refused_naming_the_header(client):
+    header = "time,open,high,low,close," + ",".join(f"c{i}" for i in range(MAX_COLUMNS))
+    response = upload(client, f"{header}\n1700000000,1,2,0.5,1.5\n".encode(), "wide.csv")
+    assert response.status_code == 400
+    assert response.json["error"]["message"] == (
+        f"wide.csv, row 1: the header has {MAX_COLUMNS + 5:,} columns, over the limit of {MAX_COLUMNS}")
+    assert client.get("/api/datasets").json["total"] == 3  # the samples only
+
+
+def test_row12_19_digit_epochs_are_refused_with_file_row_and_column(client):
+    rows = "".join(f"{1_700_000_000_000_000_000 + i},1,2,0.5,1.5\n" for i in range(5))
+    error = upload(client, f"time,open,high,low,close\n{rows}".encode(), "ns.csv").json["error"]
+    assert error["field"] == "time"
+    assert error["message"].startswith("ns.csv, row 2, column 'time': cannot read time 1700000000000000000")
+
+
+def test_row12_microsecond_epochs_are_read_as_documented(client):
+    rows = "".join(f"{1_700_000_000_000_000 + i * 60_000_000},1,2,0.5,1.5\n" for i in range(5))
+    summary = upload(client, f"time,open,high,low,close\n{rows}".encode(), "us.csv").json["summary"]
+    assert (summary["first_time"], summary["interval_seconds"]) == ("2023-11-14T22:13:20Z", 60)
