@@ -1,6 +1,6 @@
 """How fast does the API answer while an optimisation keeps every core busy?
 
-Backtune under gunicorn as deployed (tests/live_server.py: two web workers with threads, on
+Backtune under gunicorn as deployed (tests/live_server.py: two gevent web workers, on
 loopback). A 2-worker optimisation (sma_cross on GOOG, TPE, time budget) runs in its own
 coordinator; once its workers are warm, ``--clients`` threads each request
 ``GET /api/jobs/<id>`` every ``--interval`` seconds (a new connection each time, as a polling

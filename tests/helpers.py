@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 from typing import Any
+
+from tests.conftest import backtesting_csv
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 
@@ -18,3 +22,10 @@ def wait_for_job(client: Any, job_id: str, statuses: tuple[str, ...] = FINISHED,
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
         time.sleep(0.2)
+
+
+def goog_home(folder: Path) -> Path:
+    """A BACKTUNE_HOME whose data folder holds GOOG.csv, for requests by ``csvPath``."""
+    (folder / "data").mkdir()
+    shutil.copy(backtesting_csv("GOOG"), folder / "data" / "GOOG.csv")
+    return folder

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -18,15 +17,14 @@ import pytest
 
 from app import create_app
 from tests.conftest import backtesting_csv
+from tests.helpers import goog_home
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 
 
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
-    (tmp_path / "data").mkdir()
-    shutil.copy(backtesting_csv("GOOG"), tmp_path / "data" / "GOOG.csv")
-    return tmp_path
+    return goog_home(tmp_path)
 
 
 @pytest.fixture()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from app.web.auth import COOKIE
 from backtune.data.header import MAX_COLUMNS
 from backtune.optimize.rundir import RunDir
 from tests.conftest import backtesting_csv
-from tests.helpers import wait_for_job
+from tests.helpers import goog_home, wait_for_job
 
 GOOG = backtesting_csv("GOOG").read_bytes()
 JOB = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "optuna_sampler": "random", "optuna_n_trials": 3}
@@ -28,9 +26,7 @@ JOB = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "optuna_sampler": "random
 
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
-    (tmp_path / "data").mkdir()
-    shutil.copy(backtesting_csv("GOOG"), tmp_path / "data" / "GOOG.csv")
-    return tmp_path
+    return goog_home(tmp_path)
 
 
 @pytest.fixture()

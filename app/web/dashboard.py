@@ -98,7 +98,7 @@ class DashboardDispatcher:
         ``/static/..%2f..`` with an HTML page."""
         answer: dict[str, Any] = {}
 
-        def capture(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             answer.update(status=status, headers=headers)
             if int(status[:3]) < 400 or _is_json(headers):
                 return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)

@@ -19,7 +19,7 @@ beside Flask rather than through it (app/web/dashboard.py), and both must cover 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class BrowserProtection:
         self._trusted = frozenset(origin.rstrip("/").lower() for origin in trusted_origins)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        def with_headers(status: str, headers: list[tuple[str, str]], exc_info=None):  # noqa: ANN001, ANN202
+        def with_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             headers = secured(headers)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
