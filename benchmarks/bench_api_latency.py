@@ -146,7 +146,8 @@ def main() -> None:
             busy = poll(server, path, args.clients, args.interval, args.requests, args.seconds, while_running=True)
             cores = (cpu_seconds(pids) - cpu_before) / (time.perf_counter() - wall_before)
             trials = server.get(path).json()["trials"]
-            assert server.delete(path).json()["status"] == "cancelled"
+            cancelled = server.delete(path).json()
+            assert cancelled["status"] == "cancelled", (cancelled["status"], cancelled.get("error"))
             idle = poll(server, path, args.clients, args.interval, args.requests, args.seconds)
     finally:
         shutil.rmtree(home, ignore_errors=True)
