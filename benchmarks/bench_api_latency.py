@@ -146,7 +146,8 @@ def main() -> None:
             busy = poll(server, path, args.clients, args.interval, args.requests, args.seconds, while_running=True)
             cores = (cpu_seconds(pids) - cpu_before) / (time.perf_counter() - wall_before)
             trials = server.get(path).json()["trials"]
-            cancelled = server.delete(path).json()
+            server.delete(path)  # answers within 5 s, maybe still running on a loaded machine
+            cancelled = server.wait_for_job(job["job_id"])
             assert cancelled["status"] == "cancelled", (cancelled["status"], cancelled.get("error"))
             idle = poll(server, path, args.clients, args.interval, args.requests, args.seconds)
     finally:

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from backtune.jobs.store import FINISHED, JobStore, process_alive
 
@@ -165,6 +165,39 @@ class LiveServer:
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         return self.request("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"},
                             timeout=timeout)
+
+
+def csv_of_size(megabytes: float) -> bytes:
+    """An OKX-style 1-minute file (epoch seconds, six columns) of about ``megabytes`` MB."""
+    rows = int(megabytes * 1e6 / 48)
+    return b"time,open,high,low,close,Volume\n" + b"".join(
+        b"%d,14.283,14.352,14.282,14.338,358236.574\n" % (1_500_000_000 + 60 * i) for i in range(rows))
+
+
+def web_workers(server: LiveServer) -> list[int]:
+    master = server.process.pid
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and _status(int(p.name)).get("PPid") == str(master)]
+
+
+def _status(pid: int) -> dict[str, str]:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {key: value.split()[0] for key, _, value in (line.partition(":\t") for line in lines) if value.split()}
+
+
+def peak_growth(server: LiveServer, send: Callable[[], Any]) -> tuple[int, Any]:
+    """The largest rise of a web worker's peak resident memory while ``send()`` runs, in bytes
+    (the kernel's high-water mark, reset first), and what ``send`` returned."""
+    workers = web_workers(server)
+    before = {}
+    for pid in workers:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
+        before[pid] = int(_status(pid)["VmRSS"]) * 1024
+    answer = send()
+    return max(int(_status(pid)["VmHWM"]) * 1024 - before[pid] for pid in workers), answer
 
 
 def free_port() -> int:

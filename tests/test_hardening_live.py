@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from backtune.jobs.store import process_alive
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, csv_of_size, peak_growth
 from tests.test_e2e_gunicorn import long_job_with_trials, make_home, server_env
 
 SLOW_CLIENTS = 20
@@ -165,39 +165,6 @@ def test_coordinators_of_finished_jobs_are_reaped(server):
 
 
 # Uploads: memory, header size, parallel identical uploads
-
-
-def csv_of_size(megabytes: float) -> bytes:
-    """An OKX-style 1-minute file (epoch seconds, six columns) of about ``megabytes`` MB."""
-    rows = int(megabytes * 1e6 / 48)
-    return b"time,open,high,low,close,Volume\n" + b"".join(
-        b"%d,14.283,14.352,14.282,14.338,358236.574\n" % (1_500_000_000 + 60 * i) for i in range(rows))
-
-
-def web_workers(server: LiveServer) -> list[int]:
-    master = server.process.pid
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and _status(int(p.name)).get("PPid") == str(master)]
-
-
-def _status(pid: int) -> dict[str, str]:
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return {}
-    return {key: value.split()[0] for key, _, value in (line.partition(":\t") for line in lines) if value.split()}
-
-
-def peak_growth(server: LiveServer, send) -> tuple[int, object]:
-    """The largest rise of a web worker's peak resident memory while ``send()`` runs, in bytes
-    (the kernel's high-water mark, reset first), and what ``send`` returned."""
-    workers = web_workers(server)
-    before = {}
-    for pid in workers:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
-        before[pid] = int(_status(pid)["VmRSS"]) * 1024
-    answer = send()
-    return max(int(_status(pid)["VmHWM"]) * 1024 - before[pid] for pid in workers), answer
 
 
 @pytest.fixture(scope="module")
