@@ -182,3 +182,4 @@ def test_row12_microsecond_epochs_are_read_as_documented(client):
     rows = "".join(f"{1_700_000_000_000_000 + i * 60_000_000},1,2,0.5,1.5\n" for i in range(5))
     summary = upload(client, f"time,open,high,low,close\n{rows}".encode(), "us.csv").json["summary"]
     assert (summary["first_time"], summary["interval_seconds"]) == ("2023-11-14T22:13:20Z", 60)
+

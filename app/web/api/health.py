@@ -16,9 +16,11 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready when the data and runs folders are writable (jobs can be accepted)."""
+    """Ready when the data and runs folders are writable (jobs can be accepted). They are
+    named by their settings: this path is open to anyone, and a server's folders are not."""
     settings = current_app.config["SETTINGS"]
-    problems = [str(folder) for folder in (settings.data_dir, settings.runs_dir) if not os.access(folder, os.W_OK)]
+    folders = {"BACKTUNE_DATA_DIR": settings.data_dir, "BACKTUNE_RUNS_DIR": settings.runs_dir}
+    problems = [name for name, folder in folders.items() if not os.access(folder, os.W_OK)]
     if problems:
         return jsonify({"status": "not ready", "unwritable": problems}), 503
     return jsonify({"status": "ready"})
