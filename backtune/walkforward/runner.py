@@ -77,6 +77,7 @@ def prepare_walkforward(request: WalkForwardRequest, runs_root: Path, bars: OHLC
     run.write_json(run.path / SETTINGS_FILE, request.settings.as_dict())
     run.write_json(run.state_file, {"status": "prepared", "kind": KIND, "created": time.time(),
                                     "windows": len(schedule.windows), "windows_done": 0})
+    write_report(run, request, schedule, bars, "prepared")
     with run_log(run):
         log.info("walk-forward %s prepared: %s, %d windows (%s), holdout %s", run.run_id, request.base.strategy,
                  len(schedule.windows), request.settings.mode, schedule.holdout)
@@ -105,11 +106,25 @@ def execute_walkforward(run: RunDir, pool: WorkerPool | None = None,
             status = _run_window(run, request, schedule, window, bars, pool, on_progress, live_dump_every)
             if status != "done":
                 break
+            run.update_state(windows_done=len(write_report(run, request, schedule, bars, "running")["windows"]))
         report = write_report(run, request, schedule, bars, status)
         run.update_state(status=status, finished=time.time(), windows_done=len(report["windows"]))
         log.info("walk-forward %s %s: %d of %d windows, verdict %s", run.run_id, status, len(report["windows"]),
                  len(schedule.windows), report["verdict"] and report["verdict"]["pass"])
         return report
+
+
+def salvage_walkforward(run: RunDir, status: str) -> dict[str, Any]:
+    """Finish a walk-forward whose coordinator is gone (or that never started): its
+    finished windows stay, the window in progress is stopped and left for a resume."""
+    run.request_stop()
+    for child in (run.path / "windows").glob("*/state.json"):
+        RunDir(child.parent).request_stop()
+    state = run.update_state(status=status, finished=time.time())
+    with run_log(run):
+        log.warning("walk-forward %s %s with %s of %s windows finished", run.run_id, status,
+                    state.get("windows_done"), state.get("windows"))
+    return state
 
 
 def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, window: Window, bars: OHLCV,
