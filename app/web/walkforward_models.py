@@ -127,3 +127,16 @@ class HoldoutOpened(BaseModel):
     window: Span = Field(description="the holdout's range")
     metrics: dict[str, Number] = Field(description="backtest --close-at-end of params on the holdout")
     openings: list[str] = Field(description="time of each opening so far, this one last")
+
+
+class PreviewWindow(BaseModel):
+    index: int = Field(description="0-based window index")
+    is_: Span = Field(alias="is", description="in-sample range")
+    oos: Span = Field(description="out-of-sample range")
+
+
+class WalkForwardPreview(BaseModel):
+    """``POST /api/walkforward/preview`` (the body of ``POST /api/walkforward``): the windows it would run."""
+
+    windows: list[PreviewWindow] = Field(description="the schedule's windows")
+    holdout: Optional[Span] = Field(description="the sealed holdout (null: none)")

@@ -13,13 +13,20 @@ from app.web.datasource import dataset_for_request
 from app.web.errors import ApiError
 from app.web.jobs_view import job_links
 from app.web.optimize_request import canonical_config, client_field
-from app.web.walkforward_models import HoldoutOpened, WalkForwardAccepted, WalkForwardBody, WalkForwardReport
+from app.web.walkforward_models import (
+    HoldoutOpened,
+    WalkForwardAccepted,
+    WalkForwardBody,
+    WalkForwardPreview,
+    WalkForwardReport,
+)
 from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
 from backtune.optimize.rundir import RunDir
 from backtune.registry import get_strategy
 from backtune.walkforward.holdout import open_holdout, walkforward_report
-from backtune.walkforward.runner import is_walkforward, prepare_walkforward
+from backtune.walkforward.runner import is_walkforward, prepare_walkforward, span_record
+from backtune.walkforward.schedule import build_schedule
 from backtune.walkforward.settings import WalkForwardRequest
 
 bp = Blueprint("walkforward", __name__)
@@ -28,22 +35,11 @@ bp = Blueprint("walkforward", __name__)
 @bp.post("/api/walkforward")
 def start_walkforward():
     settings = current_app.config["SETTINGS"]
-    options, fields = _request_parts()
-    options = dict(options)
-    body = _body(options.pop("walkforward", None))
-    strategy_id = fields.get("strategy")
-    if not strategy_id:
-        raise ApiError(400, "invalid_field", "give the strategy id", "strategy")
-    strategy = get_strategy(strategy_id)
-    dataset = dataset_for_request(fields, request.files)
-    raw = canonical_config(strategy, options, str(dataset.path), fields.get("warmupBars", fields.get("warmup_bars")),
-                           settings.max_workers)
+    wanted, dataset = _parse_request()
     try:
-        wanted = WalkForwardRequest.parse({**raw, "walkforward": body})
         run = prepare_walkforward(wanted, settings.runs_dir, bars=dataset.bars)
     except FieldError as exc:
-        raise ApiError(400, "invalid_field", f"{client_field(exc.field)}: {exc.reason}",
-                       client_field(exc.field)) from None
+        raise _field_error(exc) from None
     store = current_app.config["JOBS"]
     enqueue(store, run, settings.max_jobs, dataset_name=dataset.name)
     state = store.state(run)
@@ -54,6 +50,22 @@ def start_walkforward():
     response.status_code = 202
     response.headers["Location"] = f"/api/jobs/{run.run_id}"
     return response
+
+
+@bp.post("/api/walkforward/preview")
+def preview_walkforward():
+    """The windows a request would run, without running anything (the start page draws them)."""
+    wanted, dataset = _parse_request()
+    bars = dataset.bars
+    try:
+        schedule = build_schedule(bars.time, wanted.base.window, wanted.settings)
+    except FieldError as exc:
+        raise _field_error(exc) from None
+    return jsonify(_checked(WalkForwardPreview, {
+        "windows": [{"index": w.index, "is": span_record(bars, w.in_sample), "oos": span_record(bars, w.out_of_sample)}
+                    for w in schedule.windows],
+        "holdout": None if schedule.holdout is None else span_record(bars, schedule.holdout),
+    }))
 
 
 @bp.get("/api/jobs/<job_id>/walkforward")
@@ -69,6 +81,30 @@ def post_holdout(job_id: str):
     except FieldError as exc:
         raise ApiError(409, "holdout_unavailable", exc.reason, "job_id") from None
     return jsonify(_checked(HoldoutOpened, opened))
+
+
+def _parse_request() -> tuple[WalkForwardRequest, Any]:
+    """The request (the optimise body, parsed by the optimise endpoint's code, plus
+    ``walkforward``) and its dataset; errors name the client's field."""
+    options, fields = _request_parts()
+    options = dict(options)
+    body = _body(options.pop("walkforward", None))
+    strategy_id = fields.get("strategy")
+    if not strategy_id:
+        raise ApiError(400, "invalid_field", "give the strategy id", "strategy")
+    strategy = get_strategy(strategy_id)
+    dataset = dataset_for_request(fields, request.files)
+    try:
+        raw = canonical_config(strategy, options, str(dataset.path),
+                               fields.get("warmupBars", fields.get("warmup_bars")),
+                               current_app.config["SETTINGS"].max_workers)
+        return WalkForwardRequest.parse({**raw, "walkforward": body}), dataset
+    except FieldError as exc:
+        raise _field_error(exc) from None
+
+
+def _field_error(exc: FieldError) -> ApiError:
+    return ApiError(400, "invalid_field", f"{client_field(exc.field)}: {exc.reason}", client_field(exc.field))
 
 
 def _walkforward_run(job_id: str) -> RunDir:
