@@ -44,6 +44,11 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     report = client.get(f"/api/jobs/{job_id}/walkforward").json
     WalkForwardReport.model_validate(report)
     assert len(report["windows"]) == 2 and report["holdout"]["sealed"] is True
+    # Each window's study is in the embedded dashboard, under a name with the window index.
+    studies = {s["study_name"]: s for s in client.get("/api/studies").json["study_summaries"]}
+    assert set(studies) == {f"{job_id}-w00", f"{job_id}-w01"} == {w["study"] for w in report["windows"]}
+    study = client.get(f"/api/studies/{studies[f'{job_id}-w01']['study_id']}").json
+    assert len(study["trials"]) == report["windows"][1]["trials"]
     # The API's report is the CLI's object for the same run directory.
     window = report["windows"][1]
     done = cli("backtest", "--data", str(backtesting_csv("GOOG")), "--strategy", "sma_cross",
@@ -106,3 +111,24 @@ def test_cancel_then_resume_continues_from_the_unfinished_window(client):
     report = client.get(f"/api/jobs/{job_id}/walkforward").json
     assert job["status"] == "done" and len(report["windows"]) == 3
     assert report["windows"][0] == kept["windows"][0]
+
+
+def test_preview_gives_the_schedule_the_run_would_use(client):
+    body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "warmupBars": 50,
+            "walkforward": {"is_days": 720, "oos_days": 360, "gap_bars": 2, "holdout_days": 365}}
+    preview = client.post("/api/walkforward/preview", json=body)
+    assert preview.status_code == 200, preview.json
+    from backtune.data.loader import load_csv
+    from backtune.walkforward.runner import span_record
+    from backtune.walkforward.schedule import build_schedule
+    from backtune.walkforward.settings import WalkForwardSettings
+    from backtune.window import DataWindow
+
+    bars = load_csv(backtesting_csv("GOOG")).bars
+    schedule = build_schedule(bars.time, DataWindow(warmup_bars=50), WalkForwardSettings.parse(body["walkforward"]))
+    assert preview.json["windows"] == [{"index": w.index, "is": span_record(bars, w.in_sample),
+                                        "oos": span_record(bars, w.out_of_sample)} for w in schedule.windows]
+    assert preview.json["holdout"] == span_record(bars, schedule.holdout)
+    refused = client.post("/api/walkforward/preview", json={**body, "walkforward": {"is_days": 4000, "oos_days": 10}})
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "walkforward.is_days"
+    assert client.get("/api/jobs").json["total"] == 0

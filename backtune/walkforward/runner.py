@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ log = logging.getLogger("backtune.walkforward")
 KIND = "walkforward"
 SETTINGS_FILE = "walkforward.json"
 REPORT_FILE = "report.json"
+WINDOW_RUN_ID = re.compile(r"([a-z0-9-]+)-w\d{2,}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,25 @@ class WalkForwardProgress:
 
 def is_walkforward(run: RunDir) -> bool:
     return (run.path / SETTINGS_FILE).is_file()
+
+
+def study_runs(runs: list[RunDir]) -> list[RunDir]:
+    """``runs`` and, after each walk-forward among them, its windows' runs: every run with a study."""
+    out = []
+    for run in runs:
+        out.append(run)
+        if is_walkforward(run):
+            out.extend(RunDir(p.parent) for p in sorted((run.path / "windows").glob("*/state.json")))
+    return out
+
+
+def find_window_run(runs_dir: Path, run_id: str) -> RunDir | None:
+    """A window's run by its id (``<walk-forward id>-wNN``), or None."""
+    match = WINDOW_RUN_ID.fullmatch(run_id or "")
+    if match is None:
+        return None
+    run = RunDir(Path(runs_dir) / match.group(1) / "windows" / run_id)
+    return run if run.state_file.is_file() else None
 
 
 def read_request(run: RunDir) -> WalkForwardRequest:
