@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.errors import CliError
-from app.cli.inputs import add_data_arguments, add_window_and_account_arguments, data_path, json_object
+from app.cli.inputs import add_data_arguments, add_window_and_account_arguments, study_request
 from app.cli.optimize import ProgressBar, _budget, _budget_arguments, _output_arguments
 from backtune.optimize.config import SAMPLERS, default_workers
 from backtune.optimize.pool import warm_pool
@@ -64,12 +64,7 @@ def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
                 "holdout_from": args.holdout_from, "select": args.select, "top_k": args.top_k,
                 "thresholds": dict(_threshold(text) for text in args.threshold)}
     return {
-        "data": str(data_path(args.data)),
-        "strategy": args.strategy,
-        "space": json_object("--space", args.space) if args.space else None,
-        "window": {"start": args.start, "end": args.end, "warmup_bars": args.warmup},
-        "capital": args.capital,
-        "commission": args.commission,
+        **study_request(args),
         "target": args.target,
         "budget": _budget(args) or {"mode": "trials", "trials": 100},
         "sampler": args.sampler,

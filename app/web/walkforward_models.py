@@ -54,10 +54,13 @@ class Span(BaseModel):
     end: str = Field(description="last bar, ISO 8601 UTC, inclusive")
 
 
-class WindowReport(BaseModel):
+class PreviewWindow(BaseModel):
     index: int = Field(description="0-based window index")
     is_: Span = Field(alias="is", description="in-sample range")
     oos: Span = Field(description="out-of-sample range")
+
+
+class WindowReport(PreviewWindow):
     params: dict[str, object] = Field(description="the carried parameters")
     is_metrics: dict[str, Number] = Field(description="the carried trial's in-sample metrics")
     oos_metrics: dict[str, Number] = Field(description="backtest --close-at-end of params on the out-of-sample range")
@@ -127,12 +130,6 @@ class HoldoutOpened(BaseModel):
     window: Span = Field(description="the holdout's range")
     metrics: dict[str, Number] = Field(description="backtest --close-at-end of params on the holdout")
     openings: list[str] = Field(description="time of each opening so far, this one last")
-
-
-class PreviewWindow(BaseModel):
-    index: int = Field(description="0-based window index")
-    is_: Span = Field(alias="is", description="in-sample range")
-    oos: Span = Field(description="out-of-sample range")
 
 
 class WalkForwardPreview(BaseModel):
