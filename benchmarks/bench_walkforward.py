@@ -62,7 +62,7 @@ def separate_runs(windows: int, trials: int, workers: int, root: Path) -> float:
     wanted = request(windows, trials, workers)
     bars = load_csv(LINK_15M).bars
     schedule = build_schedule(bars.time, wanted.base.window, wanted.settings)
-    configs = [window_config(wanted.base, bars, w.in_sample) for w in schedule.windows]
+    configs = [window_config(wanted.base, bars, w) for w in schedule.windows]
     started = time.perf_counter()
     for config in configs:
         with warm_pool(workers) as pool:

@@ -47,6 +47,7 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     # Each window's study is in the embedded dashboard, under a name with the window index.
     studies = {s["study_name"]: s for s in client.get("/api/studies").json["study_summaries"]}
     assert set(studies) == {f"{job_id}-w00", f"{job_id}-w01"} == {w["study"] for w in report["windows"]}
+    assert report["windows"][1]["dashboard"] == f"/dashboard/studies/{studies[f'{job_id}-w01']['study_id']}"
     study = client.get(f"/api/studies/{studies[f'{job_id}-w01']['study_id']}").json
     assert len(study["trials"]) == report["windows"][1]["trials"]
     # The API's report is the CLI's object for the same run directory.

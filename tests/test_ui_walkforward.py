@@ -41,6 +41,7 @@ def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):
     expect(page.locator("#wf-preview-note")).to_have_text(re.compile(r"^2 windows"))
     page.fill("#n-trials", "20")
     page.fill("#workers", "1")
+    page.locator("#dataset-summary").screenshot(path=str(shots / "walkforward-preview.png"))
     page.locator("#settings-heading").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "walkforward-start.png"))
 
@@ -49,6 +50,7 @@ def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):
     expect(page.locator("#wf-section")).to_be_visible()
     expect(page.locator("#job-status")).to_have_text("done", timeout=JOB_DONE_S * 1000)
     expect(page.locator("#wf-table tbody tr")).to_have_count(2)
+    expect(page.locator("#wf-table tbody a").first).to_have_attribute("href", re.compile(r"^/dashboard/studies/\d+$"))
     expect(page.locator("#wf-verdict li")).to_have_count(5)
     expect(page.locator("#wf-verdict-badge")).to_have_text(re.compile("PASS|FAIL"))
     expect(page.locator("#wf-windows-timeline .wf-row")).to_have_count(3)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
@@ -53,6 +54,7 @@ def test_two_windows_on_goog(goog_run):
         assert window["is"]["end"] < window["oos"]["start"]
         study = RunDir(run.path / "windows" / window["study"])
         assert window["study"].endswith(f"-w{k:02d}") and study.sqlite.is_file()
+        assert optuna.load_study(study_name=f"backtune-w{k:02d}", storage=f"sqlite:///{study.sqlite}").trials
         best = study.read_json(study.results_file)["summary"]["best"]
         assert window["params"] == best["params"] and window["is_metrics"] == best["metrics"]
     assert report["holdout"]["sealed"] is True and report["holdout"]["openings"] == []

@@ -67,6 +67,7 @@ class WindowReport(PreviewWindow):
     trials: int = Field(description="trials in the window's study")
     trial_number: int = Field(description="the carried trial's number in its study")
     study: str = Field(description="the window's study (run id)")
+    dashboard: Optional[str] = Field(None, description="the study in the embedded dashboard (API only)")
 
 
 class Stitched(BaseModel):

@@ -153,7 +153,7 @@ def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, wi
                 live_dump_every: float | None) -> str:
     child_id = f"{run.run_id}-w{window.index:02d}"
     shutil.rmtree(run.path / "windows" / child_id, ignore_errors=True)  # an unfinished earlier attempt
-    config = window_config(request.base, bars, window.in_sample)
+    config = window_config(request.base, bars, window)
     # The study's workers get the bars up to the in-sample end only: nothing later exists for them.
     child = prepare_run(config, run.path / "windows", bars=bars.slice(0, window.in_sample.last), run_id=child_id)
     log.info("walk-forward %s window %d started: in-sample %s..%s", run.run_id, window.index,
@@ -197,11 +197,14 @@ def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, wi
     return "done"
 
 
-def window_config(base: RunConfig, bars: OHLCV, in_sample: Span) -> RunConfig:
-    """The run's own study, on the window's in-sample range."""
-    window = {"start": iso_utc(bars.time[in_sample.first]), "end": iso_utc(bars.time[in_sample.last]),
-              "warmup_bars": base.window.warmup_bars}
-    return RunConfig.parse({**base.as_dict(), "window": window})
+def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
+    """The run's own study on the window's in-sample range, named with the window index
+    (so windows sharing one database storage never collide)."""
+    span = window.in_sample
+    data_window = {"start": iso_utc(bars.time[span.first]), "end": iso_utc(bars.time[span.last]),
+                   "warmup_bars": base.window.warmup_bars}
+    return RunConfig.parse({**base.as_dict(), "window": data_window,
+                            "study_name": f"{base.study_name[:95]}-w{window.index:02d}"})
 
 
 def oos_backtest(base: RunConfig, bars: OHLCV, span: Span, params: dict[str, Any]) -> BacktestResult:

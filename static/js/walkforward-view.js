@@ -106,7 +106,7 @@ export function walkforwardView({ jobId, datasetId, capital }) {
       h("td", { class: "num" }, formatNumber(w.oos_metrics.net_profit_pct)),
       h("td", { class: "num" }, formatNumber(w.oos_metrics.max_drawdown_pct)),
       h("td", { class: "num" }, formatNumber(w.oos_metrics.total_trades, 0)),
-      h("td", { class: "num" }, w.trials)));
+      h("td", { class: "num" }, h("a", { href: w.dashboard, title: "This window's study in the dashboard" }, w.trials))));
     fill(byId("wf-table"), head, h("tbody", {}, rows));
   }
 

@@ -21,6 +21,7 @@ from app.web.walkforward_models import (
     WalkForwardReport,
 )
 from backtune.errors import FieldError
+from backtune.jobs.catalog import dashboard_study_id
 from backtune.jobs.scheduler import enqueue
 from backtune.optimize.rundir import RunDir
 from backtune.registry import get_strategy
@@ -70,7 +71,12 @@ def preview_walkforward():
 
 @bp.get("/api/jobs/<job_id>/walkforward")
 def get_walkforward(job_id: str):
-    return jsonify(_checked(WalkForwardReport, walkforward_report(_walkforward_run(job_id))))
+    """The CLI's object, each window with a link to its study in the embedded dashboard."""
+    report = walkforward_report(_walkforward_run(job_id))
+    runs_dir = current_app.config["JOBS"].runs_dir
+    for window in report["windows"]:
+        window["dashboard"] = f"/dashboard/studies/{dashboard_study_id(runs_dir, window['study'])}"
+    return jsonify(_checked(WalkForwardReport, report))
 
 
 @bp.post("/api/jobs/<job_id>/holdout")

@@ -55,6 +55,7 @@ async function tick() {
   errorBox.textContent = job.error ?? "";
   if (job.kind === "walkforward") {
     renderHead(job);
+    byId("dashboard-link").href = "/dashboard"; // each window has its own study, linked from the table
     walkforward ??= walkforwardView({ jobId, datasetId: root.dataset.datasetId || null, capital: job.config.capital });
     await walkforward.render(job);
     return isActive(job);
