@@ -133,3 +133,24 @@ def test_preview_gives_the_schedule_the_run_would_use(client):
     refused = client.post("/api/walkforward/preview", json={**body, "walkforward": {"is_days": 4000, "oos_days": 10}})
     assert refused.status_code == 400 and refused.json["error"]["field"] == "walkforward.is_days"
     assert client.get("/api/jobs").json["total"] == 0
+
+
+def test_a_walkforward_whose_coordinator_died_is_interrupted_and_resumable(client, tmp_path):
+    import os
+    import signal
+
+    job_id = submit(client, optuna_budget_mode="time", optuna_time_limit=6, optuna_n_trials=None).json["job_id"]
+    wait_for(client, job_id, statuses=("running",))
+    while ((client.get(f"/api/jobs/{job_id}").json.get("progress") or {}).get("done") or 0) < 5:
+        time.sleep(0.2)
+    state = json.loads((tmp_path / "runs" / job_id / "state.json").read_text())
+    os.kill(state["coordinator_pid"], signal.SIGKILL)
+    time.sleep(0.5)
+
+    restarted = create_app({"home": str(tmp_path), "max_jobs": 1, "max_workers": 2}).test_client()
+    assert restarted.get(f"/api/jobs/{job_id}").json["status"] == "interrupted"
+    assert restarted.get(f"/api/jobs/{job_id}/walkforward").json["windows"] == []
+    assert restarted.post(f"/api/jobs/{job_id}/resume", json={}).status_code == 202
+    assert wait_for(restarted, job_id)["status"] == "done"
+    report = restarted.get(f"/api/jobs/{job_id}/walkforward").json
+    assert len(report["windows"]) == 2 and report["status"] == "done"

@@ -30,9 +30,10 @@ from backtune.engine.backtest import run_backtest
 from backtune.metrics import compute_metrics
 from backtune.optimize.config import RunConfig
 from backtune.optimize.pool import WorkerPool
-from backtune.optimize.run import Progress, execute_run, prepare_run
+from backtune.optimize.run import Progress, execute_run, journal_dir, prepare_run
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
+from backtune.optimize.storage import journal_files
 from backtune.registry import get_strategy
 from backtune.report import equity_points, iso_utc, trade_records
 from backtune.result import BacktestResult
@@ -152,7 +153,7 @@ def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, wi
                 pool: WorkerPool | None, on_progress: Callable[[WalkForwardProgress], None] | None,
                 live_dump_every: float | None) -> str:
     child_id = f"{run.run_id}-w{window.index:02d}"
-    shutil.rmtree(run.path / "windows" / child_id, ignore_errors=True)  # an unfinished earlier attempt
+    _discard_attempt(run.path / "windows", child_id)
     config = window_config(request.base, bars, window)
     # The study's workers get the bars up to the in-sample end only: nothing later exists for them.
     child = prepare_run(config, run.path / "windows", bars=bars.slice(0, window.in_sample.last), run_id=child_id)
@@ -195,6 +196,16 @@ def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, wi
     log.info("walk-forward %s window %d done: trial #%d carried, out-of-sample %.2f%%", run.run_id,
              window.index, chosen["number"], record["oos_metrics"]["net_profit_pct"])
     return "done"
+
+
+def _discard_attempt(windows_dir: Path, child_id: str) -> None:
+    """What an unfinished earlier attempt at a window left: its run directory and, when its
+    coordinator died, its live journal on tmpfs (named by the run id, as ``prepare_run`` names it)."""
+    shutil.rmtree(windows_dir / child_id, ignore_errors=True)
+    folder = journal_dir()
+    if folder is not None:
+        for path in journal_files(folder / f"{child_id}.journal"):
+            path.unlink(missing_ok=True)
 
 
 def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
