@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from tests.test_ui_browser import Tab, browser, expect, server, shots, tab  # noqa: F401 (fixtures)
+from tests.test_ui_browser import browser, expect, server, shots, tab  # noqa: F401, F811 (fixtures)
 
 JOB_DONE_S = 120
 
 
-def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):
+def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):  # noqa: F811
     page = tab.page
     page.goto("/")
     page.locator("#dataset-list label", has_text="GOOG (sample)").click()

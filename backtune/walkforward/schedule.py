@@ -44,7 +44,6 @@ class Schedule:
 
     windows: tuple[Window, ...]
     holdout: Span | None
-    warmup_bars: int
 
 
 def build_schedule(time: np.ndarray, window: DataWindow, settings: WalkForwardSettings) -> Schedule:
@@ -61,7 +60,7 @@ def build_schedule(time: np.ndarray, window: DataWindow, settings: WalkForwardSe
         windows = _calendar_windows(time, first, search_last, interval, settings)
     else:
         windows = _count_windows(first, search_last, settings)
-    return Schedule(tuple(windows), holdout, window.warmup_bars)
+    return Schedule(tuple(windows), holdout)
 
 
 def span_days(time: np.ndarray, span: Span) -> float:
