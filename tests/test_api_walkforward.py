@@ -154,3 +154,15 @@ def test_a_walkforward_whose_coordinator_died_is_interrupted_and_resumable(clien
     assert wait_for(restarted, job_id)["status"] == "done"
     report = restarted.get(f"/api/jobs/{job_id}/walkforward").json
     assert len(report["windows"]) == 2 and report["status"] == "done"
+
+
+def test_a_queued_walkforward_is_removed_from_the_queue(client):
+    running = submit(client, optuna_n_trials=5000).json["job_id"]
+    queued = submit(client).json["job_id"]
+    assert client.get(f"/api/jobs/{queued}").json["status"] == "queued"
+    cancelled = client.delete(f"/api/jobs/{queued}")
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    report = client.get(f"/api/jobs/{queued}/walkforward").json
+    assert report["status"] == "cancelled" and report["windows"] == []
+    client.delete(f"/api/jobs/{running}")
+    assert wait_for(client, running)["status"] == "cancelled"

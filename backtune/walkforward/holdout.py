@@ -30,8 +30,9 @@ def openings(run: RunDir) -> list[str]:
 
 
 def walkforward_report(run: RunDir) -> dict[str, Any]:
-    """The stored report with the holdout's current seal and openings."""
+    """The stored report with the run's current status and the holdout's seal and openings."""
     report = run.read_json(run.path / REPORT_FILE)
+    report["status"] = run.read_json(run.state_file)["status"]
     if report["holdout"] is not None:
         opened = openings(run)
         report["holdout"] = {**report["holdout"], "sealed": not opened, "openings": opened}
