@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("walkforward", help="walk-forward optimisation with an optional sealed holdout")
     add_data_arguments(parser)
     parser.add_argument("--space", help="search space JSON or file; default: every declared range")
-    parser.add_argument("--target", default="score", help="the single target each window's study maximises")
+    parser.add_argument("--target", default="score", help="the single target each window's study optimises (default score)")
     parser.add_argument("--mode", choices=MODES, default="rolling")
     parser.add_argument("--is-days", type=float, help="in-sample length in calendar days")
     parser.add_argument("--oos-days", type=float, help="out-of-sample length (and step) in calendar days")
