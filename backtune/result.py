@@ -96,3 +96,30 @@ def truncated(result: BacktestResult, last: int) -> BacktestResult:
         equity=result.equity[: last + 1],
         closed_equity=result.closed_equity[: last + 1],
     )
+
+
+def closed_at_end(result: BacktestResult) -> BacktestResult:
+    """The run with its open position (if any) closed at the last bar's close, the exit
+    commission charged as on any exit; both equity curves then end on the realised equity."""
+    position = result.open_position
+    if position is None:
+        return result
+    last = len(result.bars) - 1
+    price = float(result.bars.close[last])
+    gross = (price - position.entry_price) * position.size * position.direction
+    exit_fee = price * position.size * result.commission
+    net = gross - exit_fee - position.entry_price * position.size * result.commission
+    closing = {
+        "direction": position.direction, "entry_idx": position.entry_idx, "exit_idx": last,
+        "entry_time": position.entry_time, "exit_time": int(result.bars.time[last]),
+        "entry_price": position.entry_price, "exit_price": price, "size": position.size, "net_pnl": net,
+        "pnl_pct": net / (position.entry_price * position.size) * 100.0,
+    }
+    trades = result.trades
+    columns = {name: np.append(getattr(trades, name), np.array(value, dtype=getattr(trades, name).dtype))
+               for name, value in closing.items()}
+    equity = result.equity.copy()
+    closed_equity = result.closed_equity.copy()
+    closed_equity[last] += gross - exit_fee
+    equity[last] = closed_equity[last]
+    return replace(result, trades=Trades(**columns), open_position=None, equity=equity, closed_equity=closed_equity)

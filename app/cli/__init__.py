@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import NoReturn, Sequence
 
-from app.cli import backtest, optimize, samples, serve, strategies
+from app.cli import backtest, optimize, samples, serve, strategies, walkforward
 from app.cli.errors import USER_ERRORS, CliError
 
-COMMANDS = (backtest, optimize, strategies, samples, serve)
+COMMANDS = (backtest, optimize, walkforward, strategies, samples, serve)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arguments(parser)
     parser.add_argument("--params", help="JSON object, or a file holding one; missing parameters take defaults")
     add_window_and_account_arguments(parser)
+    parser.add_argument("--close-at-end", action="store_true",
+                        help="close a position still open at the last bar at its close (commission charged)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     window = DataWindow.parse(args.start, args.end, args.warmup)
     settings = EngineSettings.checked(args.capital, args.commission)
     dataset = load_csv(data_path(args.data))
-    result = run_backtest(dataset.bars, strategy, params, window, settings)
+    result = run_backtest(dataset.bars, strategy, params, window, settings, close_at_end=args.close_at_end)
     report = backtest_report(strategy.id, params, result, compute_metrics(result).as_dict())
     if args.json:
         print(json.dumps(report))

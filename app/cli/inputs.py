@@ -57,3 +57,16 @@ def add_window_and_account_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capital", type=float, default=defaults.initial_capital, help="starting equity")
     parser.add_argument("--commission", type=float, default=defaults.commission,
                         help="fraction of notional charged per side")
+
+
+def study_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The canonical request's data, strategy, space, window and account, from the
+    options optimize and walkforward share."""
+    return {
+        "data": str(data_path(args.data)),
+        "strategy": args.strategy,
+        "space": json_object("--space", args.space) if args.space else None,
+        "window": {"start": args.start, "end": args.end, "warmup_bars": args.warmup},
+        "capital": args.capital,
+        "commission": args.commission,
+    }

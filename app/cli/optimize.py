@@ -15,9 +15,9 @@ from app.cli.errors import CliError
 from app.cli.inputs import (
     add_data_arguments,
     add_window_and_account_arguments,
-    data_path,
     json_object,
     json_value,
+    study_request,
 )
 from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, RunConfig, default_workers
 from backtune.optimize.rundir import RunDir
@@ -73,12 +73,7 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
 def run_optimize(args: argparse.Namespace) -> int:
     seed_params = json_value("--seed-params", args.seed_params) if args.seed_params else []
     raw: dict[str, Any] = {
-        "data": str(data_path(args.data)),
-        "strategy": args.strategy,
-        "space": json_object("--space", args.space) if args.space else None,
-        "window": {"start": args.start, "end": args.end, "warmup_bars": args.warmup},
-        "capital": args.capital,
-        "commission": args.commission,
+        **study_request(args),
         "target": [t.strip() for t in args.target.split(",")] if "," in args.target else args.target,
         "budget": _budget(args) or {"mode": "trials", "trials": 100},
         "sampler": args.sampler,

@@ -41,6 +41,7 @@ def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, A
     best = (summary.get("best") or {}).get("value", progress.get("best_value"))
     record: dict[str, Any] = {
         "job_id": run.run_id,
+        "kind": state.get("kind", "optimize"),
         "status": state["status"],
         "strategy": request["strategy"],
         "dataset": state.get("dataset_name") or request["data"].rsplit("/", 1)[-1],

@@ -13,7 +13,7 @@ from backtune.data.ohlcv import OHLCV
 from backtune.engine import kernel
 from backtune.errors import FieldError
 from backtune.engine.signals import Fill
-from backtune.result import BacktestResult, OpenPosition, Trades
+from backtune.result import BacktestResult, OpenPosition, Trades, closed_at_end
 from backtune.strategy import Strategy
 from backtune.window import DataWindow, resolve_window
 
@@ -45,8 +45,14 @@ def run_backtest(
     params: Mapping[str, Any],
     window: DataWindow = DataWindow(),
     settings: EngineSettings = EngineSettings(),
+    close_at_end: bool = False,
 ) -> BacktestResult:
-    """Backtest ``strategy`` with already validated ``params`` (see ``Strategy.validate``)."""
+    """Backtest ``strategy`` with already validated ``params`` (see ``Strategy.validate``).
+
+    With ``close_at_end`` a position still open at the last bar is closed at that bar's
+    close, commission charged, so the window's whole profit is realised (walk-forward
+    windows are judged on that).
+    """
     span = resolve_window(bars, window)
     view = bars.slice(span.first, span.last)
     signals = strategy.signals(view, params)
@@ -62,7 +68,7 @@ def run_backtest(
         int(rules.max_hold_long_ns), int(rules.max_hold_short_ns),
         span.trade_start, float(settings.initial_capital), float(settings.commission),
     )
-    return BacktestResult(
+    result = BacktestResult(
         bars=view,
         trade_start=span.trade_start,
         trades=Trades(*_trade_columns(matrix, view.time)),
@@ -72,6 +78,7 @@ def run_backtest(
         initial_capital=float(settings.initial_capital),
         commission=float(settings.commission),
     )
+    return closed_at_end(result) if close_at_end else result
 
 
 @njit(cache=True)

@@ -49,6 +49,7 @@ from sqlalchemy.engine import Connection
 from backtune.jobs.store import RUNNING, JobStore
 from backtune.optimize.dump import _INTERMEDIATE_VALUES, _PARAMS, _SYSTEM_ATTRS, _TRIALS, _USER_ATTRS, _VALUES
 from backtune.optimize.rundir import RunDir
+from backtune.walkforward.runner import find_window_run, study_runs
 
 log = logging.getLogger("backtune.jobs")
 
@@ -75,7 +76,7 @@ def dashboard_study_id(runs_dir: Path, run_id: str) -> int:
     Valid before the run has a study file, so a job can be linked as soon as it is queued:
     the link works once the run has written its first live copy.
     """
-    if JobStore(Path(runs_dir)).run(run_id) is None:
+    if JobStore(Path(runs_dir)).run(run_id) is None and find_window_run(Path(runs_dir), run_id) is None:
         raise KeyError(f"no run {run_id!r} in {runs_dir}")
     return _StudyIds(Path(runs_dir)).assign([run_id])[run_id]
 
@@ -358,14 +359,14 @@ class RunCatalog(BaseStorage):
     # Studies
 
     def get_all_studies(self) -> list[FrozenStudy]:
-        runs = self._store.all()
+        runs = study_runs(self._store.all())  # a walk-forward's windows each have a study
         ids = self._ids.assign(run.run_id for run in runs)
         studies = [self._summary(run, ids[run.run_id]) for run in runs]
         self._forget_except({run.run_id for run in runs})
         return sorted((s for s in studies if s is not None), key=lambda s: s._study_id)
 
     def get_study_id_from_name(self, study_name: str) -> int:
-        run = self._store.run(study_name)
+        run = self._store.run(study_name) or find_window_run(self.runs_dir, study_name)
         if run is not None:
             study_id = self._ids.assign([study_name])[study_name]
             if self._summary(run, study_id) is not None:
@@ -421,7 +422,9 @@ class RunCatalog(BaseStorage):
 
     def _run(self, study_id: int) -> RunDir | None:
         run_id = self._ids.run_id(study_id)
-        return self._store.run(run_id) if run_id is not None else None
+        if run_id is None:
+            return None
+        return self._store.run(run_id) or find_window_run(self.runs_dir, run_id)
 
     def _summary(self, run: RunDir, study_id: int) -> FrozenStudy | None:
         """The run's study, re-read only when its file changed (``live.db`` every few seconds).

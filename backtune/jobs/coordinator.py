@@ -19,6 +19,7 @@ from backtune.optimize.config import Budget
 from backtune.optimize.pool import WorkerPool
 from backtune.optimize.run import Progress, execute_run, resume_run
 from backtune.optimize.rundir import RunDir
+from backtune.walkforward.runner import execute_walkforward, is_walkforward
 
 log = logging.getLogger("backtune.jobs")
 LIVE_DUMP_EVERY = 3.0
@@ -61,7 +62,9 @@ def main(run_dir: str, runs_dir: str, max_jobs: str, pool: WorkerPool | None = N
         run.update_state(progress=progress_record(progress, run))
 
     try:
-        if resume_budget:
+        if is_walkforward(run):
+            execute_walkforward(run, pool=pool, live_dump_every=LIVE_DUMP_EVERY)
+        elif resume_budget:
             run.update_state(resume_budget=None)
             resume_run(run, Budget(**resume_budget), on_progress=write_progress,
                        live_dump_every=LIVE_DUMP_EVERY, pool=pool)

@@ -10,6 +10,7 @@ import time
 from backtune.jobs.store import INTERRUPTED, RUNNING, JobStore, process_alive
 from backtune.optimize.run import salvage_run
 from backtune.optimize.rundir import RunDir
+from backtune.walkforward.runner import is_walkforward, salvage_walkforward
 
 log = logging.getLogger("backtune.jobs")
 WORKER_GRACE_S = 5.0
@@ -38,7 +39,7 @@ def _salvage_if_orphaned(run: RunDir) -> bool:
     if state.get("status") != RUNNING or process_alive(state.get("coordinator_pid"), run.run_id):
         return False
     _stop_orphaned_workers(run)
-    salvage_run(run, INTERRUPTED)
+    (salvage_walkforward if is_walkforward(run) else salvage_run)(run, INTERRUPTED)
     log.warning("run %s interrupted: its coordinator (pid %s) is gone; trials kept for resume",
                 run.run_id, state.get("coordinator_pid"))
     return True

@@ -63,10 +63,10 @@ def journal_dir() -> Path | None:
     return shm / "backtune" if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None) -> RunDir:
+def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None, run_id: str | None = None) -> RunDir:
     """Create the run directory, share the bars, create the study and enqueue seeds."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run = RunDir(Path(runs_root) / new_run_id(config.strategy))
+    run = RunDir(Path(runs_root) / (run_id or new_run_id(config.strategy)))
     run.path.mkdir(parents=True)
     run.workers_dir.mkdir()
     save_bars(bars if bars is not None else load_csv(Path(config.data)).bars, run.bars_dir)

@@ -36,6 +36,15 @@ export function jobActionControls(job, { onDone, onError, compact = false }) {
     return [cancel];
   }
   if (!RESUMABLE.has(job.status)) return [];
+  if (job.kind === "walkforward") {
+    // It continues from its first unfinished window with its own budget: nothing to ask.
+    if (job.status === "done") return [];
+    const resume = h("button", {
+      type: "button", "aria-label": compact ? `Resume run ${job.job_id}` : null,
+      onClick: () => act(resume, () => apiJson(`${url}/resume`, { method: "POST", body: {} })),
+    }, "Resume");
+    return [resume];
+  }
   const inputId = `more-trials-${job.job_id}`;
   const input = h("input", { type: "number", id: inputId, min: "1", step: "1", value: String(DEFAULT_MORE_TRIALS),
                              class: "num" });

@@ -19,6 +19,7 @@ from backtune.optimize.run import salvage_run
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
 from backtune.registry import get_strategy
+from backtune.walkforward.runner import is_walkforward, salvage_walkforward
 from backtune.report import backtest_report, equity_points
 
 bp = Blueprint("jobs", __name__)
@@ -105,7 +106,7 @@ def cancel_job(job_id: str):
         if status == QUEUED:
             # Never started: finish it like any cancelled run (empty study.db and results),
             # which also removes its journal from tmpfs.
-            salvage_run(run, CANCELLED)
+            (salvage_walkforward if is_walkforward(run) else salvage_run)(run, CANCELLED)
             return jsonify(job_record(store, run))
     if status != RUNNING:
         raise ApiError(409, "not_running", f"job {job_id} is {status}; nothing to cancel", "job_id")
@@ -121,13 +122,14 @@ def resume_job(job_id: str):
     store = _store()
     run = _run(job_id)
     status = store.state(run)["status"]
-    if status not in FINISHED or not run.sqlite.exists():
+    walkforward = is_walkforward(run)  # continues from its first unfinished window, with its own budget
+    if status not in FINISHED or not (walkforward or run.sqlite.exists()):
         raise ApiError(409, "not_resumable", f"job {job_id} is {status}; only a finished job with a study resumes",
                        "job_id")
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "expected a JSON object with trials or seconds")
-    budget = _resume_budget(body)
+    budget = None if walkforward else _resume_budget(body)
     enqueue(store, run, current_app.config["SETTINGS"].max_jobs, resume_budget=budget, summary=None,
             progress=None, error=None)
     response = jsonify(job_record(store, run))

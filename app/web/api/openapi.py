@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from app.web.walkforward_openapi import walkforward_paths, walkforward_schemas
 from backtune.data.store import CHART_POINTS, PREVIEW_ROWS
 from backtune.jobs.store import ACTIVE, FINISHED
 from backtune.metrics import METRICS, Metrics
@@ -408,10 +409,10 @@ def build_document() -> Schema:
         "servers": [{"url": "/"}],
         "security": [{}, {"bearerAuth": []}],
         "tags": [{"name": name} for name in ("health", "meta", "datasets", "strategies", "backtest", "optimize",
-                                             "jobs")],
-        "paths": _with_auth(_paths()),
+                                             "jobs", "walkforward")],
+        "paths": _with_auth({**_paths(), **walkforward_paths(_path_param("job_id", "Job id"), _errors)}),
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **walkforward_schemas()},
             "responses": {name: _json(_ref("Error"), description) for name, description in ERRORS.values()},
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "Required when BACKTUNE_API_TOKEN is set"}},

@@ -17,6 +17,7 @@ import { resultsView } from "../results-view.js";
 import { trialFeed } from "../trial-feed.js";
 import { trialView } from "../trial-view.js";
 import { trialsChart } from "../trials-chart.js";
+import { walkforwardView } from "../walkforward-view.js";
 
 const POLL_MS = 1000;
 // Live trial rows cost the server a read of the whole live study (seconds for 10,000
@@ -36,6 +37,7 @@ let trial = null;
 let shownStatus = null;
 let lastRows = { done: -1, next: 0 };
 let poller = null;
+let walkforward = null;
 
 function follow() {
   poller?.stop();
@@ -51,6 +53,13 @@ async function tick() {
     return true;
   }
   errorBox.textContent = job.error ?? "";
+  if (job.kind === "walkforward") {
+    renderHead(job);
+    byId("dashboard-link").href = "/dashboard"; // each window has its own study, linked from the table
+    walkforward ??= walkforwardView({ jobId, datasetId: root.dataset.datasetId || null, capital: job.config.capital });
+    await walkforward.render(job);
+    return isActive(job);
+  }
   chart ??= trialsChart(byId("trials-chart"), byId("trials-summary"), target(job.target[0]).direction);
   renderHead(job);
   progress.render(job);
@@ -85,7 +94,7 @@ function renderHead(job) {
     fill(byId("job-actions"), jobActionControls(job, {
       onDone: (answer) => {
         byId("action-error").textContent = "";
-        if (isActive(answer)) restart();
+        if (isActive(answer) && answer.kind !== "walkforward") restart();
         else follow();
       },
       onError: (message) => { byId("action-error").textContent = message; },

@@ -14,12 +14,18 @@ import { defaultValues, mountParamForm, searchAllValues } from "../param-form.js
 import { mountPresets } from "../presets.js";
 import { optimizeBody } from "../run-request.js";
 import { runErrors } from "../run-rules.js";
+import { isWalkForward, walkforwardSettings } from "../walkforward-request.js";
+import { renderTimeline } from "../wf-timeline.js";
 
 const form = byId("run-form");
 const formError = byId("form-error");
 const strategySelect = byId("strategy");
 const paramForm = mountParamForm(byId("param-form"));
 let strategies = new Map();
+let dataset = null;
+let previewTimer = null;
+let previewAsked = 0;
+const PREVIEW_DELAY_MS = 300;
 
 const current = () => strategies.get(strategySelect.value);
 
@@ -38,6 +44,11 @@ function syncForm() {
   for (const input of form.querySelectorAll("[data-window]")) input.disabled = !values.dateFilter;
   byId("min-profit").disabled = !values.filter_min_profit;
   byId("score-weights").hidden = !values.optuna_target.includes("score");
+  const walkForward = isWalkForward(values);
+  byId("wf-settings").hidden = !walkForward;
+  for (const el of form.querySelectorAll("[data-wf-by]")) el.hidden = el.dataset.wfBy !== values["wf.by"];
+  byId("run-button").textContent = walkForward ? "Run walk-forward" : "Run optimisation";
+  schedulePreview(values);
   const strategy = current();
   if (!strategy) return;
   const searched = strategy.params.filter((p) => values[`param.${p.name}.search`]).length;
@@ -60,6 +71,34 @@ function showErrors(errors) {
   focusFirstError(form);
 }
 
+/** The walk-forward windows for the current settings, drawn under the price chart (debounced). */
+function schedulePreview(values) {
+  clearTimeout(previewTimer);
+  const show = isWalkForward(values) && dataset !== null && Boolean(current());
+  byId("wf-timeline").hidden = !show;
+  byId("wf-preview-note").hidden = !show;
+  if (!show) return;
+  previewTimer = setTimeout(async () => {
+    const asked = ++previewAsked;
+    const note = byId("wf-preview-note");
+    try {
+      const schedule = await apiJson("/api/walkforward/preview", { method: "POST", body: requestBody(values) });
+      if (asked !== previewAsked) return;
+      renderTimeline(byId("wf-timeline"), schedule,
+                     { start: dataset.summary.first_time, end: dataset.summary.last_time });
+      note.textContent = `${schedule.windows.length} windows`
+        + (schedule.holdout ? `, holdout sealed from ${schedule.holdout.start.slice(0, 10)}.` : ".");
+    } catch (failure) {
+      if (asked === previewAsked) note.textContent = `No windows: ${failure.message}`;
+    }
+  }, PREVIEW_DELAY_MS);
+}
+
+function requestBody(values) {
+  const body = optimizeBody(current(), values);
+  return isWalkForward(values) ? { ...body, walkforward: walkforwardSettings(values) } : body;
+}
+
 async function submit(event) {
   event.preventDefault();
   clearFieldErrors(form);
@@ -74,23 +113,26 @@ async function submit(event) {
   button.disabled = true;
   button.textContent = "Starting…";
   try {
-    const job = await apiJson("/api/optimize", { method: "POST", body: optimizeBody(current(), values) });
+    const url = isWalkForward(values) ? "/api/walkforward" : "/api/optimize";
+    const job = await apiJson(url, { method: "POST", body: requestBody(values) });
     window.location.assign(job.links.page);
   } catch (failure) {
     showErrors([{ field: failure.field, message: failure.message }]);
     button.disabled = false;
-    button.textContent = "Run optimisation";
+    syncForm();
   }
 }
 
 async function start() {
-  const picker = mountDatasetPicker((dataset) => {
+  const picker = mountDatasetPicker((chosen) => {
+    dataset = chosen;
+    schedulePreview(readForm(form));
     clearFieldErrors(byId("dropzone").parentElement);
     // The date pickers offer the data's own span, and start on it.
-    for (const [id, iso] of [["start", dataset.summary.first_time], ["end", dataset.summary.last_time]]) {
+    for (const [id, iso] of [["start", chosen.summary.first_time], ["end", chosen.summary.last_time]]) {
       const input = byId(id);
-      input.min = dataset.summary.first_time.slice(0, 10);
-      input.max = dataset.summary.last_time.slice(0, 10);
+      input.min = chosen.summary.first_time.slice(0, 10);
+      input.max = chosen.summary.last_time.slice(0, 10);
       input.value = iso.slice(0, 10);
     }
   });
