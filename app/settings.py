@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from backtune.optimize.config import MAX_WORKERS, RunLimits
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -19,6 +21,9 @@ class Settings:
     csv_roots: tuple[Path, ...] = ()
     api_token: str | None = None
     wait_limit_s: float = 300.0
+    max_trials: int = 100_000
+    max_run_s: float = 86_400.0
+    max_json_kb: int = 1_024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> "Settings":
@@ -47,7 +52,13 @@ class Settings:
             csv_roots=tuple(Path(p).resolve() for p in roots),
             api_token=pick("api_token", "BACKTUNE_API_TOKEN", None) or None,
             wait_limit_s=float(pick("wait_limit_s", "BACKTUNE_WAIT_LIMIT_S", cls.wait_limit_s)),
+            max_trials=int(pick("max_trials", "BACKTUNE_MAX_TRIALS", cls.max_trials)),
+            max_run_s=float(pick("max_run_s", "BACKTUNE_MAX_RUN_S", cls.max_run_s)),
+            max_json_kb=int(pick("max_json_kb", "BACKTUNE_MAX_JSON_KB", cls.max_json_kb)),
         )
+
+    def run_limits(self) -> RunLimits:
+        return RunLimits(workers=min(MAX_WORKERS, self.max_workers), trials=self.max_trials, seconds=self.max_run_s)
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.runs_dir):

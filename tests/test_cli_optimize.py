@@ -74,7 +74,7 @@ def test_ctrl_c_cancels_cleanly_with_a_dump_and_a_summary(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--target", "alpha"], "unknown target"),
-    (["--workers", "40"], "--workers"),
+    (["--workers", "40"], "workers: expected 1 to 32"),
     (["--budget", "time"], "budget.seconds"),
     (["--space", '{"n1": {"low": 9, "high": 3}}'], "parameter 'n1'"),
     (["--sampler", "nope"], "--sampler"),

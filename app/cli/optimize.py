@@ -93,8 +93,6 @@ def run_optimize(args: argparse.Namespace) -> int:
         "storage": args.storage,
         "keep_journal": args.keep_journal,
     }
-    if not 1 <= args.workers <= 32:
-        raise CliError(f"--workers: expected 1-32, got {args.workers}")
     config = RunConfig.parse(raw)
     with warm_pool(config.workers) as pool:
         run = prepare_run(config, Path(args.out))
