@@ -36,7 +36,7 @@ UNSTORED = "(upload)"
 
 @bp.post("/api/optimize")
 @operation("optimize", "Queue an optimisation", body=OptimizeRequest, form=OptimizeForm, query=OptimizeQuery,
-           parse=False,
+           parse=False, documents=(OptimizeOptions,),
            description="Give exactly one of `file`, `dataset` and `csvPath`. With `?wait=true` the call blocks until "
                        "the job ends (at most BACKTUNE_WAIT_LIMIT_S) and answers with its results, or with the job "
                        "and 202 if it is still going.",

@@ -64,22 +64,25 @@ class Operation:
     errors: tuple[int, ...] = ()
     open: bool = False
     path_params: Mapping[str, str] = field(default_factory=dict)
+    documents: tuple[type[Body], ...] = ()
 
     def models(self) -> list[tuple[type[BaseModel], str]]:
-        found = [(m, "validation") for m in (self.body, self.form) if m is not None]
+        found = [(m, "validation") for m in (self.body, self.form, *self.documents) if m is not None]
         return found + [(a.model, "serialization") for a in self.replies.values() if a.model is not None]
 
 
 def operation(tag: str, summary: str, *, description: str = "", body: type[Body] | None = None,
               form: type[Body] | None = None, query: type[Body] | None = None,
               replies: Mapping[int, type[BaseModel] | Answer | None] | None = None, errors: tuple[int, ...] = (),
-              open: bool = False, path_params: Mapping[str, str] | None = None, parse: bool = True) -> Callable:
+              open: bool = False, path_params: Mapping[str, str] | None = None, parse: bool = True,
+              documents: tuple[type[Body], ...] = ()) -> Callable:
     """Declare a view's operation. ``form`` documents a multipart alternative to ``body``;
     ``open`` marks views that need no token; ``parse=False`` leaves the body to the view
-    (when it accepts several media types)."""
+    (when it accepts several media types); ``documents`` adds models that others refer
+    to (a form field holding JSON) to the document's components."""
     spec = Operation(tag, summary, description, body, form, query,
                      {status: a if isinstance(a, Answer) else Answer(a) for status, a in (replies or {}).items()},
-                     errors, open, dict(path_params or {}))
+                     errors, open, dict(path_params or {}), documents)
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)

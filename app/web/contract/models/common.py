@@ -49,3 +49,9 @@ MetricsReply = create_model(
     **{spec.key: (_metric_type(spec.key), Field(description=f"{spec.label} ({spec.unit}); null when undefined"))
        for spec in METRICS},
 )
+
+
+class TrialMetrics(MetricsReply):  # type: ignore[misc, valid-type]
+    """A trial's metrics, with its composite score (docs/optimization.md)."""
+
+    score: float | None = Field(description="Composite score, 0..100")

@@ -8,7 +8,7 @@ from pydantic import Field, RootModel
 
 from app.web.contract.base import Body, FiniteFloat, Form, ParamValue, Reply
 from app.web.contract.models.backtest import BacktestReport
-from app.web.contract.models.common import JobLinks, JobStatus, MetricsReply
+from app.web.contract.models.common import JobLinks, JobStatus, TrialMetrics
 from backtune.metrics import METRIC_KEYS
 
 SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS)
@@ -78,7 +78,7 @@ class ResultRow(Reply):
     values: list[float | None] | None
     score: float | None
     percentile_score: float | None
-    metrics: MetricsReply  # type: ignore[valid-type]
+    metrics: TrialMetrics
     pareto: bool | None = Field(None, description="On the Pareto front (multi-objective runs)")
     pruned_reason: str | None = None
 
@@ -96,6 +96,7 @@ class Results(Reply):
 
 class Trial(BacktestReport):
     number: int
+    metrics: TrialMetrics
 
 
 class ResultsQuery(Form):

@@ -113,7 +113,9 @@ class OptimizeForm(Form):
     csvPath: str | None = Field(None, description="A CSV path on the server, inside BACKTUNE_CSV_ROOTS")
     strategy: str = Field(min_length=1)
     warmupBars: int = Field(0, ge=0)
-    config: str = Field("{}", description="OptimizeOptions as a JSON string")
+    config: str = Field("{}", description="OptimizeOptions as a JSON string",
+                        json_schema_extra={"contentMediaType": "application/json",
+                                           "contentSchema": {"$ref": "#/components/schemas/OptimizeOptions"}})
 
 
 class OptimizeQuery(Form):
