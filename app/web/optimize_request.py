@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.web.contract.models.optimize import OptimizeOptions, SeedScoreConfig, SelectRange
+from backtune.optimize.config import CONVERGENCE_TRIALS, RunLimits
 from backtune.strategy import Strategy
 
 CLIENT_FIELDS = {
@@ -35,8 +36,8 @@ def client_field(field: str) -> str:
 
 
 def canonical_config(strategy: Strategy, options: OptimizeOptions, data: str, warmup_bars: int,
-                     max_workers: int) -> dict[str, Any]:
-    """The canonical dict for ``RunConfig.parse``."""
+                     limits: RunLimits) -> dict[str, Any]:
+    """The canonical dict for ``RunConfig.parse``; defaults stay within the server's ``limits``."""
     fixed = options.fixed_params
     window: dict[str, Any] = {"warmup_bars": warmup_bars}
     if fixed.dateFilter:
@@ -46,9 +47,9 @@ def canonical_config(strategy: Strategy, options: OptimizeOptions, data: str, wa
         "strategy": strategy.id,
         "space": _space(strategy, options),
         "window": window,
-        "workers": options.worker_processes or min(DEFAULT_WORKERS, max_workers),
+        "workers": options.worker_processes or min(DEFAULT_WORKERS, limits.workers),
         "target": options.optuna_target,
-        "budget": _budget(options),
+        "budget": _budget(options, limits),
         "sampler": options.optuna_sampler,
         "pruner": options.optuna_pruner,
         "warmup_trials": options.optuna_warmup_trials,
@@ -93,9 +94,10 @@ def _range(given: list[float] | SelectRange | None) -> dict[str, Any]:
     return {"low": low, "high": high, **({"step": step[0]} if step else {})}
 
 
-def _budget(options: OptimizeOptions) -> dict[str, Any]:
+def _budget(options: OptimizeOptions, limits: RunLimits) -> dict[str, Any]:
     mode = options.optuna_budget_mode
-    trials = options.optuna_n_trials if options.optuna_n_trials is not None else (100 if mode == "trials" else None)
+    defaults = {"trials": 100, "convergence": min(CONVERGENCE_TRIALS, limits.trials or CONVERGENCE_TRIALS)}
+    trials = options.optuna_n_trials if options.optuna_n_trials is not None else defaults.get(mode)
     budget = {"mode": mode, "trials": trials, "seconds": options.optuna_time_limit,
               "patience": options.optuna_convergence}
     return {key: value for key, value in budget.items() if value is not None}

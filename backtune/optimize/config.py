@@ -28,6 +28,7 @@ BUDGET_MODES = ("trials", "time", "convergence")
 MAX_WORKERS = 32
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds below 2**32
 MAX_SEED_PARAMS = 1_000
+CONVERGENCE_TRIALS = 10_000  # a convergence run's trial cap when none is given
 CONSTRAINT_OPS = (">=", "<=")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -260,7 +261,7 @@ def _budget(raw: Any, multi: bool) -> Budget:
             raise FieldError("budget.mode", "convergence needs a single target")
         if patience is None:
             raise FieldError("budget.patience", "a convergence budget needs a patience (trials without improvement)")
-        trials = trials or 10_000
+        trials = trials or CONVERGENCE_TRIALS
     return Budget(mode, trials, seconds, patience)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.web.body_limits import json_body
 from app.web.contract.models.jobs import Queued, Results
 from app.web.contract.models.optimize import OptimizeForm, OptimizeOptions, OptimizeQuery, OptimizeRequest
 from app.web.contract.parse import parse_fields, parse_json
@@ -50,7 +51,7 @@ def optimize(query: OptimizeQuery):
     strategy = get_strategy(fields["strategy"])
     limits = settings.run_limits()
     with _client_names():
-        config = RunConfig.parse(canonical_config(strategy, options, UNSTORED, warmup_bars, limits.workers))
+        config = RunConfig.parse(canonical_config(strategy, options, UNSTORED, warmup_bars, limits))
         limits.check(config)
     dataset = dataset_for_request(fields, request.files)
     config = dataclasses.replace(config, data=str(dataset.path))
@@ -84,7 +85,7 @@ def _request_parts() -> tuple[OptimizeOptions, Mapping[str, Any], int]:
     ``csvPath``/``dataset`` are form fields. JSON: everything at the top level.
     """
     if request.mimetype == "application/json":
-        body = parse_json(OptimizeRequest, request.get_data(cache=True))
+        body = parse_json(OptimizeRequest, json_body())
         return body, body.model_dump(include={"strategy", "dataset", "csvPath"}), body.warmupBars
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json", "body")

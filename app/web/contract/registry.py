@@ -24,6 +24,7 @@ from flask import Flask, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from app.web.body_limits import json_body
 from app.web.contract.base import Body
 from app.web.contract.parse import parse_fields, parse_json
 
@@ -88,7 +89,7 @@ def operation(tag: str, summary: str, *, description: str = "", body: type[Body]
         @functools.wraps(view)
         def parsed(*args: Any, **kwargs: Any) -> Any:
             if parse and body is not None:
-                kwargs["body"] = parse_json(body, request.get_data(cache=True))
+                kwargs["body"] = parse_json(body, json_body())
             if query is not None:
                 kwargs["query"] = parse_fields(query, request.args.to_dict())
             return view(*args, **kwargs)
