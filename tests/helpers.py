@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 FINISHED = ("done", "failed", "cancelled", "interrupted")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def playwright_or_skip() -> Any:
+    """Playwright's sync API, or the calling test module skipped with the reason."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
 def wait_for_job(client: Any, job_id: str, statuses: tuple[str, ...] = FINISHED, timeout: float = 120.0) -> dict:

@@ -11,21 +11,17 @@ lacks, or a shape the server refuses, fails here.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from app.web.contract.models.optimize import OptimizeRequest
 from tests.contract import Contract
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 from tests.live_server import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 def fill(**fields: str) -> Callable[[Any], None]:

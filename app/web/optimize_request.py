@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.web.contract.models.optimize import OptimizeOptions, SeedScoreConfig, SelectRange
+from app.web.contract.models.optimize import (
+    OptimizeOptions,
+    SeedScoreConfig,
+    SelectRange,
+)
 from backtune.optimize.config import CONVERGENCE_TRIALS, RunLimits
 from backtune.strategy import Strategy
 

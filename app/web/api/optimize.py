@@ -16,7 +16,12 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app.web.body_limits import json_body
 from app.web.contract.models.jobs import Queued, Results
-from app.web.contract.models.optimize import OptimizeForm, OptimizeOptions, OptimizeQuery, OptimizeRequest
+from app.web.contract.models.optimize import (
+    OptimizeForm,
+    OptimizeOptions,
+    OptimizeQuery,
+    OptimizeRequest,
+)
 from app.web.contract.parse import parse_fields, parse_json
 from app.web.contract.registry import Answer, operation
 from app.web.datasource import dataset_for_request, discard_new_upload

@@ -11,7 +11,7 @@ from app.web.contract.base import Reply
 from backtune.jobs.store import ACTIVE, FINISHED
 from backtune.metrics import METRICS, Metrics
 
-JobStatus = Literal[tuple([*ACTIVE, *FINISHED])]  # type: ignore[valid-type]
+JobStatus = Literal[(*ACTIVE, *FINISHED)]  # type: ignore[valid-type]
 
 
 class ErrorDetail(Reply):

@@ -14,8 +14,15 @@ from pydantic import ConfigDict, Field
 from app.web.contract.base import Body, FiniteFloat, Form, Number, ParamValue
 from app.web.contract.models.backtest import DataSourceFields
 from backtune.metrics import METRIC_KEYS
-from backtune.optimize.config import BUDGET_MODES, CONSTRAINT_OPS, MAX_SEED, MAX_SEED_PARAMS, MAX_WORKERS, PRUNERS, \
-    SAMPLERS
+from backtune.optimize.config import (
+    BUDGET_MODES,
+    CONSTRAINT_OPS,
+    MAX_SEED,
+    MAX_SEED_PARAMS,
+    MAX_WORKERS,
+    PRUNERS,
+    SAMPLERS,
+)
 from backtune.optimize.targets import TARGETS
 
 TargetName = Literal[tuple(TARGETS)]  # type: ignore[valid-type]
