@@ -142,7 +142,7 @@ def _schemas(models: list[tuple[type[BaseModel], str]]) -> tuple[dict[tuple[type
 def _path(rule: Any, spec: Operation) -> tuple[str, list[Schema]]:
     parameters = []
     for name in rule.arguments:
-        converter = rule._converters[name]
+        converter = rule._converters[name]  # werkzeug's per-argument converters; no public accessor
         kind = "integer" if type(converter).__name__ == "IntegerConverter" else "string"
         parameters.append({"name": name, "in": "path", "required": True,
                            "description": spec.path_params.get(name, name.replace("_", " ").capitalize()),
