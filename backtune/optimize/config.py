@@ -148,7 +148,7 @@ class RunConfig:
         settings = EngineSettings.checked(_float(raw, "capital", defaults.initial_capital),
                                           _float(raw, "commission", defaults.commission))
         targets = parse_targets(raw.get("target", "score"))
-        budget = _budget(raw.get("budget") or {}, len(targets) > 1)
+        budget = parse_budget(raw.get("budget") or {}, len(targets) > 1)
         sampler = _choice(raw, "sampler", SAMPLERS, "nsga2" if len(targets) > 1 else "tpe")
         if sampler == "gp" and importlib.util.find_spec("torch") is None:
             # PyTorch is several GB, so Backtune does not install it by default.
@@ -243,7 +243,9 @@ class RunLimits:
                                                f"got {budget.seconds:g}")
 
 
-def _budget(raw: Any, multi: bool) -> Budget:
+def parse_budget(raw: Any, multi: bool) -> Budget:
+    """A run's budget, or a resume's (which is checked on its own: the run's seeds were
+    spent by its first budget)."""
     if not isinstance(raw, Mapping):
         raise FieldError("budget", "expected an object with mode, trials, seconds, patience")
     mode = _choice(raw, "mode", BUDGET_MODES, "trials", field="budget.mode")
