@@ -7,8 +7,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from backtune.optimize.config import MAX_WORKERS, RunLimits
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -56,9 +54,6 @@ class Settings:
             max_run_s=float(pick("max_run_s", "BACKTUNE_MAX_RUN_S", cls.max_run_s)),
             max_json_kb=int(pick("max_json_kb", "BACKTUNE_MAX_JSON_KB", cls.max_json_kb)),
         )
-
-    def run_limits(self) -> RunLimits:
-        return RunLimits(workers=min(MAX_WORKERS, self.max_workers), trials=self.max_trials, seconds=self.max_run_s)
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.runs_dir):

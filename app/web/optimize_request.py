@@ -15,7 +15,8 @@ from app.web.contract.models.optimize import (
     SeedScoreConfig,
     SelectRange,
 )
-from backtune.optimize.config import CONVERGENCE_TRIALS, RunLimits
+from app.settings import Settings
+from backtune.optimize.config import CONVERGENCE_TRIALS, MAX_WORKERS, RunLimits
 from backtune.strategy import Strategy
 
 CLIENT_FIELDS = {
@@ -32,6 +33,12 @@ CLIENT_FIELDS = {
     "warmup_bars": "warmupBars",
 }
 DEFAULT_WORKERS = 2
+
+
+def run_limits(settings: Settings) -> RunLimits:
+    """The server's bounds on one job (docs/deployment.md)."""
+    return RunLimits(workers=min(MAX_WORKERS, settings.max_workers), trials=settings.max_trials,
+                     seconds=settings.max_run_s)
 
 
 def client_field(field: str) -> str:

@@ -11,6 +11,7 @@ from app.web.contract.models.jobs import Job, JobList, Results, ResultsQuery, Re
 from app.web.contract.registry import Answer, operation
 from app.web.errors import ApiError
 from app.web.jobs_view import job_record, result_rows
+from app.web.optimize_request import run_limits
 from backtune.engine.backtest import run_backtest
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
@@ -137,7 +138,7 @@ def _resume_budget(body: ResumeRequest) -> Budget:
         raise ApiError(400, "missing_field", "trials: give trials (a whole number > 0) or seconds (> 0)", "trials")
     budget = Budget("trials" if body.trials is not None else "time", body.trials, body.seconds, None)
     try:
-        current_app.config["SETTINGS"].run_limits().check_budget(budget)
+        run_limits(current_app.config["SETTINGS"]).check_budget(budget)
     except FieldError as exc:
         field = exc.field.removeprefix("budget.")
         raise ApiError(400, "invalid_field", f"{field}: {exc.reason}", field) from None

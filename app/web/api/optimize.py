@@ -27,7 +27,7 @@ from app.web.contract.registry import Answer, operation
 from app.web.datasource import dataset_for_request, discard_new_upload
 from app.web.errors import ApiError
 from app.web.jobs_view import job_links, job_record, result_rows
-from app.web.optimize_request import canonical_config, client_field
+from app.web.optimize_request import canonical_config, client_field, run_limits
 from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import FINISHED
@@ -54,7 +54,7 @@ def optimize(query: OptimizeQuery):
     settings = current_app.config["SETTINGS"]
     options, fields, warmup_bars = _request_parts()
     strategy = get_strategy(fields["strategy"])
-    limits = settings.run_limits()
+    limits = run_limits(settings)
     with _client_names():
         config = RunConfig.parse(canonical_config(strategy, options, UNSTORED, warmup_bars, limits))
         limits.check(config)
