@@ -192,8 +192,8 @@ def test_a_job_that_fails_later_says_why_in_its_top_level_error(client, home):
     client.delete(f"/api/jobs/{blocker}")
     job = wait_for_job(client, doomed)
     assert job["status"] == "failed"
-    assert job["error"].startswith("every worker failed: ") and "pickle" in job["error"].lower() \
-        or "ValueError" in job["error"], job["error"]
+    assert job["error"].startswith("every worker failed: "), job["error"]
+    assert "pickle" in job["error"].lower() or "ValueError" in job["error"], job["error"]
 
 
 # --- 11: every too-large body is a 413 saying so ----------------------------------------
