@@ -20,6 +20,9 @@ class Settings:
     api_token: str | None = None
     wait_limit_s: float = 300.0
     trusted_origins: tuple[str, ...] = ()
+    max_trials: int = 100_000
+    max_run_s: float = 86_400.0
+    max_json_kb: int = 1_024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> "Settings":
@@ -50,6 +53,9 @@ class Settings:
             api_token=pick("api_token", "BACKTUNE_API_TOKEN", None) or None,
             wait_limit_s=float(pick("wait_limit_s", "BACKTUNE_WAIT_LIMIT_S", cls.wait_limit_s)),
             trusted_origins=tuple(origins.replace(",", " ").split()) if isinstance(origins, str) else tuple(origins),
+            max_trials=int(pick("max_trials", "BACKTUNE_MAX_TRIALS", cls.max_trials)),
+            max_run_s=float(pick("max_run_s", "BACKTUNE_MAX_RUN_S", cls.max_run_s)),
+            max_json_kb=int(pick("max_json_kb", "BACKTUNE_MAX_JSON_KB", cls.max_json_kb)),
         )
 
     def ensure_dirs(self) -> None:

@@ -57,3 +57,13 @@ def sui_bars():
 @pytest.fixture(scope="session")
 def trailing_ma_case() -> Path:
     return TRAILING_MA_CASE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def exchanges_follow_the_contract():
+    """Every request a test makes that the server accepts, and its answer, must match
+    /api/openapi.json (tests/contract.py): drift between the API and its document fails."""
+    from tests.contract import held_to_the_contract
+
+    with held_to_the_contract():
+        yield

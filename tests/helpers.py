@@ -1,4 +1,4 @@
-"""Helpers shared by several test modules."""
+"""Helpers shared by test modules (fixtures stay in conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import backtesting_csv
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def playwright_or_skip() -> Any:
+    """Playwright's sync API, or the calling test module skipped with the reason."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
 def wait_for_job(client: Any, job_id: str, statuses: tuple[str, ...] = FINISHED, timeout: float = 120.0) -> dict:
@@ -29,3 +40,14 @@ def goog_home(folder: Path) -> Path:
     (folder / "data").mkdir()
     shutil.copy(backtesting_csv("GOOG"), folder / "data" / "GOOG.csv")
     return folder
+
+
+def assert_api_error(response: Any, status: int, field: str | None, code: str | None = None) -> dict[str, Any]:
+    """The API's error shape, with the status, the field and (if given) the code expected."""
+    body = response.get_json() if hasattr(response, "get_json") else response.json()
+    assert response.status_code == status if hasattr(response, "status_code") else response.status == status, body
+    error = body["error"]
+    assert error["field"] == field and error["message"], error
+    if code is not None:
+        assert error["code"] == code, error
+    return error

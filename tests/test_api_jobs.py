@@ -17,9 +17,8 @@ import pytest
 
 from app import create_app
 from tests.conftest import backtesting_csv
-from tests.helpers import goog_home
+from tests.helpers import goog_home, wait_for_job
 
-FINISHED = ("done", "failed", "cancelled", "interrupted")
 
 
 @pytest.fixture()
@@ -40,14 +39,7 @@ def submit(client, **options):
     return response
 
 
-def wait_for(client, job_id: str, statuses=FINISHED, timeout: float = 120.0) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json
-        if job["status"] in statuses:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+wait_for = wait_for_job
 
 
 def test_json_request_runs_to_ranked_results_csv_and_trial_detail(client):

@@ -46,6 +46,18 @@ def test_optimize_json_summary_then_resume(tmp_path):
     assert [t.number for t in study.trials] == list(range(again["trials"]["total"]))
 
 
+def test_a_run_with_seeds_resumes_with_fewer_trials_than_seeds(tmp_path):
+    """Seeds belong to the first budget: a resume smaller than their count is fine."""
+    seeds = json.dumps([{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}, {"n1": 7, "n2": 90}])
+    done = cli("optimize", "--data", GOOG, "--strategy", "sma_cross", "--space", SPACE, "--trials", "4",
+               "--workers", "1", "--seed-params", seeds, "--out", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    run_dir = json.loads(done.stdout)["run_dir"]
+    resumed = cli("resume", run_dir, "--trials", "1", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["trials"]["total"] == 5
+
+
 def test_keep_journal_leaves_it_in_the_run_directory(tmp_path):
     done = cli("optimize", "--data", GOOG, "--strategy", "sma_cross", "--trials", "5", "--workers", "1",
                "--out", str(tmp_path), "--keep-journal", "--json")
@@ -74,7 +86,7 @@ def test_ctrl_c_cancels_cleanly_with_a_dump_and_a_summary(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--target", "alpha"], "unknown target"),
-    (["--workers", "40"], "--workers"),
+    (["--workers", "40"], "workers: expected 1 to 32"),
     (["--budget", "time"], "budget.seconds"),
     (["--space", '{"n1": {"low": 9, "high": 3}}'], "parameter 'n1'"),
     (["--sampler", "nope"], "--sampler"),

@@ -389,9 +389,13 @@ def test_bad_run_settings_name_the_field(overrides, field):
         assert info.value.field == field
 
 
-def test_workers_are_clamped_to_the_supported_range():
-    assert config(workers=0).workers == 1
-    assert config(workers=99).workers == 32
+@pytest.mark.parametrize("workers", [0, 33, 99])
+def test_workers_outside_the_supported_range_are_refused(workers):
+    """One rule for the CLI, run.json and the web: refused, never quietly changed."""
+    with pytest.raises(FieldError) as refused:
+        config(workers=workers)
+    assert refused.value.field == "workers" and "1 to 32" in refused.value.reason
+    assert config(workers=32).workers == 32
 
 
 def test_live_dump_lets_a_reader_follow_the_running_study(tmp_path):

@@ -19,7 +19,7 @@ from app.cli.inputs import (
     json_value,
     study_request,
 )
-from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, RunConfig, default_workers
+from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, RunConfig, default_workers, parse_budget
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.pool import warm_pool
 from backtune.optimize.run import Progress, execute_run, prepare_run, resume_run
@@ -88,8 +88,6 @@ def run_optimize(args: argparse.Namespace) -> int:
         "storage": args.storage,
         "keep_journal": args.keep_journal,
     }
-    if not 1 <= args.workers <= 32:
-        raise CliError(f"--workers: expected 1-32, got {args.workers}")
     config = RunConfig.parse(raw)
     with warm_pool(config.workers) as pool:
         run = prepare_run(config, Path(args.out))
@@ -104,10 +102,11 @@ def run_resume(args: argparse.Namespace) -> int:
     budget = _budget(args)
     if budget is None:
         raise CliError("resume needs --trials, --timeout or --budget convergence --patience N")
-    config = RunConfig.parse({**run.read_json(run.config_file), "budget": budget})
+    config = RunConfig.parse(run.read_json(run.config_file))
+    more = parse_budget(budget, config.multi_objective)
     run.withdraw_stop()
     with warm_pool(config.workers) as pool:
-        return _report(args, lambda progress: resume_run(run, config.budget, on_progress=progress, pool=pool))
+        return _report(args, lambda progress: resume_run(run, more, on_progress=progress, pool=pool))
 
 
 def _budget(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ class RequestDataset:
     path: Path
     bars: OHLCV
     name: str
+    new_upload: str | None = None  # the id of an upload this request stored for the first time
 
 
 def dataset_store() -> DatasetStore:
@@ -59,18 +60,32 @@ def dataset_for_request(fields: Mapping[str, Any], files: Mapping[str, FileStora
     """Like resolve_dataset, also accepting an uploaded ``file`` (kept in the store, so a
     job's data outlives the request), and with the bars loaded."""
     upload = uploaded_file(files or {})
+    new_upload = None
     if upload is None:
         path, name = _locate(fields)
         field = "dataset" if fields.get("dataset") else "csvPath"
     else:
         _exclusive(fields, given="file")
-        entry, _ = store_upload(upload)
+        entry, created = store_upload(upload)
         path, name, field = dataset_store().path(entry.id), entry.name, "file"
+        new_upload = entry.id if created else None
     # Stored files were bounded when uploaded; a server-side path gets the loader's guard.
     limit = DEFAULT_MAX_BYTES if field == "csvPath" else None
     with data_errors(field):
         bars = load_csv(path, max_bytes=limit, cache_dir=dataset_store().cache_dir).bars
-    return RequestDataset(path=path, bars=bars, name=name)
+    return RequestDataset(path=path, bars=bars, name=name, new_upload=new_upload)
+
+
+@contextmanager
+def discard_new_upload(dataset: RequestDataset) -> Iterator[None]:
+    """Remove the upload a request stored if the request then fails: a rejected request
+    stores nothing (bytes that were already stored stay)."""
+    try:
+        yield
+    except Exception:
+        if dataset.new_upload is not None:
+            dataset_store().remove(dataset.new_upload)
+        raise
 
 
 def uploaded_file(files: Mapping[str, FileStorage]) -> FileStorage | None:

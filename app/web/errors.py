@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
 
 from backtune.data.errors import DataError
 from backtune.errors import FieldError
@@ -50,14 +50,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DataError)
     def data_error(exc: DataError):
         return error_response(400, "invalid_data", str(exc), exc.column)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_: RequestEntityTooLarge):
-        """Werkzeug's page says nothing about the limit; the user needs it to split the file.
-        Every endpoint that takes an upload names it ``file``."""
-        limit = current_app.config["SETTINGS"].max_upload_mb
-        return error_response(413, "request_entity_too_large",
-                              f"the upload is over the {limit} MB limit (BACKTUNE_MAX_UPLOAD_MB)", "file")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -10,6 +10,7 @@ from flask import Flask
 
 from app.settings import Settings
 from app.web.api import api_blueprints
+from app.web.body_limits import limit_bodies
 from app.web.dashboard import mount_dashboard
 from app.web.auth import bp as auth_bp
 from app.web.auth import require_token
@@ -30,10 +31,10 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("backtune", static_url_path="/assets", static_folder=str(_root() / "static"),
                 template_folder=str(_root() / "templates"))
     app.config["SETTINGS"] = settings
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024
     app.config["JOBS"] = JobStore(settings.runs_dir)
     register_error_handlers(app)
     hide_server_paths(app)
+    limit_bodies(app)
     if settings.api_token:
         require_token(app, settings.api_token)
     for blueprint in api_blueprints():

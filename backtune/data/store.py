@@ -230,6 +230,15 @@ class DatasetStore:
         uploads = sorted((e for e in entries if not e.sample), key=lambda e: e.uploaded_at, reverse=True)
         return samples + uploads
 
+    def remove(self, dataset_id: str) -> None:
+        """Forget an entry and its bytes (the entry first, so a reader never lists an
+        entry without bytes)."""
+        entry = self._read(dataset_id)
+        if entry is None:
+            return
+        self._meta(dataset_id).unlink(missing_ok=True)
+        self._csv(entry.sha256).unlink(missing_ok=True)
+
     def path(self, dataset_id: str) -> Path:
         return self._csv(self.get(dataset_id).sha256)
 

@@ -26,6 +26,9 @@ SAMPLERS = ("tpe", "random", "nsga2", "cmaes", "gp", "qmc")
 PRUNERS = ("none", "median", "percentile")
 BUDGET_MODES = ("trials", "time", "convergence")
 MAX_WORKERS = 32
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds below 2**32
+MAX_SEED_PARAMS = 1_000
+CONVERGENCE_TRIALS = 10_000  # a convergence run's trial cap when none is given
 CONSTRAINT_OPS = (">=", "<=")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -145,7 +148,7 @@ class RunConfig:
         settings = EngineSettings.checked(_float(raw, "capital", defaults.initial_capital),
                                           _float(raw, "commission", defaults.commission))
         targets = parse_targets(raw.get("target", "score"))
-        budget = _budget(raw.get("budget") or {}, len(targets) > 1)
+        budget = parse_budget(raw.get("budget") or {}, len(targets) > 1)
         sampler = _choice(raw, "sampler", SAMPLERS, "nsga2" if len(targets) > 1 else "tpe")
         if sampler == "gp" and importlib.util.find_spec("torch") is None:
             # PyTorch is several GB, so Backtune does not install it by default.
@@ -167,6 +170,7 @@ class RunConfig:
                 raise FieldError("seed_params", "each entry must be an object of parameter values")
             strategy.validate({**space.fixed, **params})
         seed_params = [space.seed(params) for params in seed_params]
+        _check_seed_count(len(seed_params), budget)
         study_name = _text(raw, "study_name", "backtune")
         if not STUDY_NAME.match(study_name):
             raise FieldError("study_name", "use letters, digits, '.', '_' or '-' (at most 100)")
@@ -185,7 +189,7 @@ class RunConfig:
             score=ScoreConfig.parse(raw.get("score")),
             constraints=_constraints(raw.get("constraints") or []),
             study_name=study_name,
-            seed=_optional_int(raw, "seed", minimum=0),
+            seed=_optional_int(raw, "seed", minimum=0, maximum=MAX_SEED),
             seed_params=tuple(seed_params),
             warmup_trials=_optional_int(raw, "warmup_trials", minimum=0, default=20),
             storage=raw.get("storage"),
@@ -195,13 +199,53 @@ class RunConfig:
 
 
 def _workers(value: Any) -> int:
-    """Clamped to 1..32, as the product promises; anything not a whole number is an error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    """1..32; a count outside is refused, never quietly changed (a server may allow fewer:
+    RunLimits)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value):
         raise FieldError("workers", f"expected a whole number of worker processes, got {value!r}")
-    return max(1, min(MAX_WORKERS, int(value)))
+    if not 1 <= value <= MAX_WORKERS:
+        raise FieldError("workers", f"expected 1 to {MAX_WORKERS} worker processes, got {int(value)}")
+    return int(value)
 
 
-def _budget(raw: Any, multi: bool) -> Budget:
+def _check_seed_count(count: int, budget: Budget) -> None:
+    """Seeds run within the trial budget (they are its first trials), so more seeds than
+    trials would leave some waiting for ever; a list is bounded even without a trial budget."""
+    if count > MAX_SEED_PARAMS:
+        raise FieldError("seed_params", f"at most {MAX_SEED_PARAMS} parameter sets, got {count}")
+    if budget.trials is not None and count > budget.trials:
+        raise FieldError("seed_params", f"{count} parameter sets but a budget of {budget.trials} trials; "
+                                        f"give at most {budget.trials}, or more trials")
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """A server's bounds on one run, so that no job can hold a slot for ever
+    (BACKTUNE_MAX_WORKERS, BACKTUNE_MAX_TRIALS, BACKTUNE_MAX_RUN_S); the CLI has none."""
+
+    workers: int = MAX_WORKERS
+    trials: int | None = None
+    seconds: float | None = None
+
+    def check(self, config: "RunConfig") -> None:
+        if config.workers > self.workers:
+            raise FieldError("workers", f"at most {self.workers} worker processes on this server "
+                                        f"(BACKTUNE_MAX_WORKERS), got {config.workers}")
+        self.check_budget(config.budget)
+
+    def check_budget(self, budget: Budget) -> None:
+        if self.trials is not None and budget.trials is not None and budget.trials > self.trials:
+            raise FieldError("budget.trials", f"at most {self.trials} trials on this server (BACKTUNE_MAX_TRIALS), "
+                                              f"got {budget.trials}")
+        if self.seconds is not None and budget.seconds is not None and budget.seconds > self.seconds:
+            raise FieldError("budget.seconds", f"at most {self.seconds:g} s on this server (BACKTUNE_MAX_RUN_S), "
+                                               f"got {budget.seconds:g}")
+
+
+def parse_budget(raw: Any, multi: bool) -> Budget:
+    """A run's budget, or a resume's (which is checked on its own: the run's seeds were
+    spent by its first budget)."""
     if not isinstance(raw, Mapping):
         raise FieldError("budget", "expected an object with mode, trials, seconds, patience")
     mode = _choice(raw, "mode", BUDGET_MODES, "trials", field="budget.mode")
@@ -219,7 +263,7 @@ def _budget(raw: Any, multi: bool) -> Budget:
             raise FieldError("budget.mode", "convergence needs a single target")
         if patience is None:
             raise FieldError("budget.patience", "a convergence budget needs a patience (trials without improvement)")
-        trials = trials or 10_000
+        trials = trials or CONVERGENCE_TRIALS
     return Budget(mode, trials, seconds, patience)
 
 
@@ -258,12 +302,15 @@ def _float(raw: Mapping[str, Any], key: str, default: float, field: str | None =
 
 
 def _optional_int(raw: Mapping[str, Any], key: str, minimum: int, field: str | None = None,
-                  default: int | None = None) -> int | None:
+                  default: int | None = None, maximum: int | None = None) -> int | None:
     value = raw.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value):
         raise FieldError(field or key, f"expected a whole number, got {value!r}")
     if value < minimum:
         raise FieldError(field or key, f"must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise FieldError(field or key, f"must be <= {maximum}, got {value}")
     return int(value)

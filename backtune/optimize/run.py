@@ -32,6 +32,7 @@ from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, journal_files, open_storage
 from backtune.optimize.pool import WorkerPool
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
+from backtune.window import resolve_window
 
 log = logging.getLogger("backtune.run")
 POLL_SECONDS = 0.2
@@ -64,12 +65,18 @@ def journal_dir() -> Path | None:
 
 
 def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None, run_id: str | None = None) -> RunDir:
-    """Create the run directory, share the bars, create the study and enqueue seeds."""
+    """Create the run directory, share the bars, create the study and enqueue seeds.
+
+    A window that selects no bars of the data is refused here (WindowError naming it),
+    before anything is created: every trial would fail on it.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    bars = bars if bars is not None else load_csv(Path(config.data)).bars
+    resolve_window(bars, config.window)
     run = RunDir(Path(runs_root) / (run_id or new_run_id(config.strategy)))
     run.path.mkdir(parents=True)
     run.workers_dir.mkdir()
-    save_bars(bars if bars is not None else load_csv(Path(config.data)).bars, run.bars_dir)
+    save_bars(bars, run.bars_dir)
     run.write_json(run.config_file, config.as_dict())
     storage_url = config.storage or str(_journal_path(run))
     storage = open_storage(storage_url)
@@ -132,7 +139,7 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
         "trials_per_s": new_trials / optimize_s if optimize_s > 0 else 0.0,
         "stop_reason": _stop_reason(run),
         "workers": failures or None,
-    })
+    }, error=_failure_reason(failures) if status == "failed" else None)
 
 
 def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
@@ -158,8 +165,9 @@ def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
 
 
 def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Study, status: str, started: float,
-            optimize_s: float | None, extra: dict[str, Any]) -> dict[str, Any]:
-    """Fail orphaned trials, dump to SQLite, rank, write results and the final state."""
+            optimize_s: float | None, extra: dict[str, Any], error: str | None = None) -> dict[str, Any]:
+    """Fail orphaned trials, dump to SQLite, rank, write results and the final state
+    (with ``error``, the reason a failed run gives at the top of its state)."""
     orphans = _fail_orphans(study)
     dump_started = time.perf_counter()
     dump_study(study._storage, config.study_name, run.sqlite)
@@ -185,7 +193,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     run.results_csv.write_text(results_csv(summary, config, rows), encoding="utf-8")
     if not is_database_url(storage_url):
         _remove_journal(Path(storage_url))
-    run.update_state(status=status, finished=time.time(), summary=summary)
+    run.update_state(status=status, finished=time.time(), summary=summary, **({"error": error} if error else {}))
     log.info("run %s %s: %d trials, best %s", run.run_id, status, summary["trials"]["total"],
              None if summary["best"] is None else summary["best"]["value"])
     return summary
@@ -316,6 +324,13 @@ def _failures(run: RunDir, workers: list[Any]) -> list[dict[str, Any]]:
         failures.append({"index": index, "exit_code": code, "error": error})
         log.error("run %s worker %d failed (exit code %s): %s", run.run_id, index, code, error)
     return failures
+
+
+def _failure_reason(failures: list[dict[str, Any]]) -> str:
+    """One line for a run whose every worker failed: they usually fail alike, so each
+    distinct error is said once."""
+    errors = list(dict.fromkeys(f["error"] for f in failures))
+    return f"every worker failed: {'; '.join(errors)}"
 
 
 def _fail_orphans(study: optuna.Study) -> list[int]:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
+from app.web.contract.models.jobs import Job, JobList, Results, ResultsQuery, ResumeRequest, Trial
+from app.web.contract.registry import Answer, operation
 from app.web.errors import ApiError
 from app.web.jobs_view import job_record, notice_dead_coordinator, result_rows
+from app.web.optimize_request import run_limits
 from backtune.engine.backtest import run_backtest
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
-from backtune.metrics import METRIC_KEYS
-from backtune.optimize.config import RunConfig
+from backtune.errors import FieldError
+from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.run import salvage_run
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
@@ -23,8 +25,8 @@ from backtune.walkforward.runner import is_walkforward, salvage_walkforward
 from backtune.report import backtest_report, equity_points
 
 bp = Blueprint("jobs", __name__)
-SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS)
 CANCEL_WAIT_S = 5.0
+JOB_ID = {"job_id": "Job id"}
 
 
 def _store() -> JobStore:
@@ -46,6 +48,7 @@ def _find(job_id: str) -> RunDir:
 
 
 @bp.get("/api/jobs")
+@operation("jobs", "All jobs, newest first", replies={200: JobList})
 def list_jobs():
     """Newest first, by creation time: run ids sort by the second and then by strategy name."""
     store = _store()
@@ -55,28 +58,32 @@ def list_jobs():
 
 
 @bp.get("/api/jobs/<job_id>")
+@operation("jobs", "Status, queue position, progress and summary", replies={200: Job}, errors=(404,),
+           path_params=JOB_ID)
 def get_job(job_id: str):
     return jsonify(job_record(_store(), _run(job_id)))
 
 
 @bp.get("/api/jobs/<job_id>/results")
-def get_results(job_id: str):
+@operation("jobs", "Ranked trials (live while running)", query=ResultsQuery, path_params=JOB_ID,
+           replies={200: Answer(Results, media={"text/csv": {"schema": {"type": "string"}}})}, errors=(400, 404, 409))
+def get_results(job_id: str, query: ResultsQuery):
     run = _run(job_id)
     status = _store().state(run)["status"]
     summary, rows = result_rows(current_app.config["CATALOG"], run, status)
-    if request.args.get("format") == "csv":
+    if query.format == "csv":
         return _csv(run, summary)
-    rows = _sorted(rows, request.args.get("sort"), request.args.get("order"))
-    offset = _int_arg("offset", 0, minimum=0)
-    limit = _int_arg("limit", 100, minimum=1)
+    rows = _sorted(rows, query.sort, query.order)
     page = [{key: row.get(key) for key in ("rank", "number", "state", "params", "values", "score",
                                            "percentile_score", "metrics", "pareto", "pruned_reason")
-             if key in row} for row in rows[offset:offset + limit]]
+             if key in row} for row in rows[query.offset:query.offset + query.limit]]
     return jsonify({"job_id": job_id, "status": status, "summary": summary, "total": len(rows),
-                    "offset": offset, "limit": limit, "results": page})
+                    "offset": query.offset, "limit": query.limit, "results": page})
 
 
 @bp.get("/api/jobs/<job_id>/trials/<int:number>")
+@operation("jobs", "One trial re-run: trades, equity and metrics", replies={200: Trial}, errors=(404,),
+           path_params={**JOB_ID, "number": "Trial number"})
 def get_trial(job_id: str, number: int):
     """Re-run one trial for its trades and equity curve (results keep metrics, not trades)."""
     run = _run(job_id)
@@ -94,6 +101,8 @@ def get_trial(job_id: str, number: int):
 
 
 @bp.delete("/api/jobs/<job_id>")
+@operation("jobs", "Cancel: queued jobs at once, running ones between trials", replies={200: Job},
+           errors=(404, 409), path_params=JOB_ID)
 def cancel_job(job_id: str):
     """Queued jobs are cancelled at once; running ones stop between trials (< 2 s) and keep
     their results. Waits briefly so the answer usually shows the final state."""
@@ -118,7 +127,9 @@ def cancel_job(job_id: str):
 
 
 @bp.post("/api/jobs/<job_id>/resume")
-def resume_job(job_id: str):
+@operation("jobs", "Continue a finished, cancelled or interrupted job", body=ResumeRequest, path_params=JOB_ID,
+           replies={202: Answer(Job, "Queued again", location="/api/jobs/{job_id}")}, errors=(400, 404, 409))
+def resume_job(job_id: str, body: ResumeRequest):
     store = _store()
     run = _run(job_id)
     status = store.state(run)["status"]
@@ -126,10 +137,7 @@ def resume_job(job_id: str):
     if status not in FINISHED or not (walkforward or run.sqlite.exists()):
         raise ApiError(409, "not_resumable", f"job {job_id} is {status}; only a finished job with a study resumes",
                        "job_id")
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "expected a JSON object with trials or seconds")
-    budget = None if walkforward else _resume_budget(body)
+    budget = None if walkforward else _resume_budget(body).as_dict()
     enqueue(store, run, current_app.config["SETTINGS"].max_jobs, resume_budget=budget, summary=None,
             progress=None, error=None)
     response = jsonify(job_record(store, run))
@@ -138,26 +146,21 @@ def resume_job(job_id: str):
     return response
 
 
-def _resume_budget(body: dict[str, Any]) -> dict[str, Any]:
-    trials, seconds = body.get("trials"), body.get("seconds")
-    if trials is None and seconds is None:
-        raise ApiError(400, "invalid_field", "give trials (a whole number > 0) or seconds (> 0)", "trials")
-    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials <= 0):
-        raise ApiError(400, "invalid_field", f"trials must be a whole number > 0, got {trials!r}", "trials")
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-                                or not math.isfinite(seconds) or seconds <= 0):
-        raise ApiError(400, "invalid_field", f"seconds must be a number > 0, got {seconds!r}", "seconds")
-    mode = "trials" if trials is not None else "time"
-    return {"mode": mode, "trials": trials, "seconds": seconds, "patience": None}
+def _resume_budget(body: ResumeRequest) -> Budget:
+    if body.trials is None and body.seconds is None:
+        raise ApiError(400, "missing_field", "trials: give trials (a whole number > 0) or seconds (> 0)", "trials")
+    budget = Budget("trials" if body.trials is not None else "time", body.trials, body.seconds, None)
+    try:
+        run_limits(current_app.config["SETTINGS"]).check_budget(budget)
+    except FieldError as exc:
+        field = exc.field.removeprefix("budget.")
+        raise ApiError(400, "invalid_field", f"{field}: {exc.reason}", field) from None
+    return budget
 
 
 def _sorted(rows: list[dict[str, Any]], key: str | None, order: str | None) -> list[dict[str, Any]]:
-    if order not in (None, "asc", "desc"):
-        raise ApiError(400, "invalid_field", f"order must be asc or desc, got {order!r}", "order")
     if key is None:
         return rows if order != "desc" else rows[::-1]
-    if key not in SORT_KEYS:
-        raise ApiError(400, "invalid_field", f"cannot sort by {key!r} (choose from {', '.join(SORT_KEYS)})", "sort")
 
     def value(row: dict[str, Any]) -> Any:
         return row.get(key) if key in row else row["metrics"].get(key)
@@ -165,15 +168,6 @@ def _sorted(rows: list[dict[str, Any]], key: str | None, order: str | None) -> l
     present = [r for r in rows if value(r) is not None]
     missing = [r for r in rows if value(r) is None]
     return sorted(present, key=value, reverse=order != "asc") + missing
-
-
-def _int_arg(name: str, default: int, minimum: int) -> int:
-    text = request.args.get(name)
-    if text is None:
-        return default
-    if not text.isdigit() or int(text) < minimum:
-        raise ApiError(400, "invalid_field", f"{name} must be a whole number >= {minimum}, got {text!r}", name)
-    return int(text)
 
 
 def _csv(run: RunDir, summary: dict[str, Any] | None) -> Response:

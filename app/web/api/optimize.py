@@ -1,17 +1,33 @@
-"""``POST /api/optimize``: validate, prepare the run, queue it; optionally wait for it."""
+"""``POST /api/optimize``: validate, prepare the run, queue it; optionally wait for it.
+
+Everything that can refuse the request is checked before the upload is kept, and an
+upload this request stored is removed again if the run is refused after all (a window
+with no bars of that file), so a rejected request stores nothing.
+"""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import time
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.web.datasource import dataset_for_request
+from app.web.body_limits import json_body
+from app.web.contract.models.jobs import Queued, Results
+from app.web.contract.models.optimize import (
+    OptimizeForm,
+    OptimizeOptions,
+    OptimizeQuery,
+    OptimizeRequest,
+)
+from app.web.contract.parse import parse_fields, parse_json
+from app.web.contract.registry import Answer, operation
+from app.web.datasource import dataset_for_request, discard_new_upload
 from app.web.errors import ApiError
 from app.web.jobs_view import job_links, job_record, result_rows
-from app.web.optimize_request import canonical_config, client_field
+from app.web.optimize_request import canonical_config, client_field, run_limits
 from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import FINISHED
@@ -21,28 +37,34 @@ from backtune.registry import get_strategy
 
 bp = Blueprint("optimize", __name__)
 WAIT_POLL_S = 0.2
+UNSTORED = "(upload)"
 
 
 @bp.post("/api/optimize")
-def optimize():
+@operation("optimize", "Queue an optimisation", body=OptimizeRequest, form=OptimizeForm, query=OptimizeQuery,
+           parse=False, documents=(OptimizeOptions,),
+           description="Give exactly one of `file`, `dataset` and `csvPath`. With `?wait=true` the call blocks until "
+                       "the job ends (at most BACKTUNE_WAIT_LIMIT_S) and answers with its results, or with the job "
+                       "and 202 if it is still going.",
+           replies={202: Answer(Queued, "Queued (with ?wait=true: the job, still going)",
+                                location="/api/jobs/{job_id}"),
+                    200: Answer(Results, "Finished within the wait")},
+           errors=(400, 403, 404, 413, 415))
+def optimize(query: OptimizeQuery):
     settings = current_app.config["SETTINGS"]
-    options, fields = _request_parts()
-    strategy_id = fields.get("strategy")
-    if not strategy_id:
-        raise ApiError(400, "invalid_field", "give the strategy id", "strategy")
-    strategy = get_strategy(strategy_id)
+    options, fields, warmup_bars = _request_parts()
+    strategy = get_strategy(fields["strategy"])
+    limits = run_limits(settings)
+    with _client_names():
+        config = RunConfig.parse(canonical_config(strategy, options, UNSTORED, warmup_bars, limits))
+        limits.check(config)
     dataset = dataset_for_request(fields, request.files)
-    raw = canonical_config(strategy, options, str(dataset.path), fields.get("warmupBars", fields.get("warmup_bars")),
-                           settings.max_workers)
-    try:
-        config = RunConfig.parse(raw)
-    except FieldError as exc:
-        raise ApiError(400, "invalid_field", f"{client_field(exc.field)}: {exc.reason}",
-                       client_field(exc.field)) from None
-    run = prepare_run(config, settings.runs_dir, bars=dataset.bars)
+    config = dataclasses.replace(config, data=str(dataset.path))
+    with discard_new_upload(dataset), _client_names():
+        run = prepare_run(config, settings.runs_dir, bars=dataset.bars)
     store = current_app.config["JOBS"]
     enqueue(store, run, settings.max_jobs, dataset_name=dataset.name)
-    if request.args.get("wait") == "true":
+    if query.wait == "true":
         return _wait(run, settings.wait_limit_s)
     response = jsonify({"job_id": run.run_id, "status": store.state(run)["status"],
                         "links": job_links(store, run.run_id)})
@@ -51,30 +73,30 @@ def optimize():
     return response
 
 
-def _request_parts() -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """(optimisation options, request-level fields) from either accepted request form.
+@contextmanager
+def _client_names() -> Iterator[None]:
+    """The engine names its canonical fields; the client knows its own."""
+    try:
+        yield
+    except FieldError as exc:
+        field = client_field(exc.field)
+        raise ApiError(400, "invalid_field", f"{field}: {exc.reason}", field) from None
+
+
+def _request_parts() -> tuple[OptimizeOptions, Mapping[str, Any], int]:
+    """(options, request-level fields, warm-up bars) from either accepted request form.
 
     multipart: ``config`` is a JSON string of options; ``strategy``, ``warmupBars``,
     ``csvPath``/``dataset`` are form fields. JSON: everything at the top level.
     """
     if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ApiError(400, "malformed_json", "the body is not a JSON object", "body")
-        request_keys = ("strategy", "warmupBars", "warmup_bars", "csvPath", "dataset")
-        return ({k: v for k, v in body.items() if k not in request_keys},
-                {k: body[k] for k in request_keys if k in body})
+        body = parse_json(OptimizeRequest, json_body())
+        return body, body.model_dump(include={"strategy", "dataset", "csvPath"}), body.warmupBars
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json", "body")
-    text = request.form.get("config", "{}")
-    try:
-        options = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"config is not valid JSON ({exc.msg} at column {exc.colno})",
-                       "config") from None
-    if not isinstance(options, dict):
-        raise ApiError(400, "malformed_json", "config must be a JSON object", "config")
-    return options, request.form.to_dict()
+    form = parse_fields(OptimizeForm, request.form.to_dict())
+    options = parse_json(OptimizeOptions, form.config, field="config")
+    return options, form.model_dump(include={"strategy", "dataset", "csvPath"}), form.warmupBars
 
 
 def _wait(run, limit_s: float):
