@@ -199,7 +199,7 @@ def timed_run(config: RunConfig, bars: OHLCV, runs_root: Path, pool: WorkerPool 
 def _journal_trials(journal: Path, called: float) -> tuple[list[Trial], int]:
     """Trials from Optuna's journal: ``worker_id`` names the storage instance (one per
     worker) that created each trial; trial ids are the order of the create operations."""
-    from optuna.storages.journal._storage import JournalOperation
+    from backtune.optimize.optuna_compat import JournalOperation
     from optuna.trial import TrialState
 
     created: list[tuple[str, float]] = []

@@ -21,6 +21,7 @@ from app.web.dashboard import DASHBOARD_PATHS, dashboard_url, is_dashboard_path
 from backtune.jobs.catalog import INDEX_FILE, ReadOnlyStorageError, RunCatalog, dashboard_study_id
 from backtune.optimize.config import RunConfig
 from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.optuna_compat import install_finished_study_cursor, storage_of, study_id_of, trial_id_of
 from backtune.optimize.run import execute_run, prepare_run
 from backtune.optimize.rundir import RunDir
 from tests.conftest import backtesting_csv
@@ -248,19 +249,19 @@ def test_trial_ids_are_unique_across_runs_and_map_back(home, runs):
     catalog = RunCatalog(home / "runs")
     studies = catalog.get_all_studies()
     assert [s.study_name for s in studies] == [run.run_id for run in runs]
-    trials = [t for s in studies for t in catalog.get_all_trials(s._study_id)]
-    assert len({t._trial_id for t in trials}) == len(trials) == 3 * TRIALS
+    trials = [t for s in studies for t in catalog.get_all_trials(study_id_of(s))]
+    assert len({trial_id_of(t) for t in trials}) == len(trials) == 3 * TRIALS
     for study, run in zip(studies, runs):
         expected = sqlite_trials(run.sqlite)
         for trial in expected:
-            trial_id = catalog.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
+            trial_id = catalog.get_trial_id_from_study_id_trial_number(study_id_of(study), trial.number)
             found = catalog.get_trial(trial_id)
             assert (found.number, found.params, found.values, found.user_attrs) == \
                    (trial.number, trial.params, trial.values, trial.user_attrs)
-        assert catalog.get_n_trials(study._study_id) == TRIALS
-        assert catalog.get_best_trial(study._study_id).value == max(t.value for t in expected)
-        assert catalog.get_study_name_from_id(study._study_id) == run.run_id
-        assert catalog.get_study_id_from_name(run.run_id) == study._study_id
+        assert catalog.get_n_trials(study_id_of(study)) == TRIALS
+        assert catalog.get_best_trial(study_id_of(study)).value == max(t.value for t in expected)
+        assert catalog.get_study_name_from_id(study_id_of(study)) == run.run_id
+        assert catalog.get_study_id_from_name(run.run_id) == study_id_of(study)
         loaded = optuna.load_study(study_name=run.run_id, storage=catalog)
         assert loaded.best_value == max(t.value for t in expected)
         assert loaded.user_attrs["run_id"] == run.run_id
@@ -308,7 +309,7 @@ def test_trials_are_read_as_optunas_rdbstorage_builds_them(home, runs, direction
 
     assert [without_id(t) for t in found] == [without_id(t) for t in expected]
     assert [list(t.params) for t in found] == [list(t.params) for t in expected]  # the order shown
-    assert [t._trial_id for t in found] == [study_id << 32 | t._trial_id for t in expected]
+    assert [trial_id_of(t) for t in found] == [study_id << 32 | trial_id_of(t) for t in expected]
     assert [t.state for t in found][-2:] == [TrialState.RUNNING, TrialState.WAITING]
     assert catalog.get_study_directions(study_id) == [optuna.study.StudyDirection[d.upper()] for d in directions]
 
@@ -321,7 +322,7 @@ def test_a_replaced_study_db_is_reread(home, runs):
     assert len(catalog.get_all_trials(study_id)) == TRIALS
     resumed = _in_memory_copy(run.sqlite, TRIALS)
     resumed.add_trial(resumed.trials[0])
-    dump_study(resumed._storage, STUDY, run.sqlite)
+    dump_study(storage_of(resumed), STUDY, run.sqlite)
     assert [t.number for t in catalog.get_all_trials(study_id)] == list(range(TRIALS + 1))
 
 
@@ -335,7 +336,7 @@ def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
     run.update_state(status="running")
     catalog = RunCatalog(home / "runs")
     assert run.run_id not in listed(client)  # running, but no live copy yet
-    with IncrementalDumper(source._storage, STUDY, run.live_sqlite) as dumper:
+    with IncrementalDumper(storage_of(source), STUDY, run.live_sqlite) as dumper:
         dumper.sync()
         study_id = listed(client)[run.run_id]
         assert study_id == 2  # the id it was given at first sight, before it had a study
@@ -351,13 +352,13 @@ def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
         trials = catalog.get_all_trials(study_id)
         assert [(t.number, t.state) for t in trials[5:]] == [(5, TrialState.COMPLETE), (6, TrialState.COMPLETE)]
         assert trials[5].value == 1.5
-        assert len({t._trial_id for t in trials}) == 7
+        assert len({trial_id_of(t) for t in trials}) == 7
 
     # The run ends: its coordinator removes live.db, then dumps study.db, then says "done".
     run.live_sqlite.unlink()
     assert len(catalog.get_all_trials(study_id)) == 7  # the open live copy bridges the gap
     assert listed(client)[run.run_id] == study_id
-    dump_study(source._storage, STUDY, run.sqlite)
+    dump_study(storage_of(source), STUDY, run.sqlite)
     run.update_state(status="done")
     assert [t.number for t in catalog.get_all_trials(study_id)] == list(range(7))
     assert catalog._open[run.run_id].version.path == run.sqlite
@@ -366,7 +367,7 @@ def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
 def test_the_live_copy_counts_only_while_the_run_is_running(home, runs):
     """A resumed run has both files; a crashed one may leave its live copy behind."""
     run = runs[0]
-    with IncrementalDumper(_in_memory_copy(run.sqlite, 2)._storage, STUDY, run.live_sqlite) as dumper:
+    with IncrementalDumper(storage_of(_in_memory_copy(run.sqlite, 2)), STUDY, run.live_sqlite) as dumper:
         dumper.sync()
     catalog = RunCatalog(home / "runs")
     study_id = catalog.get_study_id_from_name(run.run_id)
@@ -418,12 +419,11 @@ def test_a_job_gets_its_id_before_it_has_a_study(home, runs):
 
 def test_a_finished_study_is_not_rescanned_on_every_request(client, runs, monkeypatch):
     """optuna-dashboard's per-study cache only moved past trials once it met an unfinished
-    one, so every request rescanned a finished study (app/web/dashboard_cache.py)."""
-    from optuna_dashboard import _inmemory_cache
-
+    one, so every request rescanned a finished study (optuna_compat.install_finished_study_cursor)."""
+    cursor = install_finished_study_cursor()
     scanned = []
-    original = _inmemory_cache._CachedExtraStudyProperty._update_search_space
-    monkeypatch.setattr(_inmemory_cache._CachedExtraStudyProperty, "_update_search_space",
+    original = cursor._update_search_space
+    monkeypatch.setattr(cursor, "_update_search_space",
                         lambda self, trial: (scanned.append(trial.number), original(self, trial)))
     study_id = listed(client)[runs[0].run_id]
     first = client.get(f"/api/studies/{study_id}").json

@@ -32,6 +32,7 @@ from werkzeug.test import Client
 
 from backtune.optimize.dump import dump_study
 from backtune.optimize.dump import IncrementalDumper
+from backtune.optimize.optuna_compat import trial_id_of
 
 CHOICES = (None, True, 3, 2.5, "fast")
 
@@ -179,7 +180,7 @@ def _snapshot(sqlite_path: Path, study_name: str) -> dict[str, Any]:
             storage.get_study_system_attrs(storage.get_study_id_from_name(study_name))
         ),
         # Trial ids too: the dashboard's API and URLs address trials by id.
-        "trials": [{**_trial_fields(t), "trial_id": t._trial_id} for t in study.trials],
+        "trials": [{**_trial_fields(t), "trial_id": trial_id_of(t)} for t in study.trials],
     }
 
 

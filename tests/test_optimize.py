@@ -413,13 +413,14 @@ def test_salvage_falls_back_to_the_live_copy_when_the_journal_is_gone(tmp_path):
     from backtune.optimize.run import salvage_run
     from backtune.optimize.storage import open_storage
     from backtune.optimize.dump import IncrementalDumper
+    from backtune.optimize.optuna_compat import storage_of
 
     run_dir = prepare_run(config(budget={"mode": "trials", "trials": 6}), tmp_path)
     journal = Path(run_dir.read_json(run_dir.state_file)["storage"])
     study = optuna.load_study(study_name="backtune", storage=open_storage(str(journal)))
     study.optimize(lambda t: t.suggest_int("n1", 5, 30) * 1.0, n_trials=4)
     study.ask()  # left running when the machine went away
-    with IncrementalDumper(study._storage, "backtune", run_dir.live_sqlite) as live:
+    with IncrementalDumper(storage_of(study), "backtune", run_dir.live_sqlite) as live:
         live.sync()
     journal.unlink()  # tmpfs emptied by a restart
     summary = salvage_run(run_dir, "interrupted")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import optuna
 from optuna.storages import JournalStorage
-from optuna.storages.journal._storage import JournalOperation
 from optuna.trial import TrialState
 
+from backtune.optimize.optuna_compat import JournalOperation
 from backtune.optimize.run import execute_run, prepare_run
 from backtune.optimize.storage import FlockLock, BatchingJournalStorage, open_storage, publish_params
 
@@ -57,8 +57,8 @@ def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_
     storage = open_storage(str(tmp_path / "study.journal"), batched=True)
     study = optuna.create_study(storage=storage)
     appends = []
-    original = storage._backend.append_logs
-    storage._backend.append_logs = lambda logs: (appends.append([log["op_code"] for log in logs]), original(logs))
+    original = storage.append_lines
+    storage.append_lines = lambda logs: (appends.append([log["op_code"] for log in logs]), original(logs))
 
     def like_a_worker(trial: optuna.Trial) -> float:
         value = trial.suggest_float("x", -5, 5) + trial.suggest_int("n", 1, 19, step=2)
@@ -81,7 +81,7 @@ def test_published_parameters_are_visible_to_other_workers_while_the_trial_runs(
     study = optuna.create_study(study_name="s", storage=mine)
     trial = study.ask()
     trial.suggest_float("x", 0, 1)
-    theirs = JournalStorage(mine._backend.__class__(path))
+    theirs = open_storage(path)
     seen = optuna.load_study(study_name="s", storage=theirs).trials[0]
     assert seen.state == TrialState.RUNNING and seen.params == {}
     publish_params(trial.storage)

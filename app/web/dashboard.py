@@ -22,6 +22,7 @@ from flask import Flask
 from app.web import dashboard_cache
 from app.web.errors import error_response
 from backtune.jobs.catalog import RunCatalog
+from backtune.optimize.optuna_compat import install_finished_study_cursor
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -95,7 +96,7 @@ class DashboardDispatcher:
 
 def mount_dashboard(app: Flask) -> None:
     """Serve the dashboard over every run in the app's runs folder, from the same server."""
-    dashboard_cache.install()
+    install_finished_study_cursor()
     catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
     app.config["CATALOG"] = catalog
     dashboard = dashboard_cache.ImportanceCache(optuna_dashboard.wsgi(catalog))

@@ -19,36 +19,33 @@ once read-only and kept while it is the same file (device and inode: ``study.db`
 by ``os.replace``, ``live.db`` changes in place), and trials are read incrementally, as
 Optuna's own ``_CachedStorage`` does: finished trials never change, so each refresh fetches
 only new and still-unfinished ones, straight from Optuna's tables rather than through
-its ORM (``_read_trials``).
+its ORM (``backtune.optimize.trial_rows.read_trials``, about seven times cheaper per trial,
+which is most of what following a running optimisation costs).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Container, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, NoReturn
 from urllib.parse import quote
 
 import sqlalchemy
 import sqlalchemy.exc
-from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.exceptions import OptunaError
 from optuna.storages import BaseStorage, RDBStorage
-from optuna.storages._rdb import models
 from optuna.study import StudyDirection
-from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import Connection
 
 from backtune.jobs.store import RUNNING, JobStore
-from backtune.optimize.dump import _INTERMEDIATE_VALUES, _PARAMS, _SYSTEM_ATTRS, _TRIALS, _USER_ATTRS, _VALUES
+from backtune.optimize.optuna_compat import FrozenStudy, set_trial_id, study_id_of, trial_id_of
 from backtune.optimize.rundir import RunDir
+from backtune.optimize.trial_rows import read_trials
 
 log = logging.getLogger("backtune.jobs")
 
@@ -215,8 +212,8 @@ class _OpenStudy:
         studies = self._storage.get_all_studies()
         if not studies:
             raise LookupError(f"{self.version.path}: no study yet")
-        first = min(studies, key=lambda s: s._study_id)
-        return _LocalStudy(first._study_id, first.directions, first.user_attrs, first.system_attrs)
+        first = min(studies, key=study_id_of)
+        return _LocalStudy(study_id_of(first), first.directions, first.user_attrs, first.system_attrs)
 
     def trials(self) -> list[FrozenTrial]:
         """Every trial by number; only new and unfinished ones are read from the file.
@@ -226,14 +223,14 @@ class _OpenStudy:
         """
         with self._lock:
             with self._storage.engine.connect() as conn:
-                fresh = _read_trials(conn, self._local_id, self._last_finished, sorted(self._unfinished))
+                fresh = read_trials(conn, self._local_id, self._last_finished, sorted(self._unfinished))
             if fresh:
                 finished = [-1]
                 for trial in fresh:
-                    local_id = trial._trial_id
-                    trial._trial_id = _catalog_trial_id(self._study_id, local_id)
+                    local_id = trial_id_of(trial)
+                    set_trial_id(trial, _catalog_trial_id(self._study_id, local_id))
                     self._trials[trial.number] = trial
-                    self._by_id[trial._trial_id] = trial
+                    self._by_id[trial_id_of(trial)] = trial
                     if trial.state.is_finished():
                         self._unfinished.discard(local_id)
                         finished.append(local_id)
@@ -255,73 +252,6 @@ class _OpenStudy:
         """Give back the connections: the file may be gone (live.db) or replaced (study.db)."""
         self._storage.remove_session()
         self._storage.engine.dispose()
-
-
-def _read_trials(conn: Connection, study_id: int, after_id: int, unfinished: list[int]) -> list[FrozenTrial]:
-    """The study's trials with an id above ``after_id`` or in ``unfinished``, by id.
-
-    They are the FrozenTrials ``RDBStorage`` builds (``_build_frozen_trial_from_trial_model``
-    in the installed Optuna), read with SQLAlchemy Core from Optuna's own table definitions,
-    as ``backtune.optimize.dump`` writes them: RDBStorage's reader goes through ORM objects
-    and costs about seven times more per trial, which is most of what following a running
-    optimisation costs. tests/test_dashboard.py compares the two trial by trial.
-
-    Each statement reads the file as it is then; a running trial rewritten in between may
-    come out mixed, but it stays in ``unfinished`` and is read again on the next refresh,
-    and a finished trial is never rewritten. Child rows of trials the first statement did
-    not see (inserted since) are left for the next refresh.
-    """
-    def chosen(table: sqlalchemy.Table) -> sqlalchemy.ColumnElement[bool]:
-        """On trial_id alone, which every table has indexed: a range scan, not a join."""
-        return sqlalchemy.or_(table.c.trial_id > after_id, table.c.trial_id.in_(unfinished))
-
-    rows = conn.execute(sqlalchemy.select(_TRIALS).where(_TRIALS.c.study_id == study_id, chosen(_TRIALS))
-                        .order_by(_TRIALS.c.trial_id)).all()
-    parts = {row.trial_id: _TrialParts() for row in rows}
-
-    def children(table: sqlalchemy.Table, *order: Any) -> Iterator[Any]:
-        """Rows of the trials read above; others (another study's, or inserted since) are skipped."""
-        if parts:
-            for row in conn.execute(sqlalchemy.select(table).where(chosen(table)).order_by(*order)):
-                if row.trial_id in parts:
-                    yield parts[row.trial_id], row
-
-    distributions: dict[str, BaseDistribution] = {}
-    for part, row in children(_PARAMS, _PARAMS.c.param_id):
-        distribution = distributions.get(row.distribution_json)
-        if distribution is None:
-            distribution = distributions[row.distribution_json] = json_to_distribution(row.distribution_json)
-        part.params[row.param_name] = distribution.to_external_repr(row.param_value)
-        part.distributions[row.param_name] = distribution
-    for part, row in children(_VALUES, _VALUES.c.objective):
-        part.values.append(models.TrialValueModel.stored_repr_to_value(row.value, row.value_type))
-    for part, row in children(_INTERMEDIATE_VALUES):
-        part.intermediate_values[row.step] = models.TrialIntermediateValueModel.stored_repr_to_intermediate_value(
-            row.intermediate_value, row.intermediate_value_type)
-    for part, row in children(_USER_ATTRS):
-        part.user_attrs[row.key] = json.loads(row.value_json)
-    for part, row in children(_SYSTEM_ATTRS):
-        part.system_attrs[row.key] = json.loads(row.value_json)
-
-    trials = []
-    for row in rows:
-        part = parts[row.trial_id]
-        trials.append(FrozenTrial(
-            number=row.number, state=row.state, value=None, values=part.values or None,
-            datetime_start=row.datetime_start, datetime_complete=row.datetime_complete, params=part.params,
-            distributions=part.distributions, user_attrs=part.user_attrs, system_attrs=part.system_attrs,
-            intermediate_values=part.intermediate_values, trial_id=row.trial_id))
-    return trials
-
-
-@dataclass
-class _TrialParts:
-    params: dict[str, Any] = field(default_factory=dict)
-    distributions: dict[str, BaseDistribution] = field(default_factory=dict)
-    values: list[float] = field(default_factory=list)
-    intermediate_values: dict[int, float] = field(default_factory=dict)
-    user_attrs: dict[str, Any] = field(default_factory=dict)
-    system_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def _catalog_trial_id(study_id: int, local_id: int) -> int:
@@ -362,7 +292,7 @@ class RunCatalog(BaseStorage):
         ids = self._ids.assign(run.run_id for run in runs)
         studies = [self._summary(run, ids[run.run_id]) for run in runs]
         self._forget_except({run.run_id for run in runs})
-        return sorted((s for s in studies if s is not None), key=lambda s: s._study_id)
+        return sorted((s for s in studies if s is not None), key=study_id_of)
 
     def get_study_id_from_name(self, study_name: str) -> int:
         run = self._store.run(study_name)

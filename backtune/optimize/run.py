@@ -24,6 +24,7 @@ from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.optuna_compat import storage_of
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
@@ -162,7 +163,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     """Fail orphaned trials, dump to SQLite, rank, write results and the final state."""
     orphans = _fail_orphans(study)
     dump_started = time.perf_counter()
-    dump_study(study._storage, config.study_name, run.sqlite)
+    dump_study(storage_of(study), config.study_name, run.sqlite)
     dump_s = time.perf_counter() - dump_started
     trials = study.get_trials(deepcopy=False)
     rows = ranked_trials(trials, config)
@@ -322,7 +323,7 @@ def _fail_orphans(study: optuna.Study) -> list[int]:
     """Trials a dead worker left RUNNING can never finish; mark them FAIL before the dump."""
     orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
     for trial in orphans:
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
     return [t.number for t in orphans]
 
 
