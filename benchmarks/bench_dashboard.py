@@ -97,7 +97,7 @@ class Measured:
 
 
 def measure(config: Any, runs: Path, bars: Any, client: Any | None, interval: float) -> Measured:
-    from backtune.jobs.catalog import dashboard_study_id
+    from backtune.jobs.study_ids import dashboard_study_id
     from backtune.jobs.coordinator import LIVE_DUMP_EVERY
     from backtune.optimize.run import execute_run, prepare_run
 

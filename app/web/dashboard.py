@@ -8,7 +8,7 @@ installed dashboard's routes and Flask's by tests/test_dashboard.py) rather than
 
 The dashboard can delete, rename and annotate studies; here any method but GET and HEAD on
 its paths gets a 405 in the API's error shape before it reaches it, and its storage (the
-run catalog) refuses writes as well.
+``ReadOnlyRunsStorage``) refuses writes as well.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flask import Flask
 
 from app.web import dashboard_cache
 from app.web.errors import error_response
-from backtune.jobs.catalog import RunCatalog
+from backtune.jobs.runs_storage import ReadOnlyRunsStorage
 from backtune.optimize.optuna_compat import install_finished_study_cursor
 
 if TYPE_CHECKING:
@@ -48,11 +48,6 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 
 def is_dashboard_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in DASHBOARD_PATHS)
-
-
-def dashboard_url(study_id: int) -> str:
-    """Where the dashboard shows a run; ``backtune.jobs.catalog.dashboard_study_id`` gives the id."""
-    return f"/dashboard/studies/{study_id}"
 
 
 class DashboardDispatcher:
@@ -97,7 +92,7 @@ class DashboardDispatcher:
 def mount_dashboard(app: Flask) -> None:
     """Serve the dashboard over every run in the app's runs folder, from the same server."""
     install_finished_study_cursor()
-    catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
-    app.config["CATALOG"] = catalog
-    dashboard = dashboard_cache.ImportanceCache(optuna_dashboard.wsgi(catalog))
+    storage = ReadOnlyRunsStorage(app.config["SETTINGS"].runs_dir)
+    app.config["RUNS_STORAGE"] = storage
+    dashboard = dashboard_cache.ImportanceCache(optuna_dashboard.wsgi(storage))
     app.wsgi_app = DashboardDispatcher(app, dashboard)  # type: ignore[method-assign]

@@ -193,6 +193,28 @@ class IncrementalDumper:
         )
 
 
+class LiveDump:
+    """A SQLite copy of the running study, refreshed at most every ``every`` seconds (the
+    coordinator calls ``maybe_sync`` at its polling rate) and removed on ``close``, when
+    the final dump takes over."""
+
+    def __init__(self, storage: BaseStorage, study_name: str, path: Path, every: float) -> None:
+        path.unlink(missing_ok=True)
+        self.dumper = IncrementalDumper(storage, study_name, path)
+        self.path = path
+        self.every = every
+        self.last = 0.0
+
+    def maybe_sync(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.dumper.sync()
+            self.last = time.monotonic()
+
+    def close(self) -> None:
+        self.dumper.close()
+        self.path.unlink(missing_ok=True)
+
+
 def _write_changed_attrs(
     attrs: dict[str, Any], written_json: dict[str, str], write: Callable[[str, Any], None]
 ) -> None:

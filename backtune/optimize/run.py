@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
-from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.dump import LiveDump, dump_study
 from backtune.optimize.optuna_compat import storage_of
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
@@ -213,26 +213,6 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
     return execute_run(run, budget, on_progress, live_dump_every, pool)
 
 
-class LiveDump:
-    """A SQLite copy of the running study, refreshed at most every ``every`` seconds."""
-
-    def __init__(self, storage: optuna.storages.BaseStorage, study_name: str, path: Path, every: float) -> None:
-        path.unlink(missing_ok=True)
-        self.dumper = IncrementalDumper(storage, study_name, path)
-        self.path = path
-        self.every = every
-        self.last = 0.0
-
-    def maybe_sync(self) -> None:
-        if time.monotonic() - self.last >= self.every:
-            self.dumper.sync()
-            self.last = time.monotonic()
-
-    def close(self) -> None:
-        self.dumper.close()
-        self.path.unlink(missing_ok=True)
-
-
 def _journal_path(run: RunDir) -> Path:
     folder = journal_dir() or run.path
     folder.mkdir(parents=True, exist_ok=True)
@@ -244,10 +224,9 @@ def _start(plans: list[WorkerPlan], pool: WorkerPool | None) -> list[Any]:
     their own (the pool's warm ones, or freshly spawned), so a crash or a kill takes down
     one worker only."""
     if len(plans) == 1:
-        thread = threading.Thread(target=_in_process, args=(plans[0],), name="worker-0", daemon=True)
-        thread.exitcode = None
-        thread.start()
-        return [thread]
+        worker = _ThreadWorker(plans[0])
+        worker.start()
+        return [worker]
     if pool is not None:
         return pool.start(plans)
     context = multiprocessing.get_context("spawn")
@@ -257,18 +236,35 @@ def _start(plans: list[WorkerPlan], pool: WorkerPool | None) -> list[Any]:
     return processes
 
 
-def _in_process(plan: WorkerPlan) -> None:
-    thread = threading.current_thread()
-    try:
-        run_worker(plan)
-        thread.exitcode = 0
-    except BaseException:
-        thread.exitcode = 1
+class _ThreadWorker:
+    """A worker in a thread of the coordinator, answering as a ``Process`` does (``start``,
+    ``is_alive``, ``join``, ``exitcode``), so the watch loop treats every worker alike."""
+
+    def __init__(self, plan: WorkerPlan) -> None:
+        self.exitcode: int | None = None
+        self._plan = plan
+        self._thread = threading.Thread(target=self._run, name=f"worker-{plan.index}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            run_worker(self._plan)
+            self.exitcode = 0
+        except BaseException:
+            self.exitcode = 1
 
 
 def _watch(run: RunDir, study: optuna.Study, space: SearchSpace, workers: list[Any], baseline: int,
            trial_limit: int | None, deadline: float | None, on_progress: Callable[[Progress], None] | None,
-           live: "LiveDump | None") -> None:
+           live: LiveDump | None) -> None:
     started = time.perf_counter()
     while any(w.is_alive() for w in workers):
         try:

@@ -53,7 +53,7 @@ def get_job(job_id: str):
 def get_results(job_id: str):
     run = _run(job_id)
     status = _store().state(run)["status"]
-    summary, rows = result_rows(current_app.config["CATALOG"], run, status)
+    summary, rows = result_rows(current_app.config["RUNS_STORAGE"], run, status)
     if request.args.get("format") == "csv":
         return _csv(run, summary)
     rows = _sorted(rows, request.args.get("sort"), request.args.get("order"))
@@ -70,7 +70,7 @@ def get_results(job_id: str):
 def get_trial(job_id: str, number: int):
     """Re-run one trial for its trades and equity curve (results keep metrics, not trades)."""
     run = _run(job_id)
-    _, rows = result_rows(current_app.config["CATALOG"], run, _store().state(run)["status"])
+    _, rows = result_rows(current_app.config["RUNS_STORAGE"], run, _store().state(run)["status"])
     row = next((r for r in rows if r["number"] == number), None)
     if row is None:
         raise ApiError(404, "trial_not_found", f"job {job_id} has no trial {number} with results", "number")

@@ -89,6 +89,6 @@ def _wait(run, limit_s: float):
         response = jsonify(job_record(store, run))
         response.status_code = 202
         return response
-    summary, rows = result_rows(current_app.config["CATALOG"], run, status)
+    summary, rows = result_rows(current_app.config["RUNS_STORAGE"], run, status)
     return jsonify({"job_id": run.run_id, "status": status, "summary": summary, "total": len(rows),
                     "results": rows, "links": job_links(store, run.run_id)})

@@ -2,12 +2,12 @@
 
 Each run keeps its own SQLite study (``live.db`` while it runs, ``study.db`` once done), all
 named "backtune". optuna-dashboard takes a single storage, and copying every run into one
-database would mean a second writer per run and a copy that lags behind. ``RunCatalog``
-instead presents the files as one storage:
+database would mean a second writer per run and a copy that lags behind.
+``ReadOnlyRunsStorage`` instead presents the files as one storage:
 
-- study ids are stable integers, assigned once per run and kept in ``dashboard.json`` in the
-  runs folder (written under the job store's lock, never reused), so a link such as
-  ``/dashboard/studies/7`` keeps pointing at the same run as runs come and go;
+- study ids are stable integers, one per run, never reused (``backtune.jobs.study_ids``),
+  so a link such as ``/dashboard/studies/7`` keeps pointing at the same run as runs come
+  and go;
 - the study name is the run id, unique where every run's own name is "backtune";
 - trial ids carry the study id in their high bits, unique across runs and mapped back by
   ``get_trial``;
@@ -29,13 +29,12 @@ import copy
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Container, Iterable
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 from urllib.parse import quote
 
-import sqlalchemy
 import sqlalchemy.exc
 from optuna.exceptions import OptunaError
 from optuna.storages import BaseStorage, RDBStorage
@@ -43,17 +42,13 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from backtune.jobs.store import RUNNING, JobStore
+from backtune.jobs.study_ids import TRIAL_ID_BITS, StudyIds, dashboard_trial_id
 from backtune.optimize.optuna_compat import FrozenStudy, set_trial_id, study_id_of, trial_id_of
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.trial_rows import read_trials
 
 log = logging.getLogger("backtune.jobs")
 
-INDEX_FILE = "dashboard.json"
-# A run's own trial ids fill the low bits of a catalog trial id and its study id the rest;
-# 32 + 21 bits keep every id exact in a JavaScript number (the dashboard's frontend).
-TRIAL_ID_BITS = 32
-MAX_STUDY_ID = 2 ** (53 - TRIAL_ID_BITS) - 1
 # Open files kept (each holds a connection and the trials read so far); summaries of every
 # run are cached regardless, so listing many runs reopens nothing.
 MAX_OPEN_FILES = 16
@@ -63,72 +58,7 @@ _UNREADABLE = (sqlalchemy.exc.SQLAlchemyError, OptunaError, OSError)
 
 
 class ReadOnlyStorageError(RuntimeError):
-    """A write reached the catalog: runs change only through their own coordinator."""
-
-
-def dashboard_study_id(runs_dir: Path, run_id: str) -> int:
-    """The run's study id in the dashboard, assigned now if this is its first sight.
-
-    Valid before the run has a study file, so a job can be linked as soon as it is queued:
-    the link works once the run has written its first live copy.
-    """
-    if JobStore(Path(runs_dir)).run(run_id) is None:
-        raise KeyError(f"no run {run_id!r} in {runs_dir}")
-    return _StudyIds(Path(runs_dir)).assign([run_id])[run_id]
-
-
-class _StudyIds:
-    """run id <-> study id, from ``dashboard.json``; new runs get the next free id.
-
-    Ids of deleted runs stay in the file, so an id never comes to mean another run (the
-    dashboard caches per study id, and old links must not land on a stranger's study).
-    The file is re-read only on a miss: ids never change once given, and another web
-    worker may have assigned some since.
-    """
-
-    def __init__(self, runs_dir: Path) -> None:
-        self._store = JobStore(runs_dir)
-        self._path = runs_dir / INDEX_FILE
-        self._lock = threading.Lock()
-        self._ids: dict[str, int] = {}
-        self._runs: dict[int, str] = {}
-
-    def assign(self, run_ids: Iterable[str]) -> dict[str, int]:
-        """Every given run's id (the returned mapping may hold other runs too)."""
-        wanted = list(run_ids)
-        with self._lock:
-            if any(run_id not in self._ids for run_id in wanted):
-                self._load(self._read())
-            missing = sorted({run_id for run_id in wanted if run_id not in self._ids})
-            if missing:
-                with self._store.locked():
-                    ids = self._read()
-                    next_id = max(ids.values(), default=0) + 1
-                    for run_id in (r for r in missing if r not in ids):
-                        if next_id > MAX_STUDY_ID:
-                            raise OverflowError(f"{INDEX_FILE}: more than {MAX_STUDY_ID} runs")
-                        ids[run_id] = next_id
-                        next_id += 1
-                    # RunDir's writer is atomic: other workers read this file without the lock.
-                    RunDir(self._path.parent).write_json(self._path, {"studies": ids})
-                self._load(ids)
-            return self._ids
-
-    def run_id(self, study_id: int) -> str | None:
-        with self._lock:
-            if study_id not in self._runs:
-                self._load(self._read())
-            return self._runs.get(study_id)
-
-    def _read(self) -> dict[str, int]:
-        try:
-            return RunDir(self._path.parent).read_json(self._path)["studies"]
-        except FileNotFoundError:
-            return {}
-
-    def _load(self, ids: dict[str, int]) -> None:
-        self._ids = dict(ids)
-        self._runs = {study_id: run_id for run_id, study_id in ids.items()}
+    """A write reached the runs storage: runs change only through their own coordinator."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +131,7 @@ class _OpenStudy:
             raise
 
     def summary(self, run_id: str) -> FrozenStudy:
-        """The study as the catalog shows it: the run id as its name, the stable id."""
+        """The study as the dashboard shows it: the run id as its name, the stable id."""
         with self._lock:
             local = self._summary()
         return FrozenStudy(run_id, None, local.user_attrs, local.system_attrs, self._study_id,
@@ -228,7 +158,7 @@ class _OpenStudy:
                 finished = [-1]
                 for trial in fresh:
                     local_id = trial_id_of(trial)
-                    set_trial_id(trial, _catalog_trial_id(self._study_id, local_id))
+                    set_trial_id(trial, dashboard_trial_id(self._study_id, local_id))
                     self._trials[trial.number] = trial
                     self._by_id[trial_id_of(trial)] = trial
                     if trial.state.is_finished():
@@ -254,22 +184,16 @@ class _OpenStudy:
         self._storage.engine.dispose()
 
 
-def _catalog_trial_id(study_id: int, local_id: int) -> int:
-    if not 0 <= local_id < 2 ** TRIAL_ID_BITS:
-        raise OverflowError(f"trial id {local_id} does not fit in {TRIAL_ID_BITS} bits")
-    return study_id << TRIAL_ID_BITS | local_id
-
-
 def _read_only(name: str) -> Callable[..., NoReturn]:
-    def refuse(self: RunCatalog, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ReadOnlyStorageError(f"{name}: the run catalog is read-only; a run's study changes only "
+    def refuse(self: ReadOnlyRunsStorage, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ReadOnlyStorageError(f"{name}: the runs storage is read-only; a run's study changes only "
                                    "through its own optimisation")
 
     refuse.__name__ = name
     return refuse
 
 
-class RunCatalog(BaseStorage):
+class ReadOnlyRunsStorage(BaseStorage):
     """A read-only Optuna storage over every run under ``runs_dir`` (see the module docstring).
 
     Thread-safe: the web server calls it from many threads at once.
@@ -278,7 +202,7 @@ class RunCatalog(BaseStorage):
     def __init__(self, runs_dir: Path, max_open_files: int = MAX_OPEN_FILES) -> None:
         self.runs_dir = Path(runs_dir)
         self._store = JobStore(self.runs_dir)
-        self._ids = _StudyIds(self.runs_dir)
+        self._ids = StudyIds(self.runs_dir)
         self._max_open = max_open_files
         self._lock = threading.Lock()
         self._open: OrderedDict[str, _OpenStudy] = OrderedDict()
