@@ -1,4 +1,8 @@
-"""Reading and changing job state on disk, safely from many processes at once."""
+"""Reading and changing job state on disk, safely from many processes at once.
+
+Linux and macOS only: the lock is ``fcntl.flock``, as is the journal's
+(``backtune.optimize.storage``; README, "Platforms").
+"""
 
 from __future__ import annotations
 

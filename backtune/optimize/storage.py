@@ -1,21 +1,20 @@
-"""Optuna storage by URL: the run's journal file by default, a database for scale-out."""
+"""Optuna storage by URL: the run's journal file by default, a database for scale-out.
+
+Linux and macOS only, like the job store (``fcntl.flock`` for the journal's write lock;
+README, "Platforms").
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Container, Iterator
-
-try:
-    import fcntl
-except ImportError:  # Windows: Optuna's own locks below
-    fcntl = None
 
 import optuna
 from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalFileSymlinkLock
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from backtune.optimize.optuna_compat import BaseJournalFileLock, JournalFileHooks, JournalOperation, JournalStorageHooks
@@ -32,13 +31,13 @@ def open_storage(url: str, batched: bool = False) -> optuna.storages.BaseStorage
     worker opens ``batched`` (see ``BatchingJournalStorage``)."""
     if is_database_url(url):
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    backend = JournalFile(url, lock_obj=_journal_lock(url))
+    backend = JournalFile(url, lock_obj=FlockLock(url))
     return BatchingJournalStorage(backend) if batched else JournalStorage(backend)
 
 
 def journal_files(path: Path) -> list[Path]:
-    """The journal and every lock file any of our locks may leave beside it."""
-    return [path, Path(f"{path}.lock"), Path(f"{path}{FlockLock.SUFFIX}")]
+    """The journal and the lock file beside it."""
+    return [path, Path(f"{path}{FlockLock.SUFFIX}")]
 
 
 class JournalFile(JournalFileHooks):
@@ -168,21 +167,3 @@ def publish_params(storage: optuna.storages.BaseStorage) -> None:
     """Append whatever the storage still queues (a no-op for other storages)."""
     if isinstance(storage, BatchingJournalStorage):
         storage.flush()
-
-
-def _journal_lock(path: str) -> BaseJournalFileLock:
-    """``flock`` where the platform has it; else Optuna's symlink lock, or its open lock
-    where the file system has no symlinks. Every process of a run makes the same choice."""
-    if fcntl is not None:
-        return FlockLock(path)
-    return JournalFileSymlinkLock(path) if _symlinks_work(Path(path).parent) else JournalFileOpenLock(path)
-
-
-def _symlinks_work(folder: Path) -> bool:
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as probe:
-        try:
-            os.symlink("target", os.path.join(probe, "link"))
-        except OSError:
-            return False
-    return True
