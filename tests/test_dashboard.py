@@ -27,6 +27,8 @@ from backtune.optimize.run import execute_run, prepare_run
 from backtune.optimize.rundir import RunDir
 from tests.conftest import backtesting_csv
 
+pytestmark = pytest.mark.slow  # real runs, built once per session, behind nearly every test
+
 TRIALS = 8
 STUDY = "backtune"
 
@@ -56,9 +58,8 @@ def runs(home) -> list[RunDir]:
 
 
 @pytest.fixture
-def client(home):
-    app = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data"})
-    return app.test_client()
+def app_settings(home) -> dict:
+    return {"home": home, "runs_dir": home / "runs", "data_dir": home / "data"}
 
 
 def listed(client) -> dict[str, int]:

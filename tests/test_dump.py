@@ -202,6 +202,7 @@ def _copy_study(source: BaseStorage, study_name: str, sqlite_path: Path) -> None
     )
 
 
+@pytest.mark.slow  # optuna.copy_study, the reference, commits per trial
 @pytest.mark.parametrize("build", [_build_single_objective, _build_multi_objective])
 def test_dump_study_equals_copy_study(
     journal: JournalStorage, tmp_path: Path, build: Callable[[BaseStorage], None]
@@ -259,6 +260,7 @@ def _trials(sqlite_path: Path, study_name: str) -> list[dict[str, Any]]:
     return _snapshot(sqlite_path, study_name)["trials"]
 
 
+@pytest.mark.slow  # optuna.copy_study, the reference, commits per trial
 def test_incremental_dumper_equals_copy_study(journal: JournalStorage, tmp_path: Path) -> None:
     live = tmp_path / "live.db"
     study = optuna.create_study(
@@ -316,6 +318,7 @@ def test_incremental_dumper_refuses_an_existing_study(
         IncrementalDumper(journal, "multi", tmp_path / "study.db")
 
 
+@pytest.mark.slow
 def test_dashboard_reads_the_dump(journal: JournalStorage, tmp_path: Path) -> None:
     _build_single_objective(journal)
     dump_study(journal, "single", tmp_path / "study.db")

@@ -22,7 +22,9 @@ import pytest
 from backtune.jobs.store import FINISHED
 from tests.conftest import backtesting_csv
 from tests.live_server import LiveServer
-from tests.test_api_jobs import BAD_REQUESTS
+from tests.helpers import BAD_REQUESTS
+
+pytestmark = pytest.mark.e2e
 
 GOOG = backtesting_csv("GOOG").read_bytes()
 OVER_1MB = GOOG * (2**20 // len(GOOG) + 1)  # BACKTUNE_MAX_UPLOAD_MB is 1 here
@@ -44,10 +46,13 @@ def make_home(home: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = make_home(tmp_path_factory.mktemp("e2e") / "home")
-    with LiveServer(home, **server_env(home)) as live:
-        yield live
+def live_home(tmp_path_factory) -> Path:
+    return make_home(tmp_path_factory.mktemp("e2e") / "home")
+
+
+@pytest.fixture(scope="module")
+def live_env(live_home: Path) -> dict[str, str]:
+    return server_env(live_home)
 
 
 def long_job_with_trials(server: LiveServer, trials: int = 5) -> str:

@@ -494,7 +494,7 @@ def test_agrees_with_backtesting_py_on_shared_definitions():
     from backtune.engine.backtest import EngineSettings, run_backtest
     from strategies.sma_cross import STRATEGY
     from tests.conftest import backtesting_csv
-    from tests.test_sma_cross_parity import SmaCross, oracle_frame
+    from tests.helpers import SmaCross, oracle_frame
 
     bars = load_csv(backtesting_csv("GOOG")).bars
     with warnings.catch_warnings():

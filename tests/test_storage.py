@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import optuna
-from optuna.storages import JournalStorage
+import pytest
 from optuna.trial import TrialState
 
 from backtune.optimize.optuna_compat import JournalOperation
@@ -107,6 +107,7 @@ def append_attrs(path: str, name: str, count: int) -> None:
     study.tell(trial, 0.0)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_append_whole_lines_under_the_flock(tmp_path):
     """Two processes hammering the same journal: every line lands whole and both trials
     replay complete."""
@@ -134,6 +135,7 @@ def take_lock_then_touch(journal: str, marker: str) -> None:
     lock.release()
 
 
+@pytest.mark.slow
 def test_the_flock_makes_another_process_wait_until_it_is_released(tmp_path):
     journal, marker = str(tmp_path / "study.journal"), tmp_path / "acquired"
     held = FlockLock(journal)
@@ -147,9 +149,10 @@ def test_the_flock_makes_another_process_wait_until_it_is_released(tmp_path):
     assert other.exitcode == 0 and marker.exists()
 
 
+@pytest.mark.slow
 def test_a_finished_run_leaves_no_journal_or_lock_files(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKTUNE_JOURNAL_DIR", str(tmp_path / "journals"))
-    from tests.test_optimize import config
+    from tests.helpers import config
 
     summary = execute_run(prepare_run(config(workers=2, budget={"mode": "trials", "trials": 6}), tmp_path / "runs"))
     assert summary["status"] == "done"

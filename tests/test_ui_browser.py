@@ -24,6 +24,8 @@ import pytest
 from tests.conftest import LINK_15M
 from tests.live_server import LiveServer
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
@@ -34,14 +36,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 VIEWPORT = {"width": 1280, "height": 720}  # the smallest laptop screen the pages are made for
 SEARCHED = ("maLength", "closeCountLong", "stopLongX")
 JOB_DONE_S = 120
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("ui") / "home"
-    with LiveServer(home, BACKTUNE_MAX_JOBS="1", BACKTUNE_MAX_WORKERS="2",
-                    BACKTUNE_JOURNAL_DIR=str(home / "journals")) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")
