@@ -9,7 +9,6 @@ import numpy as np
 from backtune.data.ohlcv import OHLCV
 
 
-
 @dataclass(frozen=True)
 class Trades:
     """Closed trades as parallel arrays (columnar, so metrics stay vectorised).

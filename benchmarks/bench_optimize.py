@@ -38,6 +38,7 @@ def backtesting_optimize(frame, max_tries: int) -> tuple[float, int, list[tuple[
     """Wall seconds, pairs backtested, and the processes and start method of each pool it made."""
     import backtesting
     from backtesting import Backtest
+
     from tests.helpers import SmaCross
 
     pools: list[tuple[int, str]] = []

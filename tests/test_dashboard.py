@@ -286,7 +286,8 @@ def _every_kind_of_trial(storage: RDBStorage, directions: list[str]) -> None:
             state=state, values=values[number % 3] if state == TrialState.COMPLETE else None,
             params={"i": 1 + 2 * (number % 5), "f": 0.01 * (number + 1), "c": ["SMA", "EMA", None, 3][number % 4],
                     "b": number % 2 == 0},
-            distributions=distributions, intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
+            distributions=distributions,
+            intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
             user_attrs={"metrics": {"sharpe": 1.0 * number, "trades": [number, None]}}, system_attrs={"seed": number}))
     running = study.ask({"i": distributions["i"]})
     running.set_user_attr("worker", 1)

@@ -18,6 +18,7 @@ from backtune.data.store import DatasetStore
 from backtune.data.version import FORMAT_VERSION
 from tests.helpers import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
 
+
 @pytest.fixture
 def no_samples(monkeypatch):
     """Only the entries a test writes: the bundled samples would be parsed and listed too."""

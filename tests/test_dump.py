@@ -10,28 +10,23 @@ missing conversion would go unnoticed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Iterator
 import math
-from pathlib import Path
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution
-from optuna.distributions import FloatDistribution
-from optuna.storages import BaseStorage
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import FrozenTrial
-from optuna.trial import TrialState
 import optuna_dashboard
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.storages import BaseStorage, JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial, TrialState
 from werkzeug.test import Client
 
-from backtune.optimize.dump import dump_study
-from backtune.optimize.dump import IncrementalDumper
+from backtune.optimize.dump import IncrementalDumper, dump_study
 from backtune.optimize.optuna_compat import trial_id_of
 
 CHOICES = (None, True, 3, 2.5, "fast")

@@ -21,8 +21,8 @@ import pytest
 
 from backtune.jobs.store import FINISHED
 from tests.conftest import backtesting_csv
-from tests.live_server import LiveServer
 from tests.helpers import BAD_REQUESTS
+from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -184,7 +184,8 @@ def test_bad_optimize_requests_get_a_4xx_naming_the_field(server, change, status
 BAD_BODIES = {
     "oversize upload": (lambda s: s.post_form("/api/datasets", {}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
     "oversize optimise upload": (
-        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
+        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}),
+        413, "file"),
     "not a CSV": (lambda s: s.post_form("/api/datasets", {}, {"file": ("chart.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")}),
                   400, "file"),
     "text, not a table": (lambda s: s.post_form("/api/datasets", {}, {"file": ("notes.csv", b"hello\nworld\n")}),
@@ -195,7 +196,8 @@ BAD_BODIES = {
                        400, "body"),
     "config not JSON": (lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
                                                                 "config": "{oops"}), 400, "config"),
-    "plain text body": (lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}), 415, "body"),
+    "plain text body": (lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}),
+                        415, "body"),
     "unknown job": (lambda s: s.get("/api/jobs/nope"), 404, "job_id"),
     "resume an unknown job": (lambda s: s.post_json("/api/jobs/nope/resume", {"trials": 3}), 404, "job_id"),
 }

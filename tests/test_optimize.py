@@ -17,9 +17,8 @@ from backtune.data.loader import load_csv
 from backtune.engine.backtest import run_backtest
 from backtune.errors import FieldError
 from backtune.metrics import compute_metrics
-from backtune.optimize.config import RunConfig
+from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.run import execute_run, prepare_run, resume_run
-from backtune.optimize.config import Budget
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.score import ScoreConfig
 from backtune.optimize.space import SearchSpace
@@ -27,6 +26,7 @@ from backtune.optimize.targets import TARGETS
 from backtune.registry import get_strategy
 from tests.conftest import ROOT
 from tests.helpers import GOOG, config, kill_worker_soon
+
 
 def run(tmp_path: Path, **overrides) -> tuple[dict, optuna.Study]:
     run_dir = prepare_run(config(**overrides), tmp_path)
@@ -401,10 +401,10 @@ def test_live_dump_lets_a_reader_follow_the_running_study(tmp_path):
 
 @pytest.mark.slow
 def test_salvage_falls_back_to_the_live_copy_when_the_journal_is_gone(tmp_path):
-    from backtune.optimize.run import salvage_run
-    from backtune.optimize.storage import open_storage
     from backtune.optimize.dump import IncrementalDumper
     from backtune.optimize.optuna_compat import storage_of
+    from backtune.optimize.run import salvage_run
+    from backtune.optimize.storage import open_storage
 
     run_dir = prepare_run(config(budget={"mode": "trials", "trials": 6}), tmp_path)
     journal = Path(run_dir.read_json(run_dir.state_file)["storage"])

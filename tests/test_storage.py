@@ -13,7 +13,7 @@ from optuna.trial import TrialState
 
 from backtune.optimize.optuna_compat import JournalOperation
 from backtune.optimize.run import execute_run, prepare_run
-from backtune.optimize.storage import FlockLock, BatchingJournalStorage, open_storage, publish_params
+from backtune.optimize.storage import BatchingJournalStorage, FlockLock, open_storage, publish_params
 
 VOLATILE = ("worker_id", "datetime_start", "datetime_complete")
 
@@ -72,7 +72,8 @@ def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_
     create, param, attr, state = (JournalOperation.CREATE_TRIAL, JournalOperation.SET_TRIAL_PARAM,
                                   JournalOperation.SET_TRIAL_USER_ATTR, JournalOperation.SET_TRIAL_STATE_VALUES)
     assert appends[-9:] == [[create], [param] * 3, [attr, attr, state]] * 3
-    assert [t.user_attrs for t in study.trials] == [{"metrics": {"value": t.value}, "note": "seen"} for t in study.trials]
+    expected = [{"metrics": {"value": t.value}, "note": "seen"} for t in study.trials]
+    assert [t.user_attrs for t in study.trials] == expected
 
 
 def test_published_parameters_are_visible_to_other_workers_while_the_trial_runs(tmp_path):

@@ -14,7 +14,8 @@ its paths gets a 405 in the API's error shape before it reaches it, and its stor
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import optuna_dashboard
 from flask import Flask

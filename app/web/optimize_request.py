@@ -7,7 +7,8 @@ Errors found by the engine are reported back under the client's own field names.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from backtune.errors import FieldError
 from backtune.strategy import Strategy

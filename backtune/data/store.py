@@ -29,7 +29,7 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ class ParseFailure:
     column: str | None
 
     @classmethod
-    def of(cls, error: DataError) -> "ParseFailure":
+    def of(cls, error: DataError) -> ParseFailure:
         return cls(message=str(error), reason=error.reason, row=error.row, column=error.column)
 
     def as_error(self, file: str) -> DataError:
@@ -109,7 +109,7 @@ class StoredDataset:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StoredDataset":
+    def from_dict(cls, data: dict[str, Any]) -> StoredDataset:
         summary, error = data.get("summary"), data.get("error")
         return cls(**{
             **data,
@@ -156,7 +156,7 @@ class DatasetStore:
             id=digest[:ID_LENGTH],
             name=name or file_name,
             file_name=file_name,
-            uploaded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            uploaded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             sample=sample,
             description=description,
             sha256=digest,

@@ -29,10 +29,10 @@ import copy
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import sqlalchemy.exc

@@ -10,8 +10,9 @@ import importlib.util
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from backtune.engine.backtest import EngineSettings
 from backtune.errors import FieldError
@@ -126,7 +127,7 @@ class RunConfig:
         }
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> "RunConfig":
+    def parse(cls, raw: Mapping[str, Any]) -> RunConfig:
         """Validate the canonical form; every error names the field it is about."""
         known = set(cls.__dataclass_fields__) - {"targets", "settings", "window_text"}
         known |= {"target", "capital", "commission"}

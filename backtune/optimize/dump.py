@@ -14,26 +14,22 @@ rather than in a dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import copy
-from dataclasses import dataclass
-from functools import partial
 import json
 import os
-from pathlib import Path
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from optuna.storages import BaseStorage
-from optuna.storages import RDBStorage
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial
 
-from backtune.optimize.trial_rows import delete_trials
-from backtune.optimize.trial_rows import insert
-from backtune.optimize.trial_rows import next_trial_id
-from backtune.optimize.trial_rows import trial_rows
+from backtune.optimize.trial_rows import delete_trials, insert, next_trial_id, trial_rows
 
 # No fsync and no journal file: only for a file nobody else reads and that is thrown away if the
 # dump fails (dump_study's temporary file). Both are per-connection settings, so closing the

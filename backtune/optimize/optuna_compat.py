@@ -22,16 +22,17 @@ import importlib
 import inspect
 import logging
 import re
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Sequence
+from typing import Any
 
 import optuna
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
-from optuna.storages.journal._file import BaseJournalFileLock
-from optuna.storages.journal._storage import JournalOperation
+from optuna.storages.journal._file import BaseJournalFileLock as BaseJournalFileLock
+from optuna.storages.journal._storage import JournalOperation as JournalOperation
 from optuna.study import StudyDirection
-from optuna.study._frozen import FrozenStudy
+from optuna.study._frozen import FrozenStudy as FrozenStudy
 from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
 from optuna.trial import FrozenTrial
 

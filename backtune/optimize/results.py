@@ -12,14 +12,15 @@ import csv
 import io
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from backtune.optimize.config import RunConfig
-from backtune.optimize.optuna_compat import pareto_front
 from backtune.optimize.objective import PRUNED_ATTR
+from backtune.optimize.optuna_compat import pareto_front
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.targets import SCORE
 

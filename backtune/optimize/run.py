@@ -13,9 +13,10 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -25,13 +26,13 @@ from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.dump import LiveDump, dump_study
 from backtune.optimize.optuna_compat import storage_of
+from backtune.optimize.pool import WorkerPool
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, journal_files, open_storage
-from backtune.optimize.pool import WorkerPool
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 
 log = logging.getLogger("backtune.run")

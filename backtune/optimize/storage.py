@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Container, Iterator
 from pathlib import Path
-from typing import Any, Container, Iterator
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, distribution_to_json

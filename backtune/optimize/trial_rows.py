@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy
@@ -116,7 +116,7 @@ def _stored_datetime(value: datetime | None) -> datetime | None:
     """RDBStorage stores naive UTC (TrialModel's datetime setters); trials carry naive local."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def read_trials(conn: Connection, study_id: int, after_id: int, unfinished: list[int]) -> list[FrozenTrial]:

@@ -7,7 +7,8 @@ so the web and the command line cannot disagree about a result.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
