@@ -43,7 +43,7 @@ graceful_timeout = 20
 keepalive = 5
 
 # preload_app stays False: each worker builds its own app after the fork, so no SQLite
-# connection, thread or lock of the dashboard's run catalog is shared across a fork, and
+# connection, thread or lock of the dashboard's runs storage is shared across a fork, and
 # a HUP reload picks up new code. That means create_app, and with it start-up recovery,
 # runs once per worker (and again whenever a worker is replaced). That is safe: recovery
 # holds the job store's file lock, and only touches jobs marked running whose coordinator

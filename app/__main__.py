@@ -6,7 +6,14 @@ the CLI only under the guard keeps it (and pandas, SQLAlchemy, the dump) out of 
 
 import sys
 
-if __name__ == "__main__":
-    from app.cli import main
 
+def main() -> int:
+    """The ``backtune`` console script (pyproject.toml). The script pip generates imports
+    this module at its top, which a spawned worker repeats: the CLI stays inside."""
+    from app.cli import main as cli
+
+    return cli()
+
+
+if __name__ == "__main__":
     sys.exit(main())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Settings:
     max_json_kb: int = 1_024
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> Settings:
         """Environment first, then ``overrides`` (the app factory's config); folders that are
         not given are derived from the effective home, so overriding ``home`` moves them all."""
         given = dict(overrides or {})

@@ -434,8 +434,8 @@ def alma(x: np.ndarray, n: int) -> np.ndarray:
         out[t + 2] = a2 / norm
         out[t + 3] = a3 / norm
         t += 4
-    for t in range(t, size):
-        out[t] = _dot(weights, x, t - n + 1) / norm
+    for rest in range(t, size):
+        out[rest] = _dot(weights, x, rest - n + 1) / norm
     return out
 
 

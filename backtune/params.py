@@ -7,8 +7,9 @@ that list, so a range or default never has to be repeated anywhere else.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from backtune.errors import FieldError
 

@@ -8,9 +8,6 @@ import numpy as np
 
 from backtune.data.ohlcv import OHLCV
 
-LONG = 1
-SHORT = -1
-
 
 @dataclass(frozen=True)
 class Trades:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from backtune.data.ohlcv import OHLCV
 from backtune.engine.signals import ExecutionRules, Signals

@@ -28,7 +28,7 @@ class DataWindow:
     warmup_bars: int = 0
 
     @classmethod
-    def parse(cls, start: str | None = None, end: str | None = None, warmup_bars: int = 0) -> "DataWindow":
+    def parse(cls, start: str | None = None, end: str | None = None, warmup_bars: int = 0) -> DataWindow:
         """Build a window from user text such as ``2025-06-15`` or ``2025-06-15T00:00:00Z``."""
         if isinstance(warmup_bars, bool) or not isinstance(warmup_bars, int) or warmup_bars < 0:
             raise WindowError("warmup_bars", f"expected a whole number >= 0, got {warmup_bars!r}")

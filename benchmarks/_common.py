@@ -14,10 +14,11 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LINK_15M = ROOT / "tests" / "data" / "okx_linkusdt_p_15m_2025-05-01_2025-11-20.csv"
@@ -199,8 +200,9 @@ def timed_run(config: RunConfig, bars: OHLCV, runs_root: Path, pool: WorkerPool 
 def _journal_trials(journal: Path, called: float) -> tuple[list[Trial], int]:
     """Trials from Optuna's journal: ``worker_id`` names the storage instance (one per
     worker) that created each trial; trial ids are the order of the create operations."""
-    from optuna.storages.journal._storage import JournalOperation
     from optuna.trial import TrialState
+
+    from backtune.optimize.optuna_compat import JournalOperation
 
     created: list[tuple[str, float]] = []
     ended: dict[int, tuple[float, str]] = {}

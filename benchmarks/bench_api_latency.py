@@ -6,10 +6,10 @@ coordinator; once its workers are warm, ``--clients`` threads each request
 ``GET /api/jobs/<id>`` every ``--interval`` seconds (a new connection each time, as a polling
 browser tab may) until ``--requests`` answers in all or ``--seconds`` have passed. Paced
 rather than back to back: a flood of requests would take the cores from the optimisation,
-and the question is how the API answers while the optimisation has them. The same is then measured with the job cancelled and
-nothing running: the reference. The figures are p50/p95/p99 latency of each phase and the
-ratio of the p99s; the optimisation's CPU use (coordinator and workers, read from /proc)
-shows it really had the cores.
+and the question is how the API answers while the optimisation has them. The same is then
+measured with the job cancelled and nothing running: the reference. The figures are
+p50/p95/p99 latency of each phase and the ratio of the p99s; the optimisation's CPU use
+(coordinator and workers, read from /proc) shows it really had the cores.
 
 The client threads run on the same machine and take CPU too, in both phases alike. The
 reference asks about the same job once it has stopped, whose record is larger (it has a
@@ -53,9 +53,10 @@ class Phase:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
 
     def describe(self) -> str:
-        return (f"{len(self.latencies_ms)} requests in {self.wall_s:.1f} s ({len(self.latencies_ms) / self.wall_s:.0f}/s), "
-                f"p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms, p99 {self.percentile(99):.1f} ms, "
-                f"max {max(self.latencies_ms):.1f} ms, errors {self.errors}")
+        count = len(self.latencies_ms)
+        return (f"{count} requests in {self.wall_s:.1f} s ({count / self.wall_s:.0f}/s), "
+                f"p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms, "
+                f"p99 {self.percentile(99):.1f} ms, max {max(self.latencies_ms):.1f} ms, errors {self.errors}")
 
 
 def poll(server: LiveServer, path: str, clients: int, interval: float, requests: int, seconds: float,

@@ -26,7 +26,7 @@ from backtune.data.loader import load_csv
 from backtune.engine.backtest import EngineSettings, run_backtest
 from backtune.metrics import compute_metrics
 from backtune.registry import get_strategy
-from tests.test_sma_cross_parity import SmaCross, oracle_frame
+from tests.helpers import SmaCross, oracle_frame
 
 GOAL = 500.0
 

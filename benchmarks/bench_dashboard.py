@@ -97,8 +97,8 @@ class Measured:
 
 
 def measure(config: Any, runs: Path, bars: Any, client: Any | None, interval: float) -> Measured:
-    from backtune.jobs.catalog import dashboard_study_id
     from backtune.jobs.coordinator import LIVE_DUMP_EVERY
+    from backtune.jobs.study_ids import dashboard_study_id
     from backtune.optimize.run import execute_run, prepare_run
 
     run = prepare_run(config, runs, bars)

@@ -12,20 +12,17 @@ Run from the project root: ``python benchmarks/bench_dump.py [--trials N] [--att
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 import random
 import tempfile
 import time
-
-import optuna
-from optuna.distributions import BaseDistribution
-from optuna.distributions import FloatDistribution
-from optuna.distributions import IntDistribution
-from optuna.trial import FrozenTrial
+from pathlib import Path
 
 import _common  # noqa: F401  (puts the project root on sys.path)
-from backtune.optimize.dump import dump_study
-from backtune.optimize.dump import IncrementalDumper
+import optuna
+from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
+from optuna.trial import FrozenTrial
+
+from backtune.optimize.dump import IncrementalDumper, dump_study
 
 STUDY = "bench"
 N_METRICS = 25

@@ -38,7 +38,8 @@ def backtesting_optimize(frame, max_tries: int) -> tuple[float, int, list[tuple[
     """Wall seconds, pairs backtested, and the processes and start method of each pool it made."""
     import backtesting
     from backtesting import Backtest
-    from tests.test_sma_cross_parity import SmaCross
+
+    from tests.helpers import SmaCross
 
     pools: list[tuple[int, str]] = []
     make_pool = backtesting.Pool
@@ -74,7 +75,7 @@ def main() -> None:
     from backtune.data.loader import load_csv
     from backtune.engine.backtest import EngineSettings, run_backtest
     from backtune.registry import get_strategy
-    from tests.test_sma_cross_parity import oracle_frame
+    from tests.helpers import oracle_frame
 
     bars = load_csv(LINK_15M).bars
     strategy = get_strategy("sma_cross")

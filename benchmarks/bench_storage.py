@@ -23,9 +23,9 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from _common import LINK_15M, link_config, machine, timed_run
 

@@ -3,7 +3,8 @@
 # so that CI, which has no Docker engine, runs the very same commands (`smoke`) and an image
 # recipe that no longer works fails the build instead of the next deployment.
 #
-#   install VENV   create the virtual environment VENV with requirements.txt  (Dockerfile RUN)
+#   install VENV   create the virtual environment VENV with requirements.txt, the runtime only:
+#                  no pytest, no browser driver                                (Dockerfile RUN)
 #   start          gunicorn -c gunicorn.conf.py wsgi:app, from the python on PATH (Dockerfile CMD)
 #   health [PATH]  exit 0 when the local server answers PATH (default /healthz) on $PORT with
 #                  2xx, by Python's urllib: the slim image has no curl   (Dockerfile HEALTHCHECK)

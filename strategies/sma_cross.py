@@ -2,8 +2,9 @@
 
 A golden cross (fast SMA crossing above slow) closes any position and goes long with all
 available equity; a death cross is the mirror. (After a tie between the averages, two
-golden crosses can follow each other; the second closes the long and opens a new one.) Orders fill at the next bar's open in
-whole units. Reproducing backtesting.py trade for trade makes it the engine's oracle.
+golden crosses can follow each other; the second closes the long and opens a new one.)
+Orders fill at the next bar's open in whole units. Reproducing backtesting.py trade for
+trade makes it the engine's oracle.
 """
 
 from __future__ import annotations

@@ -1,11 +1,18 @@
-"""Shared fixtures: the real data files (kept in tests/data) every parity test and benchmark uses."""
+"""Shared fixtures: the real data files (kept in tests/data) every parity test and benchmark
+uses, the Flask app and its test client, and a live gunicorn server.
+
+A module adapts the app by overriding ``home`` (lay out its data folder) or
+``app_settings`` (its limits), and the live server by overriding ``live_home`` or
+``live_env``; shared helpers that are not fixtures live in tests/helpers.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +38,14 @@ def journal_dir():
     else:
         os.environ["BACKTUNE_JOURNAL_DIR"] = previous
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs a live server, a browser or PostgreSQL is slow too, so that
+    ``pytest -m "not slow"`` is the quick loop (markers: pyproject.toml)."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in ("e2e", "browser", "postgres")):
+            item.add_marker(pytest.mark.slow)
 
 
 def backtesting_csv(name: str) -> Path:
@@ -67,3 +82,51 @@ def exchanges_follow_the_contract():
 
     with held_to_the_contract():
         yield
+# --- the web app ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """The app's home folder (datasets, runs)."""
+    return tmp_path
+
+
+@pytest.fixture
+def app_settings(home: Path) -> dict[str, Any]:
+    """What ``create_app`` is given."""
+    return {"home": home}
+
+
+@pytest.fixture
+def app(app_settings: dict[str, Any]):
+    from app import create_app
+
+    return create_app(app_settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- a live server: gunicorn on a free port, as the Docker image runs it ----------------------
+
+
+@pytest.fixture(scope="module")
+def live_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("live") / "home"
+
+
+@pytest.fixture(scope="module")
+def live_env(live_home: Path) -> dict[str, str]:
+    """The server's BACKTUNE_* settings."""
+    return {"BACKTUNE_MAX_JOBS": "1", "BACKTUNE_MAX_WORKERS": "2", "BACKTUNE_JOURNAL_DIR": str(live_home / "journals")}
+
+
+@pytest.fixture(scope="module")
+def server(live_home: Path, live_env: dict[str, str]) -> Iterator[Any]:
+    """One server for the module's tests (starting gunicorn takes seconds)."""
+    from tests.live_server import LiveServer
+
+    with LiveServer(live_home, **live_env) as live:
+        yield live

@@ -1,14 +1,25 @@
-"""Helpers shared by test modules (fixtures stay in conftest.py)."""
+"""What several test modules (and the benchmarks) share: run configurations, bad requests,
+old dataset entries, backtesting.py's SmaCross oracle. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+from backtesting import Strategy as BtStrategy
+from backtesting.lib import crossover
+from backtesting.test import SMA
 
+from backtune.optimize.config import RunConfig
 from tests.conftest import backtesting_csv
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
@@ -51,3 +62,127 @@ def assert_api_error(response: Any, status: int, field: str | None, code: str | 
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+# --- optimisation runs ------------------------------------------------------------------
+
+GOOG = str(backtesting_csv("GOOG"))
+SMALL_SPACE = {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}}
+
+
+def config(**overrides) -> RunConfig:
+    raw = {"data": GOOG, "strategy": "sma_cross", "space": SMALL_SPACE, "workers": 1, "sampler": "random",
+           "seed": 3, "budget": {"mode": "trials", "trials": 20}, "capital": 10_000, "commission": 0.002}
+    raw.update(overrides)
+    return RunConfig.parse(raw)
+
+
+def kill_worker_soon(run_dir, index: int, after: float) -> dict:
+    """SIGKILL worker ``index`` ``after`` seconds into its run, from a thread; the returned
+    dict receives the pid it killed."""
+    killed = {}
+
+    def kill():
+        status = run_dir.worker_status(index)
+        while not status.exists():
+            time.sleep(0.05)
+        time.sleep(after)
+        killed["pid"] = json.loads(status.read_text())["pid"]
+        os.kill(killed["pid"], signal.SIGKILL)
+
+    threading.Thread(target=kill, daemon=True).start()
+    return killed
+
+
+# --- the optimise API: bad requests and the field each must name --------------------------
+
+BAD_REQUESTS = [
+    ({"strategy": "nope"}, 400, "strategy"),
+    ({"strategy": None}, 400, "strategy"),
+    ({"param_ranges": {"n9": [1, 2, 1]}, "enabled_params": ["n1"]}, 400, "n9"),
+    ({"enabled_params": ["zz"]}, 400, "zz"),
+    ({"param_ranges": {"n1": [30, 5, 1]}, "enabled_params": ["n1"]}, 400, "n1"),
+    ({"param_ranges": {"n1": [5, 30, 0]}, "enabled_params": ["n1"]}, 400, "n1"),
+    ({"param_ranges": {"n1": [5, 30, -2]}, "enabled_params": ["n1"]}, 400, "n1"),
+    ({"param_ranges": {"n1": ["a", 30, 1]}, "enabled_params": ["n1"]}, 400, "n1"),
+    ({"param_ranges": {"n1": {"type": "select", "values": []}}, "enabled_params": ["n1"]}, 400, "n1"),
+    ({"param_ranges": {"n1": 7}, "enabled_params": ["n1"]}, 400, "n1"),
+    ({"optuna_n_trials": 0}, 400, "optuna_n_trials"),
+    ({"optuna_n_trials": -3}, 400, "optuna_n_trials"),
+    ({"optuna_n_trials": "ten"}, 400, "optuna_n_trials"),
+    ({"worker_processes": 0}, 400, "worker_processes"),
+    ({"worker_processes": 33}, 400, "worker_processes"),
+    ({"worker_processes": 2.5}, 400, "worker_processes"),
+    ({"worker_processes": "2"}, 400, "worker_processes"),
+    ({"optuna_target": "alpha"}, 400, "optuna_target"),
+    ({"optuna_sampler": "annealing"}, 400, "optuna_sampler"),
+    ({"optuna_pruner": "hyperband"}, 400, "optuna_pruner"),
+    ({"optuna_budget_mode": "forever"}, 400, "optuna_budget_mode"),
+    ({"optuna_budget_mode": "time"}, 400, "optuna_time_limit"),
+    ({"optuna_budget_mode": "convergence"}, 400, "optuna_convergence"),
+    ({"fixed_params": {"dateFilter": True, "start": "someday"}}, 400, "start"),
+    ({"warmupBars": -5}, 400, "warmupBars"),
+    ({"warmupBars": "many"}, 400, "warmupBars"),
+    ({"score_config": {"buy_and_hold_pct": 1}}, 400, "score_config"),
+    ({"colour": "blue"}, 400, "colour"),
+    ({"csvPath": None}, 400, "dataset"),
+    ({"csvPath": "../../etc/passwd"}, 403, "csvPath"),
+    ({"csvPath": "/etc/passwd"}, 403, "csvPath"),
+    ({"csvPath": "missing.csv"}, 404, "csvPath"),
+    ({"csvPath": "bad.csv"}, 400, "high"),
+    ({"dataset": "0123456789abcdef", "csvPath": None}, 404, "dataset"),
+    ({"dataset": "0123456789abcdef"}, 400, "csvPath"),
+]
+
+
+# --- dataset entries as version 1 of the store wrote them --------------------------------
+
+YYYYMMDD_CSV = b"date,open,high,low,close\n20240102,1,2,0.5,1.5\n20240103,1,2,0.5,1.5\n20240104,1,2,0.5,1.5\n"
+# Version 1 read every cell as an epoch, so these increasing times passed; version 2 reads
+# the column as YYYYMMDD dates and refuses the one Unix time among them.
+MIXED_CSV = b"time,open,high,low,close\n20240102,1,2,0.5,1.5\n20240103,1,2,0.5,1.5\n1704326400,1,2,0.5,1.5\n"
+
+
+def write_v1_entry(data_dir: Path, data: bytes, summary: dict[str, Any], **extra: Any) -> str:
+    """An entry as version 1 wrote it (no version, digest only in the summary); its id."""
+    digest = hashlib.sha256(data).hexdigest()
+    folder = data_dir / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{digest}.csv").write_bytes(data)
+    entry = {"id": digest[:16], "name": "my prices", "file_name": "prices.csv", "uploaded_at": "2025-01-05T10:00:00Z",
+             "sample": False, "description": "daily closes", "summary": {**summary, "sha256": digest}, **extra}
+    (folder / f"{digest[:16]}.json").write_text(json.dumps(entry))
+    return digest[:16]
+
+
+def v1_summary(first_time: str, last_time: str) -> dict[str, Any]:
+    return {"rows": 3, "first_time": first_time, "last_time": last_time, "interval_seconds": 1,
+            "interval_label": "1s", "columns": {"time": "time", "open": "open", "high": "high", "low": "low",
+                                                 "close": "close"}, "file_name": "prices.csv"}
+
+
+# --- backtesting.py's SmaCross, the oracle of the sma_cross parity tests ------------------
+
+class SmaCross(BtStrategy):
+    """backtesting.py's documented example, the oracle."""
+
+    n1 = 10
+    n2 = 20
+
+    def init(self):
+        self.sma1 = self.I(SMA, self.data.Close, self.n1)
+        self.sma2 = self.I(SMA, self.data.Close, self.n2)
+
+    def next(self):
+        if crossover(self.sma1, self.sma2):
+            self.position.close()
+            self.buy()
+        elif crossover(self.sma2, self.sma1):
+            self.position.close()
+            self.sell()
+
+
+def oracle_frame(bars) -> pd.DataFrame:
+    index = pd.DatetimeIndex(pd.to_datetime(bars.time, utc=True).tz_localize(None))
+    return pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close,
+                         "Volume": bars.volume}, index=index)

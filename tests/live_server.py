@@ -21,10 +21,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from backtune.jobs.store import FINISHED, JobStore, process_alive
 

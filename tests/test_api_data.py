@@ -10,8 +10,9 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,7 +29,7 @@ from backtune.registry import get_strategy
 from backtune.report import backtest_report
 from backtune.window import DataWindow
 from tests.conftest import LINK_15M, TRAILING_MA_CASE, backtesting_csv
-from tests.test_data_store import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
+from tests.helpers import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
 
 GOOD_CSV = b"time,open,high,low,close\n" + b"".join(
     f"2025-01-{day:02d},1,2,0.5,1.5\n".encode() for day in range(1, 11))
@@ -41,14 +42,19 @@ def make_app(tmp_path: Path, **overrides: Any):
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> FlaskClient:
-    """A client whose CSV root holds GOOG.csv, a symlink out of the root and nothing else."""
+def home(tmp_path: Path) -> Path:
+    """A CSV root holding GOOG.csv, a symlink out of the root and nothing else."""
     root = tmp_path / "csv"
     root.mkdir()
     (root / "goog.csv").write_bytes(backtesting_csv("GOOG").read_bytes())
     (root / "escape.csv").symlink_to(backtesting_csv("EURUSD"))
     (tmp_path / "outside.csv").write_bytes(GOOD_CSV)
-    return make_app(tmp_path).test_client()
+    return tmp_path
+
+
+@pytest.fixture
+def app(home: Path):
+    return make_app(home)
 
 
 def upload(client: FlaskClient, data: bytes, name: str = "data.csv"):

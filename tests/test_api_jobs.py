@@ -11,14 +11,14 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
 
 from app import create_app
 from tests.conftest import backtesting_csv
-from tests.helpers import goog_home, wait_for_job
-
+from tests.helpers import BAD_REQUESTS, goog_home, wait_for_job
 
 
 @pytest.fixture()
@@ -27,8 +27,8 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def client(home: Path):
-    return create_app({"home": str(home), "max_jobs": 1, "max_workers": 2}).test_client()
+def app_settings(home: Path) -> dict[str, Any]:
+    return {"home": str(home), "max_jobs": 1, "max_workers": 2}
 
 
 def submit(client, **options):
@@ -42,6 +42,7 @@ def submit(client, **options):
 wait_for = wait_for_job
 
 
+@pytest.mark.slow
 def test_json_request_runs_to_ranked_results_csv_and_trial_detail(client):
     response = submit(client, param_ranges={"n1": [5, 20, 1], "n2": [30, 80, 5]},
                       enabled_params=["n1", "n2"])
@@ -74,6 +75,7 @@ def test_json_request_runs_to_ranked_results_csv_and_trial_detail(client):
     assert listed["jobs"][0]["job_id"] == job_id and listed["jobs"][0]["best_value"] == pytest.approx(first["score"])
 
 
+@pytest.mark.slow
 def test_multipart_upload_with_config_string_and_wait(client):
     config = {"worker_processes": 1, "optuna_n_trials": 8, "optuna_sampler": "random", "enabled_params": ["n1"],
               "fixed_params": {"n2": 60, "dateFilter": True, "start": "2008-01-01", "end": "2012-12-31"}}
@@ -89,6 +91,7 @@ def test_multipart_upload_with_config_string_and_wait(client):
     assert job["config"]["window"] == {"start": "2008-01-01", "end": "2012-12-31", "warmup_bars": 100}
 
 
+@pytest.mark.slow
 def test_jobs_queue_in_order_beyond_max_jobs_and_cancel_works_for_both_states(client):
     long_job = submit(client, optuna_budget_mode="time", optuna_time_limit=60, optuna_n_trials=None).json["job_id"]
     queued = submit(client).json["job_id"]
@@ -113,6 +116,7 @@ def test_jobs_queue_in_order_beyond_max_jobs_and_cancel_works_for_both_states(cl
     assert client.delete(f"/api/jobs/{queued}").status_code == 409
 
 
+@pytest.mark.slow
 def test_resume_adds_trials_with_continued_numbering(client, home):
     job_id = submit(client, optuna_n_trials=10).json["job_id"]
     wait_for(client, job_id)
@@ -125,6 +129,7 @@ def test_resume_adds_trials_with_continued_numbering(client, home):
     assert [t.number for t in study.trials] == list(range(total))
 
 
+@pytest.mark.slow
 def test_a_job_whose_coordinator_died_is_interrupted_at_start_up_and_resumable(home):
     app = create_app({"home": str(home), "max_jobs": 1})
     client = app.test_client()
@@ -144,45 +149,6 @@ def test_a_job_whose_coordinator_died_is_interrupted_at_start_up_and_resumable(h
     assert restarted.post(f"/api/jobs/{job_id}/resume", json={"trials": 4}).status_code == 202
     resumed = wait_for(restarted, job_id)
     assert resumed["status"] == "done" and 4 <= resumed["summary"]["trials"]["total"] - kept <= 5
-
-
-BAD_REQUESTS = [
-    ({"strategy": "nope"}, 400, "strategy"),
-    ({"strategy": None}, 400, "strategy"),
-    ({"param_ranges": {"n9": [1, 2, 1]}, "enabled_params": ["n1"]}, 400, "n9"),
-    ({"enabled_params": ["zz"]}, 400, "zz"),
-    ({"param_ranges": {"n1": [30, 5, 1]}, "enabled_params": ["n1"]}, 400, "n1"),
-    ({"param_ranges": {"n1": [5, 30, 0]}, "enabled_params": ["n1"]}, 400, "n1"),
-    ({"param_ranges": {"n1": [5, 30, -2]}, "enabled_params": ["n1"]}, 400, "n1"),
-    ({"param_ranges": {"n1": ["a", 30, 1]}, "enabled_params": ["n1"]}, 400, "n1"),
-    ({"param_ranges": {"n1": {"type": "select", "values": []}}, "enabled_params": ["n1"]}, 400, "n1"),
-    ({"param_ranges": {"n1": 7}, "enabled_params": ["n1"]}, 400, "n1"),
-    ({"optuna_n_trials": 0}, 400, "optuna_n_trials"),
-    ({"optuna_n_trials": -3}, 400, "optuna_n_trials"),
-    ({"optuna_n_trials": "ten"}, 400, "optuna_n_trials"),
-    ({"worker_processes": 0}, 400, "worker_processes"),
-    ({"worker_processes": 33}, 400, "worker_processes"),
-    ({"worker_processes": 2.5}, 400, "worker_processes"),
-    ({"worker_processes": "2"}, 400, "worker_processes"),
-    ({"optuna_target": "alpha"}, 400, "optuna_target"),
-    ({"optuna_sampler": "annealing"}, 400, "optuna_sampler"),
-    ({"optuna_pruner": "hyperband"}, 400, "optuna_pruner"),
-    ({"optuna_budget_mode": "forever"}, 400, "optuna_budget_mode"),
-    ({"optuna_budget_mode": "time"}, 400, "optuna_time_limit"),
-    ({"optuna_budget_mode": "convergence"}, 400, "optuna_convergence"),
-    ({"fixed_params": {"dateFilter": True, "start": "someday"}}, 400, "start"),
-    ({"warmupBars": -5}, 400, "warmupBars"),
-    ({"warmupBars": "many"}, 400, "warmupBars"),
-    ({"score_config": {"buy_and_hold_pct": 1}}, 400, "score_config"),
-    ({"colour": "blue"}, 400, "colour"),
-    ({"csvPath": None}, 400, "dataset"),
-    ({"csvPath": "../../etc/passwd"}, 403, "csvPath"),
-    ({"csvPath": "/etc/passwd"}, 403, "csvPath"),
-    ({"csvPath": "missing.csv"}, 404, "csvPath"),
-    ({"csvPath": "bad.csv"}, 400, "high"),
-    ({"dataset": "0123456789abcdef", "csvPath": None}, 404, "dataset"),
-    ({"dataset": "0123456789abcdef"}, 400, "csvPath"),
-]
 
 
 @pytest.mark.parametrize("change, status, field", BAD_REQUESTS)
@@ -208,6 +174,7 @@ def test_malformed_bodies_and_unknown_jobs(client):
     assert client.post("/api/jobs/nope/resume", json={"trials": 3}).status_code == 404
 
 
+@pytest.mark.slow
 def test_results_paging_and_resume_arguments_are_validated(client):
     job_id = submit(client, optuna_n_trials=6).json["job_id"]
     wait_for(client, job_id)
@@ -228,6 +195,7 @@ def test_api_token_is_required_when_configured(home):
     assert client.get("/healthz").status_code == 200
 
 
+@pytest.mark.slow
 def test_each_job_links_to_its_study_in_the_dashboard(client):
     job_id = submit(client, optuna_n_trials=5).json["job_id"]
     wait_for(client, job_id)

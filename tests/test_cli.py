@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import LINK_15M, ROOT, backtesting_csv
 
+pytestmark = pytest.mark.slow  # every test runs the CLI in a subprocess (imports, numba cache loads)
+
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import ROOT, backtesting_csv
 
+pytestmark = pytest.mark.slow  # each test runs the CLI, and most an optimisation, in a subprocess
+
 GOOG = str(backtesting_csv("GOOG"))
 SPACE = json.dumps({"n1": {"low": 5, "high": 30}, "n2": {"low": 40, "high": 120, "step": 5}})
 

@@ -17,13 +17,17 @@ from optuna.storages import InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from app import create_app
-from app.web.dashboard import DASHBOARD_PATHS, dashboard_url, is_dashboard_path
-from backtune.jobs.catalog import INDEX_FILE, ReadOnlyStorageError, RunCatalog, dashboard_study_id
+from app.web.dashboard import DASHBOARD_PATHS, is_dashboard_path
+from backtune.jobs.runs_storage import ReadOnlyRunsStorage, ReadOnlyStorageError
+from backtune.jobs.study_ids import INDEX_FILE, dashboard_study_id
 from backtune.optimize.config import RunConfig
 from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.optuna_compat import install_finished_study_cursor, storage_of, study_id_of, trial_id_of
 from backtune.optimize.run import execute_run, prepare_run
 from backtune.optimize.rundir import RunDir
 from tests.conftest import backtesting_csv
+
+pytestmark = pytest.mark.slow  # real runs, built once per session, behind nearly every test
 
 TRIALS = 8
 STUDY = "backtune"
@@ -54,9 +58,8 @@ def runs(home) -> list[RunDir]:
 
 
 @pytest.fixture
-def client(home):
-    app = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data"})
-    return app.test_client()
+def app_settings(home) -> dict:
+    return {"home": home, "runs_dir": home / "runs", "data_dir": home / "data"}
 
 
 def listed(client) -> dict[str, int]:
@@ -110,7 +113,7 @@ def _sample(rule: str) -> str:
 
 
 def test_every_route_of_the_installed_dashboard_is_routed_to_it(tmp_path):
-    dashboard = optuna_dashboard.wsgi(RunCatalog(tmp_path))
+    dashboard = optuna_dashboard.wsgi(ReadOnlyRunsStorage(tmp_path))
     rules = {route.rule for route in dashboard.routes} - {"/"}  # its "/" redirect: Flask keeps "/"
     assert rules and all(is_dashboard_path(_sample(rule)) for rule in rules), \
         [rule for rule in rules if not is_dashboard_path(_sample(rule))]
@@ -141,7 +144,7 @@ def test_the_page_and_its_assets_are_served(client):
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert b'src="/static/bundle.js"' in page.data
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
-    assert client.get(dashboard_url(2)).data == page.data  # client-side routes get the same page
+    assert client.get("/dashboard/studies/2").data == page.data  # client-side routes get the same page
     head = client.head("/dashboard")
     assert head.status_code == 200 and head.data == b""
     bundle = client.get("/static/bundle.js")  # no Accept-Encoding, like curl
@@ -213,17 +216,17 @@ def test_writes_to_the_dashboard_get_405_in_our_error_shape(client, runs, method
     ("set_trial_system_attr", (1 << 32, "k", 1)), ("set_trial_intermediate_value", (1 << 32, 0, 1.0)),
     ("set_trial_param", (1 << 32, "n1", 5.0, optuna.distributions.IntDistribution(5, 30))),
 ])
-def test_the_catalog_refuses_every_write(home, runs, write, args):
-    catalog = RunCatalog(home / "runs")
+def test_the_runs_storage_refuses_every_write(home, runs, write, args):
+    storage = ReadOnlyRunsStorage(home / "runs")
     with pytest.raises(ReadOnlyStorageError, match=write):
-        getattr(catalog, write)(*args)
+        getattr(storage, write)(*args)
 
 
 def test_files_are_opened_read_only(home, runs):
-    """Even a write that slipped past the catalog could not change a run's file."""
-    catalog = RunCatalog(home / "runs")
-    catalog.get_all_trials(catalog.get_study_id_from_name(runs[0].run_id))
-    opened = catalog._open[runs[0].run_id]
+    """Even a write that slipped past the runs storage could not change a run's file."""
+    storage = ReadOnlyRunsStorage(home / "runs")
+    storage.get_all_trials(storage.get_study_id_from_name(runs[0].run_id))
+    opened = storage._open[runs[0].run_id]
     with pytest.raises(optuna.exceptions.StorageInternalError):
         opened._storage.set_study_user_attr(1, "k", 1)
 
@@ -244,33 +247,33 @@ def test_with_an_api_token_the_dashboard_needs_it_too(home, runs):
     assert client.delete("/api/studies/1", headers=signed).status_code == 405
 
 
-# The catalog as an Optuna storage
+# The runs storage as an Optuna storage
 
 
 def test_trial_ids_are_unique_across_runs_and_map_back(home, runs):
-    catalog = RunCatalog(home / "runs")
-    studies = catalog.get_all_studies()
+    storage = ReadOnlyRunsStorage(home / "runs")
+    studies = storage.get_all_studies()
     assert [s.study_name for s in studies] == [run.run_id for run in runs]
-    trials = [t for s in studies for t in catalog.get_all_trials(s._study_id)]
-    assert len({t._trial_id for t in trials}) == len(trials) == 3 * TRIALS
+    trials = [t for s in studies for t in storage.get_all_trials(study_id_of(s))]
+    assert len({trial_id_of(t) for t in trials}) == len(trials) == 3 * TRIALS
     for study, run in zip(studies, runs):
         expected = sqlite_trials(run.sqlite)
         for trial in expected:
-            trial_id = catalog.get_trial_id_from_study_id_trial_number(study._study_id, trial.number)
-            found = catalog.get_trial(trial_id)
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id_of(study), trial.number)
+            found = storage.get_trial(trial_id)
             assert (found.number, found.params, found.values, found.user_attrs) == \
                    (trial.number, trial.params, trial.values, trial.user_attrs)
-        assert catalog.get_n_trials(study._study_id) == TRIALS
-        assert catalog.get_best_trial(study._study_id).value == max(t.value for t in expected)
-        assert catalog.get_study_name_from_id(study._study_id) == run.run_id
-        assert catalog.get_study_id_from_name(run.run_id) == study._study_id
-        loaded = optuna.load_study(study_name=run.run_id, storage=catalog)
+        assert storage.get_n_trials(study_id_of(study)) == TRIALS
+        assert storage.get_best_trial(study_id_of(study)).value == max(t.value for t in expected)
+        assert storage.get_study_name_from_id(study_id_of(study)) == run.run_id
+        assert storage.get_study_id_from_name(run.run_id) == study_id_of(study)
+        loaded = optuna.load_study(study_name=run.run_id, storage=storage)
         assert loaded.best_value == max(t.value for t in expected)
         assert loaded.user_attrs["run_id"] == run.run_id
     with pytest.raises(KeyError):
-        catalog.get_trial(99 << 32)
+        storage.get_trial(99 << 32)
     with pytest.raises(KeyError):
-        catalog.get_study_id_from_name("no-such-run")
+        storage.get_study_id_from_name("no-such-run")
 
 
 def _every_kind_of_trial(storage: RDBStorage, directions: list[str]) -> None:
@@ -286,7 +289,8 @@ def _every_kind_of_trial(storage: RDBStorage, directions: list[str]) -> None:
             state=state, values=values[number % 3] if state == TrialState.COMPLETE else None,
             params={"i": 1 + 2 * (number % 5), "f": 0.01 * (number + 1), "c": ["SMA", "EMA", None, 3][number % 4],
                     "b": number % 2 == 0},
-            distributions=distributions, intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
+            distributions=distributions,
+            intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
             user_attrs={"metrics": {"sharpe": 1.0 * number, "trades": [number, None]}}, system_attrs={"seed": number}))
     running = study.ask({"i": distributions["i"]})
     running.set_user_attr("worker", 1)
@@ -295,37 +299,37 @@ def _every_kind_of_trial(storage: RDBStorage, directions: list[str]) -> None:
 
 @pytest.mark.parametrize("directions", [["maximize"], ["minimize", "maximize"]])
 def test_trials_are_read_as_optunas_rdbstorage_builds_them(home, runs, directions):
-    """The catalog reads Optuna's tables itself (7x faster than its ORM): same trials, bar the ids."""
+    """The runs storage reads Optuna's tables itself (7x faster than its ORM): same trials, bar the ids."""
     run = runs[0]
     run.sqlite.unlink()
     storage = RDBStorage(f"sqlite:///{run.sqlite}")
     _every_kind_of_trial(storage, directions)
     expected = storage.get_all_trials(storage.get_study_id_from_name(STUDY))
     storage.engine.dispose()
-    catalog = RunCatalog(home / "runs")
-    study_id = catalog.get_study_id_from_name(run.run_id)
-    found = catalog.get_all_trials(study_id)
+    runs_storage = ReadOnlyRunsStorage(home / "runs")
+    study_id = runs_storage.get_study_id_from_name(run.run_id)
+    found = runs_storage.get_all_trials(study_id)
 
     def without_id(trial: FrozenTrial) -> dict:
         return {k: v for k, v in vars(trial).items() if k != "_trial_id"}
 
     assert [without_id(t) for t in found] == [without_id(t) for t in expected]
     assert [list(t.params) for t in found] == [list(t.params) for t in expected]  # the order shown
-    assert [t._trial_id for t in found] == [study_id << 32 | t._trial_id for t in expected]
+    assert [trial_id_of(t) for t in found] == [study_id << 32 | trial_id_of(t) for t in expected]
     assert [t.state for t in found][-2:] == [TrialState.RUNNING, TrialState.WAITING]
-    assert catalog.get_study_directions(study_id) == [optuna.study.StudyDirection[d.upper()] for d in directions]
+    assert runs_storage.get_study_directions(study_id) == [optuna.study.StudyDirection[d.upper()] for d in directions]
 
 
 def test_a_replaced_study_db_is_reread(home, runs):
     """Resuming a run ends with a new study.db swapped in by os.replace."""
     run = runs[0]
-    catalog = RunCatalog(home / "runs")
-    study_id = catalog.get_study_id_from_name(run.run_id)
-    assert len(catalog.get_all_trials(study_id)) == TRIALS
+    storage = ReadOnlyRunsStorage(home / "runs")
+    study_id = storage.get_study_id_from_name(run.run_id)
+    assert len(storage.get_all_trials(study_id)) == TRIALS
     resumed = _in_memory_copy(run.sqlite, TRIALS)
     resumed.add_trial(resumed.trials[0])
-    dump_study(resumed._storage, STUDY, run.sqlite)
-    assert [t.number for t in catalog.get_all_trials(study_id)] == list(range(TRIALS + 1))
+    dump_study(storage_of(resumed), STUDY, run.sqlite)
+    assert [t.number for t in storage.get_all_trials(study_id)] == list(range(TRIALS + 1))
 
 
 # Running runs and stable ids
@@ -336,9 +340,9 @@ def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
     source = _in_memory_copy(run.sqlite, 5)
     run.sqlite.unlink()  # a first run has no study.db until it ends
     run.update_state(status="running")
-    catalog = RunCatalog(home / "runs")
+    storage = ReadOnlyRunsStorage(home / "runs")
     assert run.run_id not in listed(client)  # running, but no live copy yet
-    with IncrementalDumper(source._storage, STUDY, run.live_sqlite) as dumper:
+    with IncrementalDumper(storage_of(source), STUDY, run.live_sqlite) as dumper:
         dumper.sync()
         study_id = listed(client)[run.run_id]
         assert study_id == 2  # the id it was given at first sight, before it had a study
@@ -346,38 +350,38 @@ def test_a_running_run_is_read_from_its_live_copy(client, home, runs):
 
         running = source.ask()
         dumper.sync()
-        trials = catalog.get_all_trials(study_id)
+        trials = storage.get_all_trials(study_id)
         assert [t.state for t in trials][-1] == TrialState.RUNNING
         source.tell(running, 1.5)
         source.add_trial(source.trials[0])
         dumper.sync()
-        trials = catalog.get_all_trials(study_id)
+        trials = storage.get_all_trials(study_id)
         assert [(t.number, t.state) for t in trials[5:]] == [(5, TrialState.COMPLETE), (6, TrialState.COMPLETE)]
         assert trials[5].value == 1.5
-        assert len({t._trial_id for t in trials}) == 7
+        assert len({trial_id_of(t) for t in trials}) == 7
 
     # The run ends: its coordinator removes live.db, then dumps study.db, then says "done".
     run.live_sqlite.unlink()
-    assert len(catalog.get_all_trials(study_id)) == 7  # the open live copy bridges the gap
+    assert len(storage.get_all_trials(study_id)) == 7  # the open live copy bridges the gap
     assert listed(client)[run.run_id] == study_id
-    dump_study(source._storage, STUDY, run.sqlite)
+    dump_study(storage_of(source), STUDY, run.sqlite)
     run.update_state(status="done")
-    assert [t.number for t in catalog.get_all_trials(study_id)] == list(range(7))
-    assert catalog._open[run.run_id].version.path == run.sqlite
+    assert [t.number for t in storage.get_all_trials(study_id)] == list(range(7))
+    assert storage._open[run.run_id].version.path == run.sqlite
 
 
 def test_the_live_copy_counts_only_while_the_run_is_running(home, runs):
     """A resumed run has both files; a crashed one may leave its live copy behind."""
     run = runs[0]
-    with IncrementalDumper(_in_memory_copy(run.sqlite, 2)._storage, STUDY, run.live_sqlite) as dumper:
+    with IncrementalDumper(storage_of(_in_memory_copy(run.sqlite, 2)), STUDY, run.live_sqlite) as dumper:
         dumper.sync()
-    catalog = RunCatalog(home / "runs")
-    study_id = catalog.get_study_id_from_name(run.run_id)
-    assert len(catalog.get_all_trials(study_id)) == TRIALS
+    storage = ReadOnlyRunsStorage(home / "runs")
+    study_id = storage.get_study_id_from_name(run.run_id)
+    assert len(storage.get_all_trials(study_id)) == TRIALS
     run.update_state(status="running")
-    assert len(catalog.get_all_trials(study_id)) == 2
+    assert len(storage.get_all_trials(study_id)) == 2
     run.update_state(status="interrupted")
-    assert len(catalog.get_all_trials(study_id)) == TRIALS
+    assert len(storage.get_all_trials(study_id)) == TRIALS
 
 
 def test_study_ids_stay_stable_as_runs_come_and_go(client, home, runs):
@@ -408,25 +412,23 @@ def test_a_job_gets_its_id_before_it_has_a_study(home, runs):
     queued.write_json(queued.state_file, {"status": "queued"})
     study_id = dashboard_study_id(home / "runs", queued.run_id)
     assert study_id == 1  # the first run the index ever saw
-    catalog = RunCatalog(home / "runs")
-    assert queued.run_id not in {s.study_name for s in catalog.get_all_studies()}
+    storage = ReadOnlyRunsStorage(home / "runs")
+    assert queued.run_id not in {s.study_name for s in storage.get_all_studies()}
     with pytest.raises(KeyError):
-        catalog.get_all_trials(study_id)
+        storage.get_all_trials(study_id)
     shutil.copyfile(runs[0].sqlite, queued.sqlite)
-    assert catalog.get_study_id_from_name(queued.run_id) == study_id
-    assert dashboard_url(study_id) == "/dashboard/studies/1"
+    assert storage.get_study_id_from_name(queued.run_id) == study_id
     with pytest.raises(KeyError):
         dashboard_study_id(home / "runs", "no-such-run")
 
 
 def test_a_finished_study_is_not_rescanned_on_every_request(client, runs, monkeypatch):
     """optuna-dashboard's per-study cache only moved past trials once it met an unfinished
-    one, so every request rescanned a finished study (app/web/dashboard_cache.py)."""
-    from optuna_dashboard import _inmemory_cache
-
+    one, so every request rescanned a finished study (optuna_compat.install_finished_study_cursor)."""
+    cursor = install_finished_study_cursor()
     scanned = []
-    original = _inmemory_cache._CachedExtraStudyProperty._update_search_space
-    monkeypatch.setattr(_inmemory_cache._CachedExtraStudyProperty, "_update_search_space",
+    original = cursor._update_search_space
+    monkeypatch.setattr(cursor, "_update_search_space",
                         lambda self, trial: (scanned.append(trial.number), original(self, trial)))
     study_id = listed(client)[runs[0].run_id]
     first = client.get(f"/api/studies/{study_id}").json

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from backtune.data import cache, loader, load_csv, load_csv_bytes
+from backtune.data import cache, load_csv, load_csv_bytes, loader
 
 ROLES = ("time", "open", "high", "low", "close", "volume")
 TEXT = "time,open,high,low,close,Volume\n" + "".join(

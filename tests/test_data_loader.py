@@ -15,7 +15,6 @@ import pytest
 
 from backtune.data import DataError, Dataset, load_csv, load_csv_bytes
 from backtune.data.summary import interval_label
-
 from tests.conftest import LINK_15M as LINK_CSV
 from tests.conftest import SUI_30M as SUI_CSV
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,29 +16,7 @@ from backtune.data import store as store_module
 from backtune.data.errors import DataError
 from backtune.data.store import DatasetStore
 from backtune.data.version import FORMAT_VERSION
-
-YYYYMMDD_CSV = b"date,open,high,low,close\n20240102,1,2,0.5,1.5\n20240103,1,2,0.5,1.5\n20240104,1,2,0.5,1.5\n"
-# Version 1 read every cell as an epoch, so these increasing times passed; version 2 reads
-# the column as YYYYMMDD dates and refuses the one Unix time among them.
-MIXED_CSV = b"time,open,high,low,close\n20240102,1,2,0.5,1.5\n20240103,1,2,0.5,1.5\n1704326400,1,2,0.5,1.5\n"
-
-
-def write_v1_entry(data_dir: Path, data: bytes, summary: dict[str, Any], **extra: Any) -> str:
-    """An entry as version 1 wrote it (no version, digest only in the summary); its id."""
-    digest = hashlib.sha256(data).hexdigest()
-    folder = data_dir / "datasets"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{digest}.csv").write_bytes(data)
-    entry = {"id": digest[:16], "name": "my prices", "file_name": "prices.csv", "uploaded_at": "2025-01-05T10:00:00Z",
-             "sample": False, "description": "daily closes", "summary": {**summary, "sha256": digest}, **extra}
-    (folder / f"{digest[:16]}.json").write_text(json.dumps(entry))
-    return digest[:16]
-
-
-def v1_summary(first_time: str, last_time: str) -> dict[str, Any]:
-    return {"rows": 3, "first_time": first_time, "last_time": last_time, "interval_seconds": 1,
-            "interval_label": "1s", "columns": {"time": "time", "open": "open", "high": "high", "low": "low",
-                                                 "close": "close"}, "file_name": "prices.csv"}
+from tests.helpers import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
 
 
 @pytest.fixture

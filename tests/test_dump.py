@@ -10,28 +10,24 @@ missing conversion would go unnoticed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Iterator
 import math
-from pathlib import Path
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution
-from optuna.distributions import FloatDistribution
-from optuna.storages import BaseStorage
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from optuna.trial import FrozenTrial
-from optuna.trial import TrialState
 import optuna_dashboard
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.storages import BaseStorage, JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial, TrialState
 from werkzeug.test import Client
 
-from backtune.optimize.dump import dump_study
-from backtune.optimize.dump import IncrementalDumper
+from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.optuna_compat import trial_id_of
 
 CHOICES = (None, True, 3, 2.5, "fast")
 
@@ -179,7 +175,7 @@ def _snapshot(sqlite_path: Path, study_name: str) -> dict[str, Any]:
             storage.get_study_system_attrs(storage.get_study_id_from_name(study_name))
         ),
         # Trial ids too: the dashboard's API and URLs address trials by id.
-        "trials": [{**_trial_fields(t), "trial_id": t._trial_id} for t in study.trials],
+        "trials": [{**_trial_fields(t), "trial_id": trial_id_of(t)} for t in study.trials],
     }
 
 
@@ -201,6 +197,7 @@ def _copy_study(source: BaseStorage, study_name: str, sqlite_path: Path) -> None
     )
 
 
+@pytest.mark.slow  # optuna.copy_study, the reference, commits per trial
 @pytest.mark.parametrize("build", [_build_single_objective, _build_multi_objective])
 def test_dump_study_equals_copy_study(
     journal: JournalStorage, tmp_path: Path, build: Callable[[BaseStorage], None]
@@ -258,6 +255,7 @@ def _trials(sqlite_path: Path, study_name: str) -> list[dict[str, Any]]:
     return _snapshot(sqlite_path, study_name)["trials"]
 
 
+@pytest.mark.slow  # optuna.copy_study, the reference, commits per trial
 def test_incremental_dumper_equals_copy_study(journal: JournalStorage, tmp_path: Path) -> None:
     live = tmp_path / "live.db"
     study = optuna.create_study(
@@ -315,6 +313,7 @@ def test_incremental_dumper_refuses_an_existing_study(
         IncrementalDumper(journal, "multi", tmp_path / "study.db")
 
 
+@pytest.mark.slow
 def test_dashboard_reads_the_dump(journal: JournalStorage, tmp_path: Path) -> None:
     _build_single_objective(journal)
     dump_study(journal, "single", tmp_path / "study.db")

@@ -21,8 +21,10 @@ import pytest
 
 from backtune.jobs.store import FINISHED
 from tests.conftest import backtesting_csv
+from tests.helpers import BAD_REQUESTS
 from tests.live_server import LiveServer
-from tests.test_api_jobs import BAD_REQUESTS
+
+pytestmark = pytest.mark.e2e
 
 GOOG = backtesting_csv("GOOG").read_bytes()
 OVER_1MB = GOOG * (2**20 // len(GOOG) + 1)  # BACKTUNE_MAX_UPLOAD_MB is 1 here
@@ -44,10 +46,13 @@ def make_home(home: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = make_home(tmp_path_factory.mktemp("e2e") / "home")
-    with LiveServer(home, **server_env(home)) as live:
-        yield live
+def live_home(tmp_path_factory) -> Path:
+    return make_home(tmp_path_factory.mktemp("e2e") / "home")
+
+
+@pytest.fixture(scope="module")
+def live_env(live_home: Path) -> dict[str, str]:
+    return server_env(live_home)
 
 
 def long_job_with_trials(server: LiveServer, trials: int = 5) -> str:
@@ -179,7 +184,8 @@ def test_bad_optimize_requests_get_a_4xx_naming_the_field(server, change, status
 BAD_BODIES = {
     "oversize upload": (lambda s: s.post_form("/api/datasets", {}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
     "oversize optimise upload": (
-        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
+        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}),
+        413, "file"),
     "not a CSV": (lambda s: s.post_form("/api/datasets", {}, {"file": ("chart.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")}),
                   400, "file"),
     "text, not a table": (lambda s: s.post_form("/api/datasets", {}, {"file": ("notes.csv", b"hello\nworld\n")}),
@@ -190,7 +196,8 @@ BAD_BODIES = {
                        400, "body"),
     "config not JSON": (lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
                                                                 "config": "{oops"}), 400, "config"),
-    "plain text body": (lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}), 415, "body"),
+    "plain text body": (lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}),
+                        415, "body"),
     "unknown job": (lambda s: s.get("/api/jobs/nope"), 404, "job_id"),
     "resume an unknown job": (lambda s: s.post_json("/api/jobs/nope/resume", {"trials": 3}), 404, "job_id"),
 }

@@ -213,6 +213,7 @@ def test_reenter_closes_and_reopens_on_a_same_direction_signal():
     assert len(plain.trades) == 0 and plain.open_position.entry_idx == 1
 
 
+@pytest.mark.slow
 def test_a_fresh_process_loads_the_kernel_from_numba_cache_instead_of_compiling():
     import subprocess
     import sys

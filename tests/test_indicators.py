@@ -549,6 +549,7 @@ print(sum(len(k.stats.cache_hits) for k in kernels), sum(len(k.stats.cache_misse
 """
 
 
+@pytest.mark.slow
 def test_fresh_process_loads_kernels_from_cache():
     """Optimisation workers start often; a recompile would cost seconds each time."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -380,7 +380,7 @@ def reference_metrics(result: BacktestResult) -> dict[str, float]:
 
     month_close: dict[tuple[int, int], float] = {}
     for k, t in enumerate(times):
-        stamp = datetime.fromtimestamp(t / NS, tz=timezone.utc)
+        stamp = datetime.fromtimestamp(t / NS, tz=UTC)
         month_close[(stamp.year, stamp.month)] = curve[k + 1]
     opening, profitable = initial, 0
     for closing in month_close.values():
@@ -494,7 +494,7 @@ def test_agrees_with_backtesting_py_on_shared_definitions():
     from backtune.engine.backtest import EngineSettings, run_backtest
     from strategies.sma_cross import STRATEGY
     from tests.conftest import backtesting_csv
-    from tests.test_sma_cross_parity import SmaCross, oracle_frame
+    from tests.helpers import SmaCross, oracle_frame
 
     bars = load_csv(backtesting_csv("GOOG")).bars
     with warnings.catch_warnings():

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -19,25 +17,15 @@ from backtune.data.loader import load_csv
 from backtune.engine.backtest import run_backtest
 from backtune.errors import FieldError
 from backtune.metrics import compute_metrics
-from backtune.optimize.config import RunConfig
+from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.run import execute_run, prepare_run, resume_run
-from backtune.optimize.config import Budget
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.score import ScoreConfig
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.targets import TARGETS
 from backtune.registry import get_strategy
-from tests.conftest import ROOT, backtesting_csv
-
-GOOG = str(backtesting_csv("GOOG"))
-SMALL_SPACE = {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}}
-
-
-def config(**overrides) -> RunConfig:
-    raw = {"data": GOOG, "strategy": "sma_cross", "space": SMALL_SPACE, "workers": 1, "sampler": "random",
-           "seed": 3, "budget": {"mode": "trials", "trials": 20}, "capital": 10_000, "commission": 0.002}
-    raw.update(overrides)
-    return RunConfig.parse(raw)
+from tests.conftest import ROOT
+from tests.helpers import GOOG, config, kill_worker_soon
 
 
 def run(tmp_path: Path, **overrides) -> tuple[dict, optuna.Study]:
@@ -47,6 +35,7 @@ def run(tmp_path: Path, **overrides) -> tuple[dict, optuna.Study]:
     return summary, study
 
 
+@pytest.mark.slow
 def test_two_workers_share_a_global_trial_budget(tmp_path):
     summary, study = run(tmp_path, workers=2, budget={"mode": "trials", "trials": 40})
     assert summary["status"] == "done" and summary["stop_reason"] == "trials"
@@ -58,6 +47,7 @@ def test_two_workers_share_a_global_trial_budget(tmp_path):
     assert not Path(summary["run_dir"], "bars").joinpath("missing").exists()
 
 
+@pytest.mark.slow
 def test_time_budget_stops_every_worker_at_the_deadline(tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 8}), tmp_path)
     started = time.time()
@@ -71,6 +61,7 @@ def test_time_budget_stops_every_worker_at_the_deadline(tmp_path):
     assert last_end <= started + 8 + 2.0  # within one (sub-second) trial of the deadline
 
 
+@pytest.mark.slow
 def test_convergence_counts_trials_of_all_workers(tmp_path):
     summary, study = run(tmp_path, workers=2, budget={"mode": "convergence", "patience": 15, "trials": 500})
     assert summary["stop_reason"] == "converged"
@@ -82,6 +73,7 @@ def test_convergence_counts_trials_of_all_workers(tmp_path):
     assert summary["trials"]["total"] < 500
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_every_target_optimises_in_its_direction_and_ranks_by_it(tmp_path, target):
     summary, study = run(tmp_path, target=target, budget={"mode": "trials", "trials": 12})
@@ -96,6 +88,7 @@ def test_every_target_optimises_in_its_direction_and_ranks_by_it(tmp_path, targe
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
 
 
+@pytest.mark.slow
 def test_score_is_computed_per_trial_from_that_trial_alone(tmp_path):
     summary, study = run(tmp_path / "a", budget={"mode": "trials", "trials": 15})
     scorer = ScoreConfig()
@@ -138,6 +131,7 @@ def test_invalid_sampled_combinations_are_pruned_with_a_reason(tmp_path):
     assert all("invalid parameters" in t.user_attrs["pruned_reason"] for t in invalid)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_seeds_count_within_the_trial_budget(tmp_path, workers):
     """Queued seeds are trials of this run: 12 trials with two seeds is 12 trials, not 14."""
@@ -179,6 +173,7 @@ def test_stepped_floats_run_as_their_decimal_grid_points():
     assert noisy, "Optuna gave no value with floating-point noise: the test checks nothing"
 
 
+@pytest.mark.slow
 def test_stepped_floats_read_as_decimals_in_results_csv_progress_seeds_and_after_resume(tmp_path):
     seeded = 0.1 + 0.2  # 0.30000000000000004, as an older run's results reported it
     run_dir = prepare_run(config(strategy="rsi_reversion", space=STEPPED_STOP, seed_params=[{"stop_atr": seeded}],
@@ -217,6 +212,7 @@ def test_a_seed_between_grid_points_is_refused_naming_the_nearest():
     assert "stop_atr 0.35 is not on the search grid" in str(refused.value)
 
 
+@pytest.mark.slow
 def test_one_worker_with_a_seed_is_reproducible_and_two_workers_agree_on_the_data(tmp_path):
     _, first = run(tmp_path / "a", sampler="tpe", warmup_trials=5, budget={"mode": "trials", "trials": 15})
     _, second = run(tmp_path / "b", sampler="tpe", warmup_trials=5, budget={"mode": "trials", "trials": 15})
@@ -229,6 +225,7 @@ def test_one_worker_with_a_seed_is_reproducible_and_two_workers_agree_on_the_dat
         assert trial.value == pytest.approx(by_params[tuple(trial.params.values())])
 
 
+@pytest.mark.slow
 def test_multi_objective_run_reports_a_pareto_front_under_constraints(tmp_path):
     summary, study = run(tmp_path, target=["net_profit", "max_drawdown"], sampler="nsga2",
                          constraints=[{"metric": "total_trades", "op": ">=", "value": 30}],
@@ -243,6 +240,7 @@ def test_multi_objective_run_reports_a_pareto_front_under_constraints(tmp_path):
         assert (violation <= 0) == feasible
 
 
+@pytest.mark.slow
 def test_cancel_stops_within_two_seconds_and_keeps_results(tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 120}), tmp_path)
     requested = {}
@@ -264,23 +262,7 @@ def test_cancel_stops_within_two_seconds_and_keeps_results(tmp_path):
     assert all(t.state != TrialState.RUNNING for t in study.trials)
 
 
-def kill_worker_soon(run_dir, index: int, after: float) -> dict:
-    """SIGKILL worker ``index`` ``after`` seconds into its run, from a thread; the returned
-    dict receives the pid it killed."""
-    killed = {}
-
-    def kill():
-        status = run_dir.worker_status(index)
-        while not status.exists():
-            time.sleep(0.05)
-        time.sleep(after)
-        killed["pid"] = json.loads(status.read_text())["pid"]
-        os.kill(killed["pid"], signal.SIGKILL)
-
-    threading.Thread(target=kill, daemon=True).start()
-    return killed
-
-
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_reported_and_the_others_go_on(tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 6}), tmp_path)
     kill_worker_soon(run_dir, 1, after=1.5)
@@ -295,6 +277,7 @@ def test_a_worker_killed_mid_run_is_reported_and_the_others_go_on(tmp_path):
     assert worker_zero["state"] == "done" and worker_zero["stop_reason"] == "time"
 
 
+@pytest.mark.slow
 def test_orphaned_running_trials_are_failed_before_the_dump(tmp_path):
     run_dir = prepare_run(config(budget={"mode": "trials", "trials": 3}), tmp_path)
     from backtune.optimize.storage import open_storage
@@ -308,6 +291,7 @@ def test_orphaned_running_trials_are_failed_before_the_dump(tmp_path):
     assert sum(t.state == TrialState.COMPLETE for t in study.trials) == 3
 
 
+@pytest.mark.slow
 def test_when_every_worker_fails_the_run_fails_with_their_error(tmp_path):
     run_dir = prepare_run(config(workers=2), tmp_path)
     (run_dir.bars_dir / "prices.npy").write_bytes(b"not an array")
@@ -318,6 +302,7 @@ def test_when_every_worker_fails_the_run_fails_with_their_error(tmp_path):
     assert json.loads(run_dir.state_file.read_text())["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_workers_read_the_shared_bars_not_the_csv(tmp_path):
     csv = tmp_path / "copy.csv"
     csv.write_bytes(Path(GOOG).read_bytes())
@@ -326,12 +311,14 @@ def test_workers_read_the_shared_bars_not_the_csv(tmp_path):
     assert 6 <= execute_run(run_dir)["trials"]["complete"] <= 7  # the budget's overshoot: at most workers - 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "qmc", "nsga2"])
 def test_each_sampler_runs(tmp_path, sampler):
     summary, _ = run(tmp_path, sampler=sampler, warmup_trials=3, budget={"mode": "trials", "trials": 8})
     assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pruner", ["median", "percentile"])
 def test_pruners_report_checkpoints_and_prune(tmp_path, pruner):
     _, study = run(tmp_path, pruner=pruner, warmup_trials=3, budget={"mode": "trials", "trials": 25})
@@ -339,6 +326,7 @@ def test_pruners_report_checkpoints_and_prune(tmp_path, pruner):
     assert any(t.state == TrialState.PRUNED for t in study.trials)
 
 
+@pytest.mark.slow
 def test_resume_continues_numbering_and_rewrites_the_study(tmp_path):
     run_dir = prepare_run(config(budget={"mode": "trials", "trials": 12}), tmp_path)
     execute_run(run_dir)
@@ -351,6 +339,7 @@ def test_resume_continues_numbering_and_rewrites_the_study(tmp_path):
     assert summary["trials"]["total"] == 20
 
 
+@pytest.mark.slow
 def test_a_cancel_before_the_workers_start_is_not_lost_and_resume_withdraws_it(tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "trials", "trials": 10}), tmp_path)
     run_dir.request_stop()
@@ -398,6 +387,7 @@ def test_workers_outside_the_supported_range_are_refused(workers):
     assert config(workers=32).workers == 32
 
 
+@pytest.mark.slow
 def test_live_dump_lets_a_reader_follow_the_running_study(tmp_path):
     run_dir = prepare_run(config(workers=2, budget={"mode": "time", "seconds": 5}), tmp_path)
     seen = []
@@ -413,17 +403,19 @@ def test_live_dump_lets_a_reader_follow_the_running_study(tmp_path):
     assert not run_dir.live_sqlite.exists()
 
 
+@pytest.mark.slow
 def test_salvage_falls_back_to_the_live_copy_when_the_journal_is_gone(tmp_path):
+    from backtune.optimize.dump import IncrementalDumper
+    from backtune.optimize.optuna_compat import storage_of
     from backtune.optimize.run import salvage_run
     from backtune.optimize.storage import open_storage
-    from backtune.optimize.dump import IncrementalDumper
 
     run_dir = prepare_run(config(budget={"mode": "trials", "trials": 6}), tmp_path)
     journal = Path(run_dir.read_json(run_dir.state_file)["storage"])
     study = optuna.load_study(study_name="backtune", storage=open_storage(str(journal)))
     study.optimize(lambda t: t.suggest_int("n1", 5, 30) * 1.0, n_trials=4)
     study.ask()  # left running when the machine went away
-    with IncrementalDumper(study._storage, "backtune", run_dir.live_sqlite) as live:
+    with IncrementalDumper(storage_of(study), "backtune", run_dir.live_sqlite) as live:
         live.sync()
     journal.unlink()  # tmpfs emptied by a restart
     summary = salvage_run(run_dir, "interrupted")
@@ -441,6 +433,7 @@ print(" ".join(m for m in ("pandas", "sqlalchemy", "flask", "backtune.optimize.r
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("main", ["app.__main__", "backtune.jobs.__main__"])
 def test_a_spawned_worker_imports_only_what_a_worker_needs(main):
     """A spawned child imports its parent's main module again (as ``__mp_main__``), then the

@@ -8,7 +8,9 @@ import optuna
 import pytest
 
 from backtune.optimize.run import execute_run, prepare_run
-from tests.test_optimize import config
+from tests.helpers import config
+
+pytestmark = pytest.mark.postgres
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

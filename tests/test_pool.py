@@ -13,7 +13,9 @@ from optuna.trial import TrialState
 
 from backtune.optimize.pool import WorkerPool, warm_pool
 from backtune.optimize.run import execute_run, prepare_run
-from tests.test_optimize import config, kill_worker_soon
+from tests.helpers import config, kill_worker_soon
+
+pytestmark = pytest.mark.slow  # warm worker processes, real runs
 
 
 def worker_pids(run_dir) -> list[int]:

@@ -8,39 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from backtesting import Backtest
-from backtesting import Strategy as BtStrategy
-from backtesting.lib import crossover
-from backtesting.test import SMA
 
 from backtune.data.loader import load_csv
 from backtune.engine.backtest import EngineSettings, run_backtest
 from strategies.sma_cross import STRATEGY
 from tests.conftest import LINK_15M, backtesting_csv
-
-
-class SmaCross(BtStrategy):
-    """backtesting.py's documented example, the oracle."""
-
-    n1 = 10
-    n2 = 20
-
-    def init(self):
-        self.sma1 = self.I(SMA, self.data.Close, self.n1)
-        self.sma2 = self.I(SMA, self.data.Close, self.n2)
-
-    def next(self):
-        if crossover(self.sma1, self.sma2):
-            self.position.close()
-            self.buy()
-        elif crossover(self.sma2, self.sma1):
-            self.position.close()
-            self.sell()
-
-
-def oracle_frame(bars) -> pd.DataFrame:
-    index = pd.DatetimeIndex(pd.to_datetime(bars.time, utc=True).tz_localize(None))
-    return pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close,
-                         "Volume": bars.volume}, index=index)
+from tests.helpers import SmaCross, oracle_frame
 
 
 def compare(bars, n1, n2, cash, commission):

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import optuna
-from optuna.storages import JournalStorage
-from optuna.storages.journal._storage import JournalOperation
+import pytest
 from optuna.trial import TrialState
 
+from backtune.optimize.optuna_compat import JournalOperation
 from backtune.optimize.run import execute_run, prepare_run
-from backtune.optimize.storage import FlockLock, BatchingJournalStorage, open_storage, publish_params
+from backtune.optimize.storage import BatchingJournalStorage, FlockLock, open_storage, publish_params
 
 VOLATILE = ("worker_id", "datetime_start", "datetime_complete")
 
@@ -57,8 +57,8 @@ def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_
     storage = open_storage(str(tmp_path / "study.journal"), batched=True)
     study = optuna.create_study(storage=storage)
     appends = []
-    original = storage._backend.append_logs
-    storage._backend.append_logs = lambda logs: (appends.append([log["op_code"] for log in logs]), original(logs))
+    original = storage.append_lines
+    storage.append_lines = lambda logs: (appends.append([log["op_code"] for log in logs]), original(logs))
 
     def like_a_worker(trial: optuna.Trial) -> float:
         value = trial.suggest_float("x", -5, 5) + trial.suggest_int("n", 1, 19, step=2)
@@ -72,7 +72,8 @@ def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_
     create, param, attr, state = (JournalOperation.CREATE_TRIAL, JournalOperation.SET_TRIAL_PARAM,
                                   JournalOperation.SET_TRIAL_USER_ATTR, JournalOperation.SET_TRIAL_STATE_VALUES)
     assert appends[-9:] == [[create], [param] * 3, [attr, attr, state]] * 3
-    assert [t.user_attrs for t in study.trials] == [{"metrics": {"value": t.value}, "note": "seen"} for t in study.trials]
+    expected = [{"metrics": {"value": t.value}, "note": "seen"} for t in study.trials]
+    assert [t.user_attrs for t in study.trials] == expected
 
 
 def test_published_parameters_are_visible_to_other_workers_while_the_trial_runs(tmp_path):
@@ -81,7 +82,7 @@ def test_published_parameters_are_visible_to_other_workers_while_the_trial_runs(
     study = optuna.create_study(study_name="s", storage=mine)
     trial = study.ask()
     trial.suggest_float("x", 0, 1)
-    theirs = JournalStorage(mine._backend.__class__(path))
+    theirs = open_storage(path)
     seen = optuna.load_study(study_name="s", storage=theirs).trials[0]
     assert seen.state == TrialState.RUNNING and seen.params == {}
     publish_params(trial.storage)
@@ -107,6 +108,7 @@ def append_attrs(path: str, name: str, count: int) -> None:
     study.tell(trial, 0.0)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_append_whole_lines_under_the_flock(tmp_path):
     """Two processes hammering the same journal: every line lands whole and both trials
     replay complete."""
@@ -134,6 +136,7 @@ def take_lock_then_touch(journal: str, marker: str) -> None:
     lock.release()
 
 
+@pytest.mark.slow
 def test_the_flock_makes_another_process_wait_until_it_is_released(tmp_path):
     journal, marker = str(tmp_path / "study.journal"), tmp_path / "acquired"
     held = FlockLock(journal)
@@ -147,9 +150,10 @@ def test_the_flock_makes_another_process_wait_until_it_is_released(tmp_path):
     assert other.exitcode == 0 and marker.exists()
 
 
+@pytest.mark.slow
 def test_a_finished_run_leaves_no_journal_or_lock_files(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKTUNE_JOURNAL_DIR", str(tmp_path / "journals"))
-    from tests.test_optimize import config
+    from tests.helpers import config
 
     summary = execute_run(prepare_run(config(workers=2, budget={"mode": "trials", "trials": 6}), tmp_path / "runs"))
     assert summary["status"] == "done"

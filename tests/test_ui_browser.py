@@ -25,20 +25,14 @@ from tests.conftest import LINK_15M
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 from tests.live_server import LiveServer
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 sync_api = playwright_or_skip()
 expect = sync_api.expect
 
 VIEWPORT = {"width": 1280, "height": 720}  # the smallest laptop screen the pages are made for
 SEARCHED = ("maLength", "closeCountLong", "stopLongX")
 JOB_DONE_S = 120
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("ui") / "home"
-    with LiveServer(home, BACKTUNE_MAX_JOBS="1", BACKTUNE_MAX_WORKERS="2",
-                    BACKTUNE_JOURNAL_DIR=str(home / "journals")) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +59,8 @@ class Tab:
         self.context.set_default_timeout(20_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(f"{self.page.url}: {m.text}") if m.type == "error" else None)
+        self.page.on("console",
+                     lambda m: self.errors.append(f"{self.page.url}: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"{self.page.url}: {e}"))
 
     def close(self) -> None:

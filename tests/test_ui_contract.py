@@ -11,7 +11,8 @@ lacks, or a shape the server refuses, fails here.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from app.cli import backtest, optimize, samples, serve, strategies, walkforward
 from app.cli.errors import USER_ERRORS, CliError

@@ -20,9 +20,9 @@ from app.cli.inputs import (
     study_request,
 )
 from backtune.optimize.config import BUDGET_MODES, PRUNERS, SAMPLERS, RunConfig, default_workers, parse_budget
-from backtune.optimize.rundir import RunDir
 from backtune.optimize.pool import warm_pool
 from backtune.optimize.run import Progress, execute_run, prepare_run, resume_run
+from backtune.optimize.rundir import RunDir
 from backtune.optimize.targets import TARGETS
 
 

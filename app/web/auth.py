@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request
-
 from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Response
 

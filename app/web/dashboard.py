@@ -8,12 +8,13 @@ installed dashboard's routes and Flask's by tests/test_dashboard.py) rather than
 
 The dashboard can delete, rename and annotate studies; here any method but GET and HEAD on
 its paths gets a 405 in the API's error shape before it reaches it, and its storage (the
-run catalog) refuses writes as well.
+``ReadOnlyRunsStorage``) refuses writes as well.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import optuna_dashboard
 from flask import Flask
@@ -23,7 +24,8 @@ from werkzeug.wrappers import Request
 from app.web import dashboard_cache
 from app.web.auth import UNAUTHORIZED, authorized, login_redirect
 from app.web.errors import error_response
-from backtune.jobs.catalog import RunCatalog
+from backtune.jobs.runs_storage import ReadOnlyRunsStorage
+from backtune.optimize.optuna_compat import install_finished_study_cursor
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -49,11 +51,6 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 
 def is_dashboard_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in DASHBOARD_PATHS)
-
-
-def dashboard_url(study_id: int) -> str:
-    """Where the dashboard shows a run; ``backtune.jobs.catalog.dashboard_study_id`` gives the id."""
-    return f"/dashboard/studies/{study_id}"
 
 
 class DashboardDispatcher:
@@ -129,8 +126,8 @@ def _is_json(headers: list[tuple[str, str]]) -> bool:
 
 def mount_dashboard(app: Flask) -> None:
     """Serve the dashboard over every run in the app's runs folder, from the same server."""
-    dashboard_cache.install()
-    catalog = RunCatalog(app.config["SETTINGS"].runs_dir)
-    app.config["CATALOG"] = catalog
-    dashboard = dashboard_cache.ImportanceCache(optuna_dashboard.wsgi(catalog))
+    install_finished_study_cursor()
+    storage = ReadOnlyRunsStorage(app.config["SETTINGS"].runs_dir)
+    app.config["RUNS_STORAGE"] = storage
+    dashboard = dashboard_cache.ImportanceCache(optuna_dashboard.wsgi(storage))
     app.wsgi_app = DashboardDispatcher(app, dashboard)  # type: ignore[method-assign]

@@ -1,15 +1,9 @@
 """Two fixes for the cost of the embedded optuna-dashboard (0.21) on large studies.
 
-**Finished studies rescanned.** For every study-detail request (and every parameter-
-importance request) the dashboard updates a cached summary of the study's trials: the
-union and intersection of their search spaces and user attributes. Its
-``_CachedExtraStudyProperty.update`` keeps a cursor so that it only looks at trials it has
-not settled, but it moves the cursor only when it meets an unfinished trial. Once every
-trial has finished (every study a user opens after its run), the cursor stays at -1 and
-each request rescans the whole study: 0.26 s a request at 15,000 trials.
-``FinishedAwareCursor`` is the same update with one change: when this pass met no
-unfinished trial, the cursor moves past the last trial it saw. Unions and intersections
-are idempotent, so rescanning the unfinished ones, as upstream does, stays correct.
+**Finished studies rescanned.** The dashboard's per-study cache rescanned every trial of a
+finished study on each request (0.26 s a request at 15,000 trials);
+``backtune.optimize.optuna_compat.install_finished_study_cursor`` fixes it in place, as it
+rests on the dashboard's private names (docs/dashboard.md describes the fix for upstream).
 
 **Importances recomputed for live studies.** The dashboard recomputes parameter
 importances (PED-ANOVA over every completed trial) whenever the number of completed
@@ -24,38 +18,15 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
-
-from optuna.trial import FrozenTrial, TrialState
-from optuna_dashboard import _inmemory_cache
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 IMPORTANCE_PATH = re.compile(r"/api/studies/\d+/param_importances")
 IMPORTANCE_TTL_S = 30.0
-
-_Upstream = _inmemory_cache._CachedExtraStudyProperty
-
-
-class FinishedAwareCursor(_Upstream):  # type: ignore[misc, valid-type]
-    def update(self, trials: list[FrozenTrial]) -> None:
-        next_cursor = trials[-1].number + 1 if trials else self._cursor
-        for trial in reversed(trials):
-            if self._cursor > trial.number:
-                break
-            if not trial.state.is_finished():
-                next_cursor = trial.number
-            self._update_user_attrs(trial)
-            if trial.state != TrialState.FAIL:
-                self._update_intermediate_values(trial)
-                self._update_search_space(trial)
-        self._cursor = max(self._cursor, next_cursor)
-
-
-def install() -> None:
-    _inmemory_cache._CachedExtraStudyProperty = FinishedAwareCursor
 
 
 @dataclass(frozen=True)

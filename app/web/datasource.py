@@ -10,10 +10,11 @@ where it really points, not how it is spelled).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 
 from app.settings import Settings
 from app.web.api import api_blueprints
-from app.web.body_limits import limit_bodies
-from app.web.dashboard import mount_dashboard
 from app.web.auth import bp as auth_bp
 from app.web.auth import require_token
+from app.web.body_limits import limit_bodies
+from app.web.dashboard import mount_dashboard
 from app.web.errors import register_error_handlers
 from app.web.pages import bp as pages_bp
 from app.web.security import BrowserProtection

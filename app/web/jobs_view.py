@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import current_app
 
-from backtune.jobs.catalog import RunCatalog, dashboard_study_id
 from backtune.jobs.recovery import recover_if_orphaned
+from backtune.jobs.runs_storage import ReadOnlyRunsStorage
 from backtune.jobs.scheduler import queue_position, schedule
 from backtune.jobs.store import FINISHED, JobStore
+from backtune.jobs.study_ids import dashboard_study_id
 from backtune.optimize.config import RunConfig
 from backtune.optimize.results import ranked_trials
 from backtune.optimize.rundir import RunDir
@@ -60,10 +61,11 @@ def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, A
     return record
 
 
-def result_rows(catalog: RunCatalog, run: RunDir, status: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def result_rows(storage: ReadOnlyRunsStorage, run: RunDir,
+                status: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Ranked rows: the final results file once finished, else the live copy of the study.
 
-    The live copy is read through the dashboard's catalog: read-only (a reader must never
+    The live copy is read through the dashboard's storage: read-only (a reader must never
     write to a file the coordinator is creating) and incremental (only new trials are
     read on each poll).
     """
@@ -71,7 +73,7 @@ def result_rows(catalog: RunCatalog, run: RunDir, status: str) -> tuple[dict[str
         results = run.read_json(run.results_file)
         return results["summary"], results["results"]
     try:
-        trials = catalog.get_all_trials(dashboard_study_id(catalog.runs_dir, run.run_id), deepcopy=False)
+        trials = storage.get_all_trials(dashboard_study_id(storage.runs_dir, run.run_id), deepcopy=False)
     except KeyError:  # no study file written yet
         return None, []
     return None, ranked_trials(trials, RunConfig.parse(run.read_json(run.config_file)))

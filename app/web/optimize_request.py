@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.settings import Settings
 from app.web.contract.models.optimize import (
     OptimizeOptions,
     SeedScoreConfig,
     SelectRange,
 )
-from app.settings import Settings
 from backtune.optimize.config import CONVERGENCE_TRIALS, MAX_WORKERS, RunLimits
 from backtune.strategy import Strategy
 

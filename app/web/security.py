@@ -19,7 +19,8 @@ beside Flask rather than through it (app/web/dashboard.py), and both must cover 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:

@@ -18,12 +18,12 @@ Number = Optional[float]
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    wfe: Optional[float] = Field(None, description="minimum walk-forward efficiency, % (default 50)")
-    profitable_windows_pct: Optional[float] = Field(None, description="minimum % of profitable windows (default 50)")
-    largest_window_profit_share: Optional[float] = Field(
+    wfe: float | None = Field(None, description="minimum walk-forward efficiency, % (default 50)")
+    profitable_windows_pct: float | None = Field(None, description="minimum % of profitable windows (default 50)")
+    largest_window_profit_share: float | None = Field(
         None, description="the largest window's share of the profit must stay below this % (default 50)")
-    max_drawdown_pct: Optional[float] = Field(None, description="stitched max drawdown must stay below this % (default 40)")
-    total_trades: Optional[float] = Field(None, description="minimum stitched trades (default 30)")
+    max_drawdown_pct: float | None = Field(None, description="stitched max drawdown must stay below this % (default 40)")
+    total_trades: float | None = Field(None, description="minimum stitched trades (default 30)")
 
 
 class WalkForwardBody(BaseModel):
@@ -33,20 +33,20 @@ class WalkForwardBody(BaseModel):
 
     mode: Literal["rolling", "anchored"] = Field("rolling", description="rolling: fixed in-sample length; "
                                                                         "anchored: in-sample from the first tradable bar")
-    is_days: Optional[float] = Field(None, gt=0, description="in-sample length in calendar days")
-    oos_days: Optional[float] = Field(None, gt=0, description="out-of-sample length (and step) in calendar days")
-    windows: Optional[int] = Field(None, ge=2, description="number of windows, instead of is_days/oos_days")
-    oos_fraction: Optional[float] = Field(None, gt=0, lt=1, description="out-of-sample share of each window with "
+    is_days: float | None = Field(None, gt=0, description="in-sample length in calendar days")
+    oos_days: float | None = Field(None, gt=0, description="out-of-sample length (and step) in calendar days")
+    windows: int | None = Field(None, ge=2, description="number of windows, instead of is_days/oos_days")
+    oos_fraction: float | None = Field(None, gt=0, lt=1, description="out-of-sample share of each window with "
                                                                        "windows (default 0.25)")
     gap_bars: int = Field(0, ge=0, description="bars purged between each in-sample end and out-of-sample start")
-    holdout_days: Optional[float] = Field(None, gt=0, description="seal the last D calendar days")
-    holdout_from: Optional[str] = Field(None, description="seal the bars from this date (UTC) on")
+    holdout_days: float | None = Field(None, gt=0, description="seal the last D calendar days")
+    holdout_from: str | None = Field(None, description="seal the bars from this date (UTC) on")
     select: Literal["best", "forward"] = Field("best", description="carry the best in-sample trial, or the best of "
                                                                    "the top K re-run on the in-sample's last quarter")
-    top_k: Optional[int] = Field(None, ge=1, description="select=forward: in-sample trials re-run (default 10)")
-    forward_fraction: Optional[float] = Field(None, gt=0, lt=1,
+    top_k: int | None = Field(None, ge=1, description="select=forward: in-sample trials re-run (default 10)")
+    forward_fraction: float | None = Field(None, gt=0, lt=1,
                                               description="select=forward: share of the in-sample range re-run")
-    thresholds: Optional[Thresholds] = Field(None, description="verdict thresholds to change")
+    thresholds: Thresholds | None = Field(None, description="verdict thresholds to change")
 
 
 class Span(BaseModel):
@@ -67,7 +67,7 @@ class WindowReport(PreviewWindow):
     trials: int = Field(description="trials in the window's study")
     trial_number: int = Field(description="the carried trial's number in its study")
     study: str = Field(description="the window's study (run id)")
-    dashboard: Optional[str] = Field(None, description="the study in the embedded dashboard (API only)")
+    dashboard: str | None = Field(None, description="the study in the embedded dashboard (API only)")
 
 
 class Stitched(BaseModel):
@@ -105,13 +105,13 @@ class WalkForwardReport(BaseModel):
     mode: str = Field(description="rolling or anchored")
     windows_planned: int = Field(description="windows in the schedule")
     windows: list[WindowReport] = Field(description="the finished windows")
-    stitched: Optional[Stitched] = Field(description="the stitched out-of-sample account (null before a window ends)")
+    stitched: Stitched | None = Field(description="the stitched out-of-sample account (null before a window ends)")
     wfe: Number = Field(description="walk-forward efficiency, %")
     profitable_windows_pct: Number = Field(description="% of windows with an out-of-sample profit")
     largest_window_profit_share: Number = Field(description="the largest window's share of the stitched profit, %")
     t_stat: Number = Field(description="t-statistic of the stitched per-bar returns")
-    verdict: Optional[Verdict] = Field(description="each criterion with its value, threshold and pass")
-    holdout: Optional[HoldoutState] = Field(description="the sealed holdout (null: none kept)")
+    verdict: Verdict | None = Field(description="each criterion with its value, threshold and pass")
+    holdout: HoldoutState | None = Field(description="the sealed holdout (null: none kept)")
 
 
 class WalkForwardAccepted(BaseModel):
@@ -137,4 +137,4 @@ class WalkForwardPreview(BaseModel):
     """``POST /api/walkforward/preview`` (the body of ``POST /api/walkforward``): the windows it would run."""
 
     windows: list[PreviewWindow] = Field(description="the schedule's windows")
-    holdout: Optional[Span] = Field(description="the sealed holdout (null: none)")
+    holdout: Span | None = Field(description="the sealed holdout (null: none)")

@@ -8,7 +8,8 @@ those few constructs.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic.json_schema import models_json_schema
 

@@ -27,7 +27,7 @@ class OHLCV:
     def __len__(self) -> int:
         return int(self.time.shape[0])
 
-    def slice(self, first: int, last: int) -> "OHLCV":
+    def slice(self, first: int, last: int) -> OHLCV:
         """Bars ``first..last`` inclusive, as views (no copy)."""
         stop = last + 1
         return OHLCV(

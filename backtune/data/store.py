@@ -31,10 +31,11 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class ParseFailure:
     column: str | None
 
     @classmethod
-    def of(cls, error: DataError) -> "ParseFailure":
+    def of(cls, error: DataError) -> ParseFailure:
         return cls(message=str(error), reason=error.reason, row=error.row, column=error.column)
 
     def as_error(self, file: str) -> DataError:
@@ -116,7 +117,7 @@ class StoredDataset:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StoredDataset":
+    def from_dict(cls, data: dict[str, Any]) -> StoredDataset:
         summary, error = data.get("summary"), data.get("error")
         return cls(**{
             **data,
@@ -202,7 +203,7 @@ class DatasetStore:
                 id=dataset_id,
                 name=name or file_name,
                 file_name=file_name,
-                uploaded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                uploaded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 sample=sample,
                 description=description,
                 sha256=digest,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from backtune.data.ohlcv import OHLCV
 from backtune.engine import kernel
-from backtune.errors import FieldError
 from backtune.engine.signals import Fill
+from backtune.errors import FieldError
 from backtune.result import BacktestResult, OpenPosition, Trades, closed_at_end
 from backtune.strategy import Strategy
 from backtune.window import DataWindow, resolve_window
@@ -30,7 +31,7 @@ class EngineSettings:
     commission: float = 0.0005
 
     @classmethod
-    def checked(cls, initial_capital: float, commission: float) -> "EngineSettings":
+    def checked(cls, initial_capital: float, commission: float) -> EngineSettings:
         """Settings from user input, refusing values no account can have."""
         if not math.isfinite(initial_capital) or initial_capital <= 0:
             raise SettingsError("capital", f"must be a positive number, got {initial_capital}")

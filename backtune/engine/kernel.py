@@ -31,6 +31,11 @@ def _size(sizing, price, stop, direction, cash, risk_pct, lot_size, equity_fract
         return np.floor(cash * risk_pct / 100.0 / dist / lot_size) * lot_size
     if dist <= 0.0:
         return 0.0
+    # Not simplified to price * (1 + commission) on purpose: this is backtesting.py's own
+    # expression (Broker._process_orders: adjusted_price + commission(order.size, price) /
+    # abs(order.size), with the order's size the equity fraction), and multiplying then
+    # dividing by the fraction rounds differently; at a boundary that changes the floor
+    # below by one unit and breaks trade-for-trade parity (tests/test_sma_cross_parity.py).
     unit_cost = price + equity_fraction * price * commission / equity_fraction
     return ((cash * equity_fraction) // (unit_cost * lot_size)) * lot_size
 

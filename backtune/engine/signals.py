@@ -79,7 +79,7 @@ class Signals:
     trail_short: np.ndarray
 
     @classmethod
-    def build(cls, n: int, **arrays: np.ndarray) -> "Signals":
+    def build(cls, n: int, **arrays: np.ndarray) -> Signals:
         """Fill every array a strategy leaves out with its neutral value (False / NaN)."""
         no = np.zeros(n, dtype=np.bool_)
         nan = np.full(n, np.nan)

@@ -1,16 +1,22 @@
-"""Reading and changing job state on disk, safely from many processes at once."""
+"""Reading and changing job state on disk, safely from many processes at once.
+
+Linux and macOS only: the lock is ``fcntl.flock``, as is the journal's
+(``backtune.optimize.storage``; README, "Platforms").
+"""
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any
 
 from backtune.files import exclusive_lock
 from backtune.optimize.rundir import RunDir
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = "queued", "running", "done", "failed", "cancelled", "interrupted"
+QUEUED, RUNNING, DONE = "queued", "running", "done"
+FAILED, CANCELLED, INTERRUPTED = "failed", "cancelled", "interrupted"
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (DONE, FAILED, CANCELLED, INTERRUPTED)
 
@@ -21,7 +27,7 @@ class JobStore:
 
     runs_dir: Path
 
-    def locked(self) -> ContextManager[None]:
+    def locked(self) -> AbstractContextManager[None]:
         """Serialises scheduling and state changes across gunicorn workers and coordinators."""
         return exclusive_lock(self.runs_dir / ".lock")
 

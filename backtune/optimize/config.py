@@ -10,8 +10,9 @@ import importlib.util
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from backtune.engine.backtest import EngineSettings
 from backtune.errors import FieldError
@@ -129,7 +130,7 @@ class RunConfig:
         }
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> "RunConfig":
+    def parse(cls, raw: Mapping[str, Any]) -> RunConfig:
         """Validate the canonical form; every error names the field it is about."""
         known = set(cls.__dataclass_fields__) - {"targets", "settings", "window_text"}
         known |= {"target", "capital", "commission"}
@@ -228,7 +229,7 @@ class RunLimits:
     trials: int | None = None
     seconds: float | None = None
 
-    def check(self, config: "RunConfig") -> None:
+    def check(self, config: RunConfig) -> None:
         if config.workers > self.workers:
             raise FieldError("workers", f"at most {self.workers} worker processes on this server "
                                         f"(BACKTUNE_MAX_WORKERS), got {config.workers}")

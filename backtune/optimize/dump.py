@@ -6,53 +6,35 @@ trial (and per attribute), so exporting a 5,000-trial run takes a minute or more
 
 Here Optuna itself still creates the schema and the study, so its migrations and its study-level
 encoding stay authoritative; only the trial rows are written by us, with SQLAlchemy Core
-``executemany`` against Optuna's own table definitions, in one transaction. Those rows follow what
-``RDBStorage`` writes in the installed Optuna (``optuna/storages/_rdb/storage.py`` and
-``models.py``); ``tests/test_dump.py`` checks the result against ``optuna.copy_study`` trial by
-trial, so an Optuna change that breaks the equivalence fails there rather than in a dashboard.
+``executemany`` against Optuna's own table definitions, in one transaction
+(``backtune.optimize.trial_rows``); ``tests/test_dump.py`` checks the result against
+``optuna.copy_study`` trial by trial, so an Optuna change that breaks the equivalence fails there
+rather than in a dashboard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Iterable
 import copy
-from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone
-from functools import partial
 import json
 import os
-from pathlib import Path
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from optuna.distributions import distribution_to_json
-from optuna.storages import BaseStorage
-from optuna.storages import RDBStorage
-from optuna.storages._rdb import models
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial
-import sqlalchemy
-from sqlalchemy.engine import Connection
 
-_TRIALS: sqlalchemy.Table = models.TrialModel.__table__
-_PARAMS: sqlalchemy.Table = models.TrialParamModel.__table__
-_VALUES: sqlalchemy.Table = models.TrialValueModel.__table__
-_INTERMEDIATE_VALUES: sqlalchemy.Table = models.TrialIntermediateValueModel.__table__
-_USER_ATTRS: sqlalchemy.Table = models.TrialUserAttributeModel.__table__
-_SYSTEM_ATTRS: sqlalchemy.Table = models.TrialSystemAttributeModel.__table__
-# Parent table first: inserts follow this order, deletes run it backwards.
-_TRIAL_TABLES = (_TRIALS, _PARAMS, _VALUES, _INTERMEDIATE_VALUES, _USER_ATTRS, _SYSTEM_ATTRS)
+from backtune.optimize.trial_rows import delete_trials, insert, next_trial_id, trial_rows
 
 # No fsync and no journal file: only for a file nobody else reads and that is thrown away if the
 # dump fails (dump_study's temporary file). Both are per-connection settings, so closing the
 # connections leaves an ordinary rollback-journal database behind.
 _UNSAFE_FAST_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF")
-
-_Rows = dict[sqlalchemy.Table, list[dict[str, Any]]]
-
 
 @dataclass(frozen=True)
 class DumpStats:
@@ -184,14 +166,14 @@ class IncrementalDumper:
             conn.commit()
             with conn.begin():
                 # Read before deleting: a rewritten trial may hold the highest id, and keeps it.
-                next_id = _next_trial_id(conn)
+                next_id = next_trial_id(conn)
                 known = [t.number for t in trials if t.number in self._trial_ids]
                 new = [t.number for t in trials if t.number not in self._trial_ids]
                 new_ids = {number: next_id + i for i, number in enumerate(new)}
                 trial_ids = self._trial_ids | new_ids
-                _delete_trials(conn, [self._trial_ids[number] for number in known])
+                delete_trials(conn, [self._trial_ids[number] for number in known])
                 numbered = [(trial_ids[trial.number], trial) for trial in trials]
-                _insert(conn, _trial_rows(self._study_id, numbered))
+                insert(conn, trial_rows(self._study_id, numbered))
         return new_ids
 
     def _write_changed_study_attrs(self) -> None:
@@ -207,6 +189,28 @@ class IncrementalDumper:
         )
 
 
+class LiveDump:
+    """A SQLite copy of the running study, refreshed at most every ``every`` seconds (the
+    coordinator calls ``maybe_sync`` at its polling rate) and removed on ``close``, when
+    the final dump takes over."""
+
+    def __init__(self, storage: BaseStorage, study_name: str, path: Path, every: float) -> None:
+        path.unlink(missing_ok=True)
+        self.dumper = IncrementalDumper(storage, study_name, path)
+        self.path = path
+        self.every = every
+        self.last = 0.0
+
+    def maybe_sync(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.dumper.sync()
+            self.last = time.monotonic()
+
+    def close(self) -> None:
+        self.dumper.close()
+        self.path.unlink(missing_ok=True)
+
+
 def _write_changed_attrs(
     attrs: dict[str, Any], written_json: dict[str, str], write: Callable[[str, Any], None]
 ) -> None:
@@ -216,90 +220,6 @@ def _write_changed_attrs(
         if written_json.get(key) != encoded:
             write(key, value)
             written_json[key] = encoded
-
-
-def _next_trial_id(conn: Connection) -> int:
-    """Trial ids are assigned here rather than by SQLite so child rows can be built in one pass."""
-    highest = conn.execute(sqlalchemy.select(sqlalchemy.func.max(_TRIALS.c.trial_id))).scalar()
-    return (highest or 0) + 1
-
-
-def _delete_trials(conn: Connection, trial_ids: list[int]) -> None:
-    if not trial_ids:
-        return
-    for table in reversed(_TRIAL_TABLES):
-        conn.execute(table.delete().where(table.c.trial_id.in_(trial_ids)))
-
-
-def _insert(conn: Connection, rows: _Rows) -> None:
-    for table, table_rows in rows.items():
-        if table_rows:
-            conn.execute(table.insert(), table_rows)
-
-
-def _stored_datetime(value: datetime | None) -> datetime | None:
-    """RDBStorage stores naive UTC (TrialModel's datetime setters); trials carry naive local."""
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _trial_rows(study_id: int, trials: Iterable[tuple[int, FrozenTrial]]) -> _Rows:
-    """The rows RDBStorage._get_prepared_new_trial would write for each ``(trial_id, trial)``.
-
-    Params go in ``trial.params`` order because RDBStorage rebuilds the dict ordered by
-    ``param_id``.
-    """
-    rows: _Rows = {table: [] for table in _TRIAL_TABLES}
-    for trial_id, trial in trials:
-        rows[_TRIALS].append(
-            {
-                "trial_id": trial_id,
-                "number": trial.number,
-                "study_id": study_id,
-                "state": trial.state,
-                "datetime_start": _stored_datetime(trial.datetime_start),
-                "datetime_complete": _stored_datetime(trial.datetime_complete),
-            }
-        )
-        for name, value in trial.params.items():
-            distribution = trial.distributions[name]
-            rows[_PARAMS].append(
-                {
-                    "trial_id": trial_id,
-                    "param_name": name,
-                    "param_value": distribution.to_internal_repr(value),
-                    "distribution_json": distribution_to_json(distribution),
-                }
-            )
-        for objective, value in enumerate(trial.values or ()):
-            stored, value_type = models.TrialValueModel.value_to_stored_repr(value)
-            rows[_VALUES].append(
-                {
-                    "trial_id": trial_id,
-                    "objective": objective,
-                    "value": stored,
-                    "value_type": value_type,
-                }
-            )
-        for step, value in trial.intermediate_values.items():
-            stored, value_type = (
-                models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(value)
-            )
-            rows[_INTERMEDIATE_VALUES].append(
-                {
-                    "trial_id": trial_id,
-                    "step": step,
-                    "intermediate_value": stored,
-                    "intermediate_value_type": value_type,
-                }
-            )
-        for table, attrs in ((_USER_ATTRS, trial.user_attrs), (_SYSTEM_ATTRS, trial.system_attrs)):
-            rows[table].extend(
-                {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
-                for key, value in attrs.items()
-            )
-    return rows
 
 
 def _fsync(path: Path) -> None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -157,7 +157,7 @@ class WorkerPool:
             slot.stop()
         self._idle, self._busy = [], []
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,14 +12,15 @@ import csv
 import io
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from optuna.study import StudyDirection
-from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from backtune.optimize.config import RunConfig
 from backtune.optimize.objective import PRUNED_ATTR
+from backtune.optimize.optuna_compat import pareto_front
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.targets import SCORE
 
@@ -44,7 +45,7 @@ def ranked_trials(trials: Sequence[FrozenTrial], config: RunConfig) -> list[dict
     if config.multi_objective and complete:
         directions = [StudyDirection.MAXIMIZE if t.direction == "maximize" else StudyDirection.MINIMIZE
                       for t in config.targets]
-        pareto = {t.number for t in _get_pareto_front_trials_by_trials(complete, directions)}
+        pareto = {t.number for t in pareto_front(complete, directions)}
     first = config.targets[0]
     sign = -1.0 if first.direction == "maximize" else 1.0
 

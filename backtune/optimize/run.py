@@ -13,9 +13,10 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -23,14 +24,15 @@ from optuna.trial import TrialState
 from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
-from backtune.optimize.dump import IncrementalDumper, dump_study
+from backtune.optimize.dump import LiveDump, dump_study
+from backtune.optimize.optuna_compat import storage_of
+from backtune.optimize.pool import WorkerPool
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, journal_files, open_storage
-from backtune.optimize.pool import WorkerPool
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 from backtune.window import resolve_window
 
@@ -170,7 +172,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     (with ``error``, the reason a failed run gives at the top of its state)."""
     orphans = _fail_orphans(study)
     dump_started = time.perf_counter()
-    dump_study(study._storage, config.study_name, run.sqlite)
+    dump_study(storage_of(study), config.study_name, run.sqlite)
     dump_s = time.perf_counter() - dump_started
     trials = study.get_trials(deepcopy=False)
     rows = ranked_trials(trials, config)
@@ -220,26 +222,6 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
     return execute_run(run, budget, on_progress, live_dump_every, pool)
 
 
-class LiveDump:
-    """A SQLite copy of the running study, refreshed at most every ``every`` seconds."""
-
-    def __init__(self, storage: optuna.storages.BaseStorage, study_name: str, path: Path, every: float) -> None:
-        path.unlink(missing_ok=True)
-        self.dumper = IncrementalDumper(storage, study_name, path)
-        self.path = path
-        self.every = every
-        self.last = 0.0
-
-    def maybe_sync(self) -> None:
-        if time.monotonic() - self.last >= self.every:
-            self.dumper.sync()
-            self.last = time.monotonic()
-
-    def close(self) -> None:
-        self.dumper.close()
-        self.path.unlink(missing_ok=True)
-
-
 def _journal_path(run: RunDir) -> Path:
     folder = journal_dir() or run.path
     folder.mkdir(parents=True, exist_ok=True)
@@ -251,10 +233,9 @@ def _start(plans: list[WorkerPlan], pool: WorkerPool | None) -> list[Any]:
     their own (the pool's warm ones, or freshly spawned), so a crash or a kill takes down
     one worker only."""
     if len(plans) == 1:
-        thread = threading.Thread(target=_in_process, args=(plans[0],), name="worker-0", daemon=True)
-        thread.exitcode = None
-        thread.start()
-        return [thread]
+        worker = _ThreadWorker(plans[0])
+        worker.start()
+        return [worker]
     if pool is not None:
         return pool.start(plans)
     context = multiprocessing.get_context("spawn")
@@ -264,18 +245,35 @@ def _start(plans: list[WorkerPlan], pool: WorkerPool | None) -> list[Any]:
     return processes
 
 
-def _in_process(plan: WorkerPlan) -> None:
-    thread = threading.current_thread()
-    try:
-        run_worker(plan)
-        thread.exitcode = 0
-    except BaseException:
-        thread.exitcode = 1
+class _ThreadWorker:
+    """A worker in a thread of the coordinator, answering as a ``Process`` does (``start``,
+    ``is_alive``, ``join``, ``exitcode``), so the watch loop treats every worker alike."""
+
+    def __init__(self, plan: WorkerPlan) -> None:
+        self.exitcode: int | None = None
+        self._plan = plan
+        self._thread = threading.Thread(target=self._run, name=f"worker-{plan.index}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            run_worker(self._plan)
+            self.exitcode = 0
+        except BaseException:
+            self.exitcode = 1
 
 
 def _watch(run: RunDir, study: optuna.Study, space: SearchSpace, workers: list[Any], baseline: int,
            trial_limit: int | None, deadline: float | None, on_progress: Callable[[Progress], None] | None,
-           live: "LiveDump | None") -> None:
+           live: LiveDump | None) -> None:
     started = time.perf_counter()
     while any(w.is_alive() for w in workers):
         try:
@@ -337,7 +335,7 @@ def _fail_orphans(study: optuna.Study) -> list[int]:
     """Trials a dead worker left RUNNING can never finish; mark them FAIL before the dump."""
     orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
     for trial in orphans:
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
     return [t.number for t in orphans]
 
 

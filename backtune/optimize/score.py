@@ -10,8 +10,9 @@ can only be computed at the end, and is reported beside the per-trial score.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ class ScoreConfig:
         return {t.metric: {"weight": t.weight, "low": t.low, "high": t.high} for t in self.terms}
 
     @classmethod
-    def parse(cls, spec: Mapping[str, Any] | None) -> "ScoreConfig":
+    def parse(cls, spec: Mapping[str, Any] | None) -> ScoreConfig:
         """``{metric: weight}`` or ``{metric: {"weight", "low", "high"}}``; bounds default to ours."""
         if not spec:
             return cls()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import decimal
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
@@ -114,7 +115,7 @@ class SearchSpace:
         return spec
 
     @classmethod
-    def parse(cls, strategy: Strategy, spec: Mapping[str, Any] | None) -> "SearchSpace":
+    def parse(cls, strategy: Strategy, spec: Mapping[str, Any] | None) -> SearchSpace:
         """Build from the user's spec (see docs/optimization.md).
 
         No spec: every parameter declared ``optimize=True`` is searched over its declared

@@ -16,6 +16,7 @@ from datetime import datetime
 import optuna
 from optuna.trial import TrialState
 
+from backtune.optimize.optuna_compat import trial_exists
 from backtune.optimize.rundir import RunDir
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -74,20 +75,10 @@ class StopRules:
             return "cancelled"
         if self.deadline is not None and time.time() >= self.deadline:
             return "time"
-        if self.trial_limit is not None and self._trial_exists(study, self.trial_limit - 1):
+        if self.trial_limit is not None and trial_exists(study, self.trial_limit - 1):
             return "trials"
         if self.convergence is not None:
             self.convergence.update(study.get_trials(deepcopy=False))
             if self.convergence.converged:
                 return "converged"
         return None
-
-    @staticmethod
-    def _trial_exists(study: optuna.Study, number: int) -> bool:
-        """Whether the study holds trial ``number``, without listing every trial (the
-        journal answers this in constant time; listing grows with the study)."""
-        try:
-            study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
-        except KeyError:
-            return False
-        return True

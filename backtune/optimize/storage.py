@@ -1,24 +1,24 @@
-"""Optuna storage by URL: the run's journal file by default, a database for scale-out."""
+"""Optuna storage by URL: the run's journal file by default, a database for scale-out.
+
+Linux and macOS only, like the job store (``fcntl.flock`` for the journal's write lock;
+README, "Platforms").
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
-import tempfile
+from collections.abc import Container, Iterator
 from pathlib import Path
-from typing import Any, Container, Iterator
-
-try:
-    import fcntl
-except ImportError:  # Windows: Optuna's own locks below
-    fcntl = None
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalFileSymlinkLock
-from optuna.storages.journal._file import BaseJournalFileLock
-from optuna.storages.journal._storage import JournalOperation
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
+
+from backtune.optimize.optuna_compat import BaseJournalFileLock, JournalFileHooks, JournalOperation, JournalStorageHooks
 
 DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg2", "mysql", "sqlite")
 
@@ -32,27 +32,27 @@ def open_storage(url: str, batched: bool = False) -> optuna.storages.BaseStorage
     worker opens ``batched`` (see ``BatchingJournalStorage``)."""
     if is_database_url(url):
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    backend = JournalFile(url, lock_obj=_journal_lock(url))
+    backend = JournalFile(url, lock_obj=FlockLock(url))
     return BatchingJournalStorage(backend) if batched else JournalStorage(backend)
 
 
 def journal_files(path: Path) -> list[Path]:
-    """The journal and every lock file any of our locks may leave beside it."""
-    return [path, Path(f"{path}.lock"), Path(f"{path}{FlockLock.SUFFIX}")]
+    """The journal and the lock file beside it."""
+    return [path, Path(f"{path}{FlockLock.SUFFIX}")]
 
 
-class JournalFile(JournalFileBackend):
+class JournalFile(JournalFileHooks):
     """Optuna's journal file, except that a read finding nothing new costs one ``stat``.
 
     Optuna reads the journal's new lines before every storage call, opening the file
     each time; a trial makes about nine such calls and most find nothing (everything but
     the reads after its own appends, with one worker). The byte offset of the lines
-    already read is Optuna's own bookkeeping (``_log_number_offset``).
+    already read is Optuna's own bookkeeping (``offset_after``).
     """
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
-        consumed = self._log_number_offset.get(log_number_from)
-        if consumed is not None and os.stat(self._file_path).st_size == consumed:
+        consumed = self.offset_after(log_number_from)
+        if consumed is not None and os.stat(self.path).st_size == consumed:
             return iter(())
         return super().read_logs(log_number_from)
 
@@ -84,7 +84,7 @@ class FlockLock(BaseJournalFileLock):
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-class BatchingJournalStorage(JournalStorage):
+class BatchingJournalStorage(JournalStorageHooks):
     """A worker's journal storage: a trial takes three appends (created; parameters;
     attributes and state), not one per line.
 
@@ -101,8 +101,8 @@ class BatchingJournalStorage(JournalStorage):
     then this storage's own reads do not show them; nothing reads them back before.)
     The lines are Optuna's own, so every reader replays them as before.
 
-    It leans on ``JournalStorage``'s internals (``_write_log``, ``_sync_with_backend``,
-    ``_replay_result``); ``tests/test_storage.py`` checks that it writes the same journal.
+    It leans on ``JournalStorage``'s internals (through ``JournalStorageHooks``);
+    ``tests/test_storage.py`` checks that it writes the same journal.
     """
 
     def __init__(self, backend: JournalFileBackend) -> None:
@@ -118,18 +118,18 @@ class BatchingJournalStorage(JournalStorage):
         only from its creation (an enqueue) until a worker takes it."""
         if deepcopy or tuple(states or ()) != (TrialState.WAITING,):
             return super().get_all_trials(study_id, deepcopy, states)
-        with self._thread_lock:
-            self._sync_with_backend()
-            replay = self._replay_result
-            trial_ids = replay._study_id_to_trial_ids[study_id]
+        with self.lock:
+            self.read_new_lines()
+            trial_ids = self.trial_ids(study_id)
             scanned, waiting = self._waiting.get(study_id, (0, []))
-            waiting = [t for t in [*waiting, *trial_ids[scanned:]] if replay.get_trial(t).state == TrialState.WAITING]
+            waiting = [t for t in [*waiting, *trial_ids[scanned:]]
+                       if self.replayed_trial(t).state == TrialState.WAITING]
             self._waiting[study_id] = (len(trial_ids), waiting)
-            return [replay.get_trial(t) for t in waiting]
+            return [self.replayed_trial(t) for t in waiting]
 
     def set_trial_param(self, trial_id: int, param_name: str, param_value_internal: float,
                         distribution: BaseDistribution) -> None:
-        with self._thread_lock:
+        with self.lock:
             self._queued.append(self._line(JournalOperation.SET_TRIAL_PARAM, {
                 "trial_id": trial_id,
                 "param_name": param_name,
@@ -138,52 +138,33 @@ class BatchingJournalStorage(JournalStorage):
             }))
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
-        with self._thread_lock:
+        with self.lock:
             self._queued.append(self._line(JournalOperation.SET_TRIAL_USER_ATTR,
                                            {"trial_id": trial_id, "user_attr": {key: value}}))
 
     def flush(self) -> None:
-        with self._thread_lock:
+        with self.lock:
             self._append_queued()
-            self._sync_with_backend()
+            self.read_new_lines()
 
     def _append_queued(self) -> None:
         if self._queued:
             lines, self._queued = self._queued, []
-            self._backend.append_logs(lines)
+            self.append_lines(lines)
 
     def _line(self, op_code: int, fields: dict[str, Any]) -> dict[str, Any]:
-        return {"op_code": op_code, "worker_id": self._replay_result.worker_id, **fields}
+        return {"op_code": op_code, "worker_id": self.worker_id, **fields}
 
-    def _write_log(self, op_code: int, extra_fields: dict[str, Any]) -> None:
+    def write_line(self, op_code: int, fields: dict[str, Any]) -> None:
         lines, self._queued = self._queued, []
-        self._backend.append_logs([*lines, self._line(op_code, extra_fields)])
+        self.append_lines([*lines, self._line(op_code, fields)])
 
-    def _sync_with_backend(self) -> None:
+    def before_read(self) -> None:
         if any(line["op_code"] == JournalOperation.SET_TRIAL_PARAM for line in self._queued):
             self._append_queued()
-        super()._sync_with_backend()
 
 
 def publish_params(storage: optuna.storages.BaseStorage) -> None:
     """Append whatever the storage still queues (a no-op for other storages)."""
     if isinstance(storage, BatchingJournalStorage):
         storage.flush()
-
-
-def _journal_lock(path: str) -> BaseJournalFileLock:
-    """``flock`` where the platform has it; else Optuna's symlink lock, or its open lock
-    where the file system has no symlinks. Every process of a run makes the same choice."""
-    if fcntl is not None:
-        return FlockLock(path)
-    return JournalFileSymlinkLock(path) if _symlinks_work(Path(path).parent) else JournalFileOpenLock(path)
-
-
-def _symlinks_work(folder: Path) -> bool:
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as probe:
-        try:
-            os.symlink("target", os.path.join(probe, "link"))
-        except OSError:
-            return False
-    return True

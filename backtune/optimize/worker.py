@@ -13,8 +13,8 @@ import signal
 import sys
 import time
 import traceback
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 

@@ -8,7 +8,7 @@ stops being out of sample, and the record says how often that happened.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def open_holdout(run: RunDir) -> dict[str, Any]:
     span = build_schedule(bars.time, request.base.window, request.settings).holdout
     params = report["windows"][-1]["params"]
     metrics = compute_metrics(oos_backtest(request.base, bars, span, params)).as_dict()
-    opened = [*openings(run), datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+    opened = [*openings(run), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     run.write_json(run.path / HOLDOUT_FILE, {"openings": opened})
     with run_log(run):
         log.info("walk-forward %s holdout opened (opening %d at %s): net profit %.2f%%", run.run_id, len(opened),

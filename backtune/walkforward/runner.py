@@ -20,9 +20,10 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV

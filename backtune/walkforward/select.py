@@ -8,7 +8,8 @@ held up.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from backtune.data.ohlcv import OHLCV
 from backtune.engine.backtest import run_backtest

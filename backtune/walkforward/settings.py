@@ -7,8 +7,9 @@ is the study every window runs, with the window's in-sample range as its data wi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from backtune.errors import FieldError
 from backtune.optimize.config import RunConfig
@@ -55,7 +56,7 @@ class WalkForwardSettings:
                 for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)}
 
     @classmethod
-    def parse(cls, raw: Any) -> "WalkForwardSettings":
+    def parse(cls, raw: Any) -> WalkForwardSettings:
         if not isinstance(raw, Mapping):
             raise FieldError(FIELD, "expected an object of walk-forward settings")
         unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
@@ -96,7 +97,7 @@ class WalkForwardRequest:
     settings: WalkForwardSettings
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> "WalkForwardRequest":
+    def parse(cls, raw: Mapping[str, Any]) -> WalkForwardRequest:
         """The canonical form: an optimisation request plus a ``walkforward`` object."""
         base_raw = {k: v for k, v in raw.items() if k != FIELD}
         settings = WalkForwardSettings.parse(raw.get(FIELD))

@@ -8,7 +8,7 @@ result is an ordinary ``BacktestResult``, so every metric of docs/metrics.md app
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

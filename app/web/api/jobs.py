@@ -13,16 +13,16 @@ from app.web.errors import ApiError
 from app.web.jobs_view import job_record, notice_dead_coordinator, result_rows
 from app.web.optimize_request import run_limits
 from backtune.engine.backtest import run_backtest
+from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
-from backtune.errors import FieldError
 from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.run import salvage_run
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
 from backtune.registry import get_strategy
-from backtune.walkforward.runner import is_walkforward, salvage_walkforward
 from backtune.report import backtest_report, equity_points
+from backtune.walkforward.runner import is_walkforward, salvage_walkforward
 
 bp = Blueprint("jobs", __name__)
 CANCEL_WAIT_S = 5.0
@@ -70,7 +70,7 @@ def get_job(job_id: str):
 def get_results(job_id: str, query: ResultsQuery):
     run = _run(job_id)
     status = _store().state(run)["status"]
-    summary, rows = result_rows(current_app.config["CATALOG"], run, status)
+    summary, rows = result_rows(current_app.config["RUNS_STORAGE"], run, status)
     if query.format == "csv":
         return _csv(run, summary)
     rows = _sorted(rows, query.sort, query.order)
@@ -87,7 +87,7 @@ def get_results(job_id: str, query: ResultsQuery):
 def get_trial(job_id: str, number: int):
     """Re-run one trial for its trades and equity curve (results keep metrics, not trades)."""
     run = _run(job_id)
-    _, rows = result_rows(current_app.config["CATALOG"], run, _store().state(run)["status"])
+    _, rows = result_rows(current_app.config["RUNS_STORAGE"], run, _store().state(run)["status"])
     row = next((r for r in rows if r["number"] == number), None)
     if row is None:
         raise ApiError(404, "trial_not_found", f"job {job_id} has no trial {number} with results", "number")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -111,6 +112,6 @@ def _wait(run, limit_s: float):
         response = jsonify(job_record(store, run))
         response.status_code = 202
         return response
-    summary, rows = result_rows(current_app.config["CATALOG"], run, status)
+    summary, rows = result_rows(current_app.config["RUNS_STORAGE"], run, status)
     return jsonify({"job_id": run.run_id, "status": status, "summary": summary, "total": len(rows),
                     "results": rows, "links": job_links(store, run.run_id)})

@@ -21,7 +21,7 @@ from app.web.walkforward_models import (
     WalkForwardReport,
 )
 from backtune.errors import FieldError
-from backtune.jobs.catalog import dashboard_study_id
+from backtune.jobs.study_ids import dashboard_study_id
 from backtune.jobs.scheduler import enqueue
 from backtune.optimize.rundir import RunDir
 from backtune.registry import get_strategy

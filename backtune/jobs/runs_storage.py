@@ -2,12 +2,12 @@
 
 Each run keeps its own SQLite study (``live.db`` while it runs, ``study.db`` once done), all
 named "backtune". optuna-dashboard takes a single storage, and copying every run into one
-database would mean a second writer per run and a copy that lags behind. ``RunCatalog``
-instead presents the files as one storage:
+database would mean a second writer per run and a copy that lags behind.
+``ReadOnlyRunsStorage`` instead presents the files as one storage:
 
-- study ids are stable integers, assigned once per run and kept in ``dashboard.json`` in the
-  runs folder (written under the job store's lock, never reused), so a link such as
-  ``/dashboard/studies/7`` keeps pointing at the same run as runs come and go;
+- study ids are stable integers, one per run, never reused (``backtune.jobs.study_ids``),
+  so a link such as ``/dashboard/studies/7`` keeps pointing at the same run as runs come
+  and go;
 - the study name is the run id, unique where every run's own name is "backtune";
 - trial ids carry the study id in their high bits, unique across runs and mapped back by
   ``get_trial``;
@@ -19,45 +19,37 @@ once read-only and kept while it is the same file (device and inode: ``study.db`
 by ``os.replace``, ``live.db`` changes in place), and trials are read incrementally, as
 Optuna's own ``_CachedStorage`` does: finished trials never change, so each refresh fetches
 only new and still-unfinished ones, straight from Optuna's tables rather than through
-its ORM (``_read_trials``).
+its ORM (``backtune.optimize.trial_rows.read_trials``, about seven times cheaper per trial,
+which is most of what following a running optimisation costs).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Container, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import quote
 
-import sqlalchemy
 import sqlalchemy.exc
-from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.exceptions import OptunaError
 from optuna.storages import BaseStorage, RDBStorage
-from optuna.storages._rdb import models
 from optuna.study import StudyDirection
-from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import Connection
 
 from backtune.jobs.store import RUNNING, JobStore
-from backtune.optimize.dump import _INTERMEDIATE_VALUES, _PARAMS, _SYSTEM_ATTRS, _TRIALS, _USER_ATTRS, _VALUES
+from backtune.jobs.study_ids import TRIAL_ID_BITS, StudyIds, dashboard_trial_id
+from backtune.optimize.optuna_compat import FrozenStudy, set_trial_id, study_id_of, trial_id_of
 from backtune.optimize.rundir import RunDir
+from backtune.optimize.trial_rows import read_trials
 from backtune.walkforward.runner import find_window_run, study_runs
 
 log = logging.getLogger("backtune.jobs")
 
-INDEX_FILE = "dashboard.json"
-# A run's own trial ids fill the low bits of a catalog trial id and its study id the rest;
-# 32 + 21 bits keep every id exact in a JavaScript number (the dashboard's frontend).
-TRIAL_ID_BITS = 32
-MAX_STUDY_ID = 2 ** (53 - TRIAL_ID_BITS) - 1
 # Open files kept (each holds a connection and the trials read so far); summaries of every
 # run are cached regardless, so listing many runs reopens nothing.
 MAX_OPEN_FILES = 16
@@ -67,72 +59,7 @@ _UNREADABLE = (sqlalchemy.exc.SQLAlchemyError, OptunaError, OSError)
 
 
 class ReadOnlyStorageError(RuntimeError):
-    """A write reached the catalog: runs change only through their own coordinator."""
-
-
-def dashboard_study_id(runs_dir: Path, run_id: str) -> int:
-    """The run's study id in the dashboard, assigned now if this is its first sight.
-
-    Valid before the run has a study file, so a job can be linked as soon as it is queued:
-    the link works once the run has written its first live copy.
-    """
-    if JobStore(Path(runs_dir)).run(run_id) is None and find_window_run(Path(runs_dir), run_id) is None:
-        raise KeyError(f"no run {run_id!r} in {runs_dir}")
-    return _StudyIds(Path(runs_dir)).assign([run_id])[run_id]
-
-
-class _StudyIds:
-    """run id <-> study id, from ``dashboard.json``; new runs get the next free id.
-
-    Ids of deleted runs stay in the file, so an id never comes to mean another run (the
-    dashboard caches per study id, and old links must not land on a stranger's study).
-    The file is re-read only on a miss: ids never change once given, and another web
-    worker may have assigned some since.
-    """
-
-    def __init__(self, runs_dir: Path) -> None:
-        self._store = JobStore(runs_dir)
-        self._path = runs_dir / INDEX_FILE
-        self._lock = threading.Lock()
-        self._ids: dict[str, int] = {}
-        self._runs: dict[int, str] = {}
-
-    def assign(self, run_ids: Iterable[str]) -> dict[str, int]:
-        """Every given run's id (the returned mapping may hold other runs too)."""
-        wanted = list(run_ids)
-        with self._lock:
-            if any(run_id not in self._ids for run_id in wanted):
-                self._load(self._read())
-            missing = sorted({run_id for run_id in wanted if run_id not in self._ids})
-            if missing:
-                with self._store.locked():
-                    ids = self._read()
-                    next_id = max(ids.values(), default=0) + 1
-                    for run_id in (r for r in missing if r not in ids):
-                        if next_id > MAX_STUDY_ID:
-                            raise OverflowError(f"{INDEX_FILE}: more than {MAX_STUDY_ID} runs")
-                        ids[run_id] = next_id
-                        next_id += 1
-                    # RunDir's writer is atomic: other workers read this file without the lock.
-                    RunDir(self._path.parent).write_json(self._path, {"studies": ids})
-                self._load(ids)
-            return self._ids
-
-    def run_id(self, study_id: int) -> str | None:
-        with self._lock:
-            if study_id not in self._runs:
-                self._load(self._read())
-            return self._runs.get(study_id)
-
-    def _read(self) -> dict[str, int]:
-        try:
-            return RunDir(self._path.parent).read_json(self._path)["studies"]
-        except FileNotFoundError:
-            return {}
-
-    def _load(self, ids: dict[str, int]) -> None:
-        self._ids = dict(ids)
-        self._runs = {study_id: run_id for run_id, study_id in ids.items()}
+    """A write reached the runs storage: runs change only through their own coordinator."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +132,7 @@ class _OpenStudy:
             raise
 
     def summary(self, run_id: str) -> FrozenStudy:
-        """The study as the catalog shows it: the run id as its name, the stable id."""
+        """The study as the dashboard shows it: the run id as its name, the stable id."""
         with self._lock:
             local = self._summary()
         return FrozenStudy(run_id, None, local.user_attrs, local.system_attrs, self._study_id,
@@ -216,8 +143,8 @@ class _OpenStudy:
         studies = self._storage.get_all_studies()
         if not studies:
             raise LookupError(f"{self.version.path}: no study yet")
-        first = min(studies, key=lambda s: s._study_id)
-        return _LocalStudy(first._study_id, first.directions, first.user_attrs, first.system_attrs)
+        first = min(studies, key=study_id_of)
+        return _LocalStudy(study_id_of(first), first.directions, first.user_attrs, first.system_attrs)
 
     def trials(self) -> list[FrozenTrial]:
         """Every trial by number; only new and unfinished ones are read from the file.
@@ -227,14 +154,14 @@ class _OpenStudy:
         """
         with self._lock:
             with self._storage.engine.connect() as conn:
-                fresh = _read_trials(conn, self._local_id, self._last_finished, sorted(self._unfinished))
+                fresh = read_trials(conn, self._local_id, self._last_finished, sorted(self._unfinished))
             if fresh:
                 finished = [-1]
                 for trial in fresh:
-                    local_id = trial._trial_id
-                    trial._trial_id = _catalog_trial_id(self._study_id, local_id)
+                    local_id = trial_id_of(trial)
+                    set_trial_id(trial, dashboard_trial_id(self._study_id, local_id))
                     self._trials[trial.number] = trial
-                    self._by_id[trial._trial_id] = trial
+                    self._by_id[trial_id_of(trial)] = trial
                     if trial.state.is_finished():
                         self._unfinished.discard(local_id)
                         finished.append(local_id)
@@ -258,89 +185,16 @@ class _OpenStudy:
         self._storage.engine.dispose()
 
 
-def _read_trials(conn: Connection, study_id: int, after_id: int, unfinished: list[int]) -> list[FrozenTrial]:
-    """The study's trials with an id above ``after_id`` or in ``unfinished``, by id.
-
-    They are the FrozenTrials ``RDBStorage`` builds (``_build_frozen_trial_from_trial_model``
-    in the installed Optuna), read with SQLAlchemy Core from Optuna's own table definitions,
-    as ``backtune.optimize.dump`` writes them: RDBStorage's reader goes through ORM objects
-    and costs about seven times more per trial, which is most of what following a running
-    optimisation costs. tests/test_dashboard.py compares the two trial by trial.
-
-    Each statement reads the file as it is then; a running trial rewritten in between may
-    come out mixed, but it stays in ``unfinished`` and is read again on the next refresh,
-    and a finished trial is never rewritten. Child rows of trials the first statement did
-    not see (inserted since) are left for the next refresh.
-    """
-    def chosen(table: sqlalchemy.Table) -> sqlalchemy.ColumnElement[bool]:
-        """On trial_id alone, which every table has indexed: a range scan, not a join."""
-        return sqlalchemy.or_(table.c.trial_id > after_id, table.c.trial_id.in_(unfinished))
-
-    rows = conn.execute(sqlalchemy.select(_TRIALS).where(_TRIALS.c.study_id == study_id, chosen(_TRIALS))
-                        .order_by(_TRIALS.c.trial_id)).all()
-    parts = {row.trial_id: _TrialParts() for row in rows}
-
-    def children(table: sqlalchemy.Table, *order: Any) -> Iterator[Any]:
-        """Rows of the trials read above; others (another study's, or inserted since) are skipped."""
-        if parts:
-            for row in conn.execute(sqlalchemy.select(table).where(chosen(table)).order_by(*order)):
-                if row.trial_id in parts:
-                    yield parts[row.trial_id], row
-
-    distributions: dict[str, BaseDistribution] = {}
-    for part, row in children(_PARAMS, _PARAMS.c.param_id):
-        distribution = distributions.get(row.distribution_json)
-        if distribution is None:
-            distribution = distributions[row.distribution_json] = json_to_distribution(row.distribution_json)
-        part.params[row.param_name] = distribution.to_external_repr(row.param_value)
-        part.distributions[row.param_name] = distribution
-    for part, row in children(_VALUES, _VALUES.c.objective):
-        part.values.append(models.TrialValueModel.stored_repr_to_value(row.value, row.value_type))
-    for part, row in children(_INTERMEDIATE_VALUES):
-        part.intermediate_values[row.step] = models.TrialIntermediateValueModel.stored_repr_to_intermediate_value(
-            row.intermediate_value, row.intermediate_value_type)
-    for part, row in children(_USER_ATTRS):
-        part.user_attrs[row.key] = json.loads(row.value_json)
-    for part, row in children(_SYSTEM_ATTRS):
-        part.system_attrs[row.key] = json.loads(row.value_json)
-
-    trials = []
-    for row in rows:
-        part = parts[row.trial_id]
-        trials.append(FrozenTrial(
-            number=row.number, state=row.state, value=None, values=part.values or None,
-            datetime_start=row.datetime_start, datetime_complete=row.datetime_complete, params=part.params,
-            distributions=part.distributions, user_attrs=part.user_attrs, system_attrs=part.system_attrs,
-            intermediate_values=part.intermediate_values, trial_id=row.trial_id))
-    return trials
-
-
-@dataclass
-class _TrialParts:
-    params: dict[str, Any] = field(default_factory=dict)
-    distributions: dict[str, BaseDistribution] = field(default_factory=dict)
-    values: list[float] = field(default_factory=list)
-    intermediate_values: dict[int, float] = field(default_factory=dict)
-    user_attrs: dict[str, Any] = field(default_factory=dict)
-    system_attrs: dict[str, Any] = field(default_factory=dict)
-
-
-def _catalog_trial_id(study_id: int, local_id: int) -> int:
-    if not 0 <= local_id < 2 ** TRIAL_ID_BITS:
-        raise OverflowError(f"trial id {local_id} does not fit in {TRIAL_ID_BITS} bits")
-    return study_id << TRIAL_ID_BITS | local_id
-
-
 def _read_only(name: str) -> Callable[..., NoReturn]:
-    def refuse(self: RunCatalog, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ReadOnlyStorageError(f"{name}: the run catalog is read-only; a run's study changes only "
+    def refuse(self: ReadOnlyRunsStorage, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ReadOnlyStorageError(f"{name}: the runs storage is read-only; a run's study changes only "
                                    "through its own optimisation")
 
     refuse.__name__ = name
     return refuse
 
 
-class RunCatalog(BaseStorage):
+class ReadOnlyRunsStorage(BaseStorage):
     """A read-only Optuna storage over every run under ``runs_dir`` (see the module docstring).
 
     Thread-safe: the web server calls it from many threads at once.
@@ -349,7 +203,7 @@ class RunCatalog(BaseStorage):
     def __init__(self, runs_dir: Path, max_open_files: int = MAX_OPEN_FILES) -> None:
         self.runs_dir = Path(runs_dir)
         self._store = JobStore(self.runs_dir)
-        self._ids = _StudyIds(self.runs_dir)
+        self._ids = StudyIds(self.runs_dir)
         self._max_open = max_open_files
         self._lock = threading.Lock()
         self._open: OrderedDict[str, _OpenStudy] = OrderedDict()
@@ -363,7 +217,7 @@ class RunCatalog(BaseStorage):
         ids = self._ids.assign(run.run_id for run in runs)
         studies = [self._summary(run, ids[run.run_id]) for run in runs]
         self._forget_except({run.run_id for run in runs})
-        return sorted((s for s in studies if s is not None), key=lambda s: s._study_id)
+        return sorted((s for s in studies if s is not None), key=study_id_of)
 
     def get_study_id_from_name(self, study_name: str) -> int:
         run = self._store.run(study_name) or find_window_run(self.runs_dir, study_name)
