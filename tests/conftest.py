@@ -130,3 +130,35 @@ def server(live_home: Path, live_env: dict[str, str]) -> Iterator[Any]:
 
     with LiveServer(live_home, **live_env) as live:
         yield live
+
+
+# --- a real browser: Debian's Chromium driven by Playwright --------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+
+    with playwright_or_skip().sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: BACKTUNE_SCREENSHOTS=docs/screenshots refreshes the README's."""
+    folder = Path(os.environ.get("BACKTUNE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture()
+def tab(browser, server):
+    """A page on the live server; the test fails if the page logged a console error."""
+    from tests.helpers import Tab
+
+    opened = Tab(browser, server)
+    yield opened
+    opened.close()
+    assert not opened.errors, "console errors:\n" + "\n".join(opened.errors)

@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,10 +22,12 @@ from backtesting.lib import crossover
 from backtesting.test import SMA
 
 from backtune.optimize.config import RunConfig
-from tests.conftest import backtesting_csv
+from tests.conftest import ROOT, backtesting_csv
+from tests.live_server import LiveServer
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = {"width": 1280, "height": 720}  # the smallest laptop screen the pages are made for
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
@@ -32,6 +36,61 @@ def playwright_or_skip() -> Any:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
     return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+class Tab:
+    """A browser page on the server that records console errors and uncaught exceptions."""
+
+    def __init__(self, browser, server: LiveServer) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC",
+                                           base_url=f"http://127.0.0.1:{server.port}", accept_downloads=True)
+        self.context.set_default_timeout(20_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console",
+                     lambda m: self.errors.append(f"{self.page.url}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"{self.page.url}: {e}"))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """``python -m app ARGS`` as a user runs it, from the project root."""
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+# --- a live gunicorn's home and jobs -------------------------------------------------------
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {"BACKTUNE_MAX_JOBS": "1", "BACKTUNE_MAX_WORKERS": "2", "BACKTUNE_MAX_UPLOAD_MB": "1",
+            "BACKTUNE_JOURNAL_DIR": str(home / "journals")}
+
+
+def make_home(home: Path) -> Path:
+    """GOOG.csv and a CSV with a bad row in the data folder, for requests by ``csvPath``."""
+    (home / "data").mkdir(parents=True)
+    shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
+    (home / "data" / "bad.csv").write_text("time,open,high,low,close\n1700000000,1,2,0.5,1.5\n"
+                                           "1700000060,1,0.4,0.5,1.5\n")
+    return home
+
+
+def long_job_with_trials(server: LiveServer, trials: int = 5) -> str:
+    """A job with a 2-minute time budget (and no trial cap), returned once it has ``trials`` trials."""
+    response = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
+                                                  "worker_processes": 2, "optuna_sampler": "random",
+                                                  "optuna_budget_mode": "time", "optuna_time_limit": 120})
+    assert response.status == 202, response.json()
+    job_id = response.json()["job_id"]
+    deadline = time.monotonic() + 90
+    while server.wait_for_job(job_id, ("running",))["trials"] < trials:
+        assert time.monotonic() < deadline, server.log_tail()
+        time.sleep(0.2)
+    return job_id
 
 
 def wait_for_job(client: Any, job_id: str, statuses: tuple[str, ...] = FINISHED, timeout: float = 120.0) -> dict:

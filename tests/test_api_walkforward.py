@@ -12,8 +12,8 @@ import pytest
 from app import create_app
 from app.web.walkforward_models import HoldoutOpened, WalkForwardReport
 from tests.conftest import backtesting_csv
-from tests.test_api_jobs import wait_for
-from tests.test_cli import cli
+from tests.helpers import cli
+from tests.helpers import wait_for_job as wait_for
 
 
 @pytest.fixture()

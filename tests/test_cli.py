@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from tests.conftest import LINK_15M, ROOT, backtesting_csv
+from tests.conftest import LINK_15M, backtesting_csv
+from tests.helpers import cli
 
 pytestmark = pytest.mark.slow  # every test runs the CLI in a subprocess (imports, numba cache loads)
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
 
 
 def test_backtest_json_reproduces_the_reference_case(trailing_ma_case):

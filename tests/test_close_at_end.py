@@ -19,8 +19,7 @@ from backtune.engine.backtest import EngineSettings, run_backtest
 from backtune.metrics import compute_metrics
 from strategies.sma_cross import STRATEGY
 from tests.conftest import LINK_15M, backtesting_csv
-from tests.test_cli import cli
-from tests.test_sma_cross_parity import SmaCross, oracle_frame
+from tests.helpers import SmaCross, cli, oracle_frame
 
 
 @pytest.mark.parametrize("path, n1, n2, cash, commission", [

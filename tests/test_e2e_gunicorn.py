@@ -13,7 +13,6 @@ on a volume, BACKTUNE_JOURNAL_DIR), one job at a time and a 1 MB upload limit.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 
 from backtune.jobs.store import FINISHED
 from tests.conftest import backtesting_csv
-from tests.helpers import BAD_REQUESTS
+from tests.helpers import BAD_REQUESTS, long_job_with_trials, make_home, server_env
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -29,20 +28,6 @@ pytestmark = pytest.mark.e2e
 GOOG = backtesting_csv("GOOG").read_bytes()
 OVER_1MB = GOOG * (2**20 // len(GOOG) + 1)  # BACKTUNE_MAX_UPLOAD_MB is 1 here
 SMALL_SPACE = {"param_ranges": {"n1": [5, 20, 1], "n2": [30, 80, 5]}, "enabled_params": ["n1", "n2"]}
-
-
-def server_env(home: Path) -> dict[str, str]:
-    return {"BACKTUNE_MAX_JOBS": "1", "BACKTUNE_MAX_WORKERS": "2", "BACKTUNE_MAX_UPLOAD_MB": "1",
-            "BACKTUNE_JOURNAL_DIR": str(home / "journals")}
-
-
-def make_home(home: Path) -> Path:
-    """GOOG.csv and a CSV with a bad row in the data folder, for requests by ``csvPath``."""
-    (home / "data").mkdir(parents=True)
-    shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
-    (home / "data" / "bad.csv").write_text("time,open,high,low,close\n1700000000,1,2,0.5,1.5\n"
-                                           "1700000060,1,0.4,0.5,1.5\n")
-    return home
 
 
 @pytest.fixture(scope="module")
@@ -53,20 +38,6 @@ def live_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def live_env(live_home: Path) -> dict[str, str]:
     return server_env(live_home)
-
-
-def long_job_with_trials(server: LiveServer, trials: int = 5) -> str:
-    """A job with a 2-minute time budget (and no trial cap), returned once it has ``trials`` trials."""
-    response = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
-                                                  "worker_processes": 2, "optuna_sampler": "random",
-                                                  "optuna_budget_mode": "time", "optuna_time_limit": 120})
-    assert response.status == 202, response.json()
-    job_id = response.json()["job_id"]
-    deadline = time.monotonic() + 90
-    while server.wait_for_job(job_id, ("running",))["trials"] < trials:
-        assert time.monotonic() < deadline, server.log_tail()
-        time.sleep(0.2)
-    return job_id
 
 
 def test_upload_then_optimise_by_dataset_id_with_progress_results_and_dashboard(server):

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from backtune.jobs.store import process_alive
+from tests.helpers import long_job_with_trials, make_home, server_env
 from tests.live_server import LiveServer, csv_of_size, peak_growth
-from tests.test_e2e_gunicorn import long_job_with_trials, make_home, server_env
 
 SLOW_CLIENTS = 20
 HEALTH_WITHIN_S = 1.0

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LINK_15M
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+from tests.helpers import Tab, playwright_or_skip
 from tests.live_server import LiveServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -30,49 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 sync_api = playwright_or_skip()
 expect = sync_api.expect
 
-VIEWPORT = {"width": 1280, "height": 720}  # the smallest laptop screen the pages are made for
 SEARCHED = ("maLength", "closeCountLong", "stopLongX")
 JOB_DONE_S = 120
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("BACKTUNE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-class Tab:
-    """A browser page on the server that records console errors and uncaught exceptions."""
-
-    def __init__(self, browser, server: LiveServer) -> None:
-        self.context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC",
-                                           base_url=f"http://127.0.0.1:{server.port}", accept_downloads=True)
-        self.context.set_default_timeout(20_000)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console",
-                     lambda m: self.errors.append(f"{self.page.url}: {m.text}") if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"{self.page.url}: {e}"))
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture()
-def tab(browser, server):
-    opened = Tab(browser, server)
-    yield opened
-    opened.close()
-    assert not opened.errors, "console errors:\n" + "\n".join(opened.errors)
 
 
 def upload_link(page) -> None:

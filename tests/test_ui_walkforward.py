@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import re
 
-from tests.test_ui_browser import browser, expect, server, shots, tab  # noqa: F401, F811 (fixtures)
+import pytest
+
+from tests.helpers import playwright_or_skip
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+expect = playwright_or_skip().expect
 
 JOB_DONE_S = 120
 
 
-def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):  # noqa: F811
+def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):
     page = tab.page
     page.goto("/")
     page.locator("#dataset-list label", has_text="GOOG (sample)").click()

@@ -17,7 +17,7 @@ from backtune.walkforward.holdout import open_holdout, walkforward_report
 from backtune.walkforward.runner import WalkForwardProgress, execute_walkforward, prepare_walkforward
 from backtune.walkforward.settings import WalkForwardRequest
 from tests.conftest import backtesting_csv
-from tests.test_cli import cli
+from tests.helpers import cli
 
 CAPITAL, COMMISSION, WARMUP = 10_000.0, 0.001, 50
 REPORT_KEYS = {"run_dir", "mode", "windows", "stitched", "wfe", "profitable_windows_pct",
