@@ -32,6 +32,7 @@ from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, journal_files, open_storage
 from backtune.optimize.pool import WorkerPool
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
+from backtune.robustness.overfitting import study_overfitting
 
 log = logging.getLogger("backtune.run")
 POLL_SECONDS = 0.2
@@ -166,6 +167,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     dump_s = time.perf_counter() - dump_started
     trials = study.get_trials(deepcopy=False)
     rows = ranked_trials(trials, config)
+    overfitting = study_overfitting(run, config, rows)
     summary = {
         "run_id": run.run_id,
         "run_dir": str(run.path),
@@ -177,6 +179,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
         "timings": {"optimize_s": optimize_s, "dump_s": dump_s, "total_s": None},
         **extra,
         "orphaned_trials": orphans,
+        "overfitting": overfitting,
     }
     if config.keep_journal and not is_database_url(storage_url):
         summary["paths"]["journal"] = str(_keep_journal(run, Path(storage_url)))
@@ -185,7 +188,9 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     run.results_csv.write_text(results_csv(summary, config, rows), encoding="utf-8")
     if not is_database_url(storage_url):
         _remove_journal(Path(storage_url))
-    run.update_state(status=status, finished=time.time(), summary=summary)
+    # The logits (12,870 at 16 blocks) stay in results.json: state.json is read at every poll.
+    run.update_state(status=status, finished=time.time(),
+                     summary={**summary, "overfitting": {**overfitting, "logits": None}})
     log.info("run %s %s: %d trials, best %s", run.run_id, status, summary["trials"]["total"],
              None if summary["best"] is None else summary["best"]["value"])
     return summary
