@@ -4,8 +4,9 @@ A best trial on a narrow peak is likely a fluke of the sample; one on a plateau 
 Every searched numeric parameter moves by -1, 0 or +1 step (its declared step, or 5% of
 its searched range when it is continuous); categorical parameters keep their value. The
 3^d - 1 neighbours are all evaluated when 3^d <= 729, else a seeded sample of 729 of
-them. Neighbours outside the searched range are left out, and so are parameter sets the
-strategy rejects (counted as ``invalid``). docs/robustness.md describes every figure.
+them. A move that would leave the searched range keeps that parameter where it is (the
+duplicates this makes are evaluated once), and parameter sets the strategy rejects are
+left out (counted as ``invalid``). docs/robustness.md describes every figure.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def step_of(r: ParamRange) -> float:
 
 
 def moved(r: ParamRange, value: Any, offset: int) -> Any:
-    """``value`` moved by ``offset`` steps; None when that leaves the searched range."""
+    """``value`` moved by ``offset`` steps, or kept where that would leave the searched range."""
     if offset == 0:
         return value
     step = step_of(r)
@@ -51,7 +52,7 @@ def moved(r: ParamRange, value: Any, offset: int) -> Any:
     else:
         new = value + offset * step
     tolerance = 1e-9 * max(1.0, abs(r.high - r.low))
-    return new if r.low - tolerance <= new <= r.high + tolerance else None
+    return new if r.low - tolerance <= new <= r.high + tolerance else value
 
 
 def offsets(dimensions: int, seed: int, limit: int = MAX_NEIGHBOURS) -> list[tuple[int, ...]]:
@@ -81,12 +82,13 @@ def _vector(index: int, dimensions: int) -> tuple[int, ...]:
 def neighbours(space: SearchSpace, params: Mapping[str, Any], seed: int = 1) -> list[dict[str, Any]]:
     """The full parameter sets of the neighbourhood of ``params`` (see the module docstring)."""
     ranges = moves(space)
-    out = []
+    found: dict[tuple, dict[str, Any]] = {}
+    centre = tuple(params[r.name] for r in ranges)
     for vector in offsets(len(ranges), seed):
-        values = {r.name: moved(r, params[r.name], o) for r, o in zip(ranges, vector)}
-        if all(v is not None for v in values.values()):
-            out.append({**params, **values})
-    return out
+        values = tuple(moved(r, params[r.name], o) for r, o in zip(ranges, vector))
+        if values != centre:
+            found.setdefault(values, {**params, **dict(zip((r.name for r in ranges), values))})
+    return list(found.values())
 
 
 def at_edge(space: SearchSpace, params: Mapping[str, Any]) -> list[str]:
