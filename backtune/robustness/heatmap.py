@@ -42,9 +42,9 @@ def heatmap(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> dict[str, Any]
     for row, i, j in zip(complete, xi, yi):
         cells.setdefault((j, i), []).append(row["values"][0])
 
-    def grid(aggregate) -> list[list[float | None]]:
-        return [[float(aggregate(cells[(j, i)])) if (j, i) in cells else None for i in range(len(xs))]
+    def grid(aggregate, cast=float) -> list[list[Any]]:
+        return [[cast(aggregate(cells[(j, i)])) if (j, i) in cells else None for i in range(len(xs))]
                 for j in range(len(ys))]
 
     return {"x": {"name": x, "values": xs}, "y": {"name": y, "values": ys},
-            "max": grid(max), "median": grid(np.median), "count": grid(len)}
+            "max": grid(max), "median": grid(np.median), "count": grid(len, int)}

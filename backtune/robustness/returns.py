@@ -18,6 +18,10 @@ from numba import njit
 from backtune.result import BacktestResult
 
 
+# Per-trial metrics added beside backtune.metrics': the PSR/DSR inputs, then PSR and DSR.
+TRIAL_METRICS = ("sharpe_per_bar", "returns_skew", "returns_kurtosis", "n_returns", "psr", "dsr")
+
+
 @dataclass(frozen=True)
 class ReturnStats:
     """Moments of the per-bar returns (NaN when undefined) and, per block, ``(n, sum, sumsq)``."""

@@ -20,9 +20,10 @@ from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
 from backtune.registry import get_strategy
 from backtune.report import backtest_report, equity_points
+from backtune.robustness.returns import TRIAL_METRICS
 
 bp = Blueprint("jobs", __name__)
-SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS)
+SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS, *TRIAL_METRICS)
 CANCEL_WAIT_S = 5.0
 
 

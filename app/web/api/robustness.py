@@ -1,0 +1,169 @@
+"""Overfitting and robustness of a finished job: the CSCV matrix, a trial's plateau and
+Monte Carlo, and parameter heatmaps. Response bodies are pydantic models (OpenAPI).
+
+Every figure is computed by ``backtune.robustness`` (docs/robustness.md); these
+endpoints only read a finished run directory, and cache what they compute in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.web.errors import ApiError
+from backtune.jobs.store import FINISHED
+from backtune.optimize.config import RunConfig
+from backtune.optimize.rundir import RunDir
+
+bp = Blueprint("robustness", __name__)
+MAX_SCENARIOS = 100_000
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class CscvResponse(_Model):
+    blocks: int = Field(description="S: the trading window's per-bar returns split into S contiguous blocks")
+    trials: list[int] = Field(description="Trial numbers used (the best cscv_max_trials by target), best first")
+    stats: list[list[list[float]]] = Field(
+        description="Per trial, per block: [n, sum, sum of squares] of its per-bar returns")
+    pbo: Optional[float] = Field(description="Probability of backtest overfitting: share of logits <= 0; "
+                                             "null with fewer than 10 trials")
+    logits: Optional[list[float]] = Field(description="Per split of the C(S, S/2): logit of the in-sample best "
+                                                      "trial's relative rank out of sample")
+
+
+class Quantiles(_Model):
+    p5: float = Field(description="5th percentile")
+    p50: float = Field(description="Median")
+    p95: float = Field(description="95th percentile")
+
+
+class Fan(_Model):
+    trades: list[int] = Field(description="Trade counts at which equity is sampled")
+    p5: list[float] = Field(description="5th percentile of equity after that many trades")
+    p25: list[float] = Field(description="25th percentile")
+    p50: list[float] = Field(description="Median")
+    p75: list[float] = Field(description="75th percentile")
+    p95: list[float] = Field(description="95th percentile")
+
+
+class Simulation(_Model):
+    final_equity: Quantiles = Field(description="Final equity over the scenarios")
+    max_drawdown_pct: Quantiles = Field(description="Max trade-to-trade drawdown (%) over the scenarios")
+    prob_drawdown_exceeds: dict[str, float] = Field(description="Drawdown level (%) -> share of scenarios beyond it")
+    fan: Fan = Field(description="Equity percentiles along the trade sequence")
+
+
+class MonteCarlo(_Model):
+    scenarios: int = Field(description="Scenarios per simulation")
+    seed: int = Field(description="Random seed: the same seed gives the same scenarios")
+    trades: int = Field(description="Closed trades of the trial")
+    initial_capital: float = Field(description="Equity every scenario starts with")
+    reshuffle: Optional[Simulation] = Field(description="Trades in random order (final equity unchanged)")
+    bootstrap: Optional[Simulation] = Field(description="Trades drawn with replacement")
+
+
+class Neighbour(_Model):
+    params: dict[str, Union[int, float, bool, str]] = Field(description="The moved (numeric, searched) parameters")
+    value: float = Field(description="The target of this neighbour")
+    net_profit_pct: float = Field(description="Net profit (%) of this neighbour")
+
+
+class Plateau(_Model):
+    number: int = Field(description="Trial number")
+    value: float = Field(description="The trial's target value")
+    neighbours: int = Field(description="Neighbours evaluated")
+    invalid: int = Field(description="Neighbours the strategy rejects")
+    p5: Optional[float] = Field(description="5th percentile of the neighbours' target on the bad side")
+    median: Optional[float] = Field(description="Median of the neighbours' target")
+    worst: Optional[float] = Field(description="Worst neighbour target")
+    retention: Optional[float] = Field(description="p5 / value (value / p5 for a minimised target)")
+    share_profitable: Optional[float] = Field(description="Share of neighbours with a net profit above 0")
+    at_edge: list[str] = Field(description="Searched parameters at an end of their searched range")
+    table: list[Neighbour] = Field(description="Every neighbour")
+
+
+class RobustnessResponse(_Model):
+    number: int = Field(description="Trial number")
+    plateau: Plateau = Field(description="The trial's ±1-step parameter neighbourhood")
+    monte_carlo: MonteCarlo = Field(description="Reshuffle and bootstrap of the trial's trades")
+
+
+class Axis(_Model):
+    name: str = Field(description="Parameter name")
+    values: list[Union[int, float, bool, str]] = Field(description="Cell labels: values, or bin centres")
+
+
+class HeatmapResponse(_Model):
+    x: Axis = Field(description="Columns")
+    y: Axis = Field(description="Rows")
+    max: list[list[Optional[float]]] = Field(description="Best target per cell (rows x columns), null when empty")
+    median: list[list[Optional[float]]] = Field(description="Median target per cell")
+    count: list[list[Optional[int]]] = Field(description="Completed trials per cell")
+
+
+def _finished(job_id: str) -> tuple[RunDir, dict[str, Any]]:
+    store = current_app.config["JOBS"]
+    run = store.run(job_id)
+    if run is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
+    if store.state(run)["status"] not in FINISHED or not run.results_file.exists():
+        raise ApiError(409, "not_finished", f"job {job_id} has not finished; these figures need every trial", "job_id")
+    return run, run.read_json(run.results_file)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ApiError(400, "invalid_field", f"{name} must be a whole number in {low}..{high}, got {text!r}", name)
+    return int(text)
+
+
+@bp.get("/api/jobs/<job_id>/cscv")
+def get_cscv(job_id: str):
+    from backtune.robustness.overfitting import block_table
+
+    run, results = _finished(job_id)
+    config = RunConfig.parse(run.read_json(run.config_file))
+    trials, table = block_table(run, config, results["results"])
+    over = results["summary"].get("overfitting") or {}
+    body = CscvResponse(blocks=config.cscv_blocks, trials=trials, stats=table.tolist(), pbo=over.get("pbo"),
+                        logits=over.get("logits"))
+    return jsonify(body.model_dump())
+
+
+@bp.get("/api/jobs/<job_id>/trials/<int:number>/robustness")
+def get_robustness(job_id: str, number: int):
+    from backtune.robustness.report import trial_robustness
+
+    run, results = _finished(job_id)
+    rows = results["results"]
+    if not any(r["number"] == number and r["rank"] is not None for r in rows):
+        raise ApiError(404, "trial_not_found", f"job {job_id} has no completed trial {number}", "number")
+    scenarios = _int_arg("scenarios", 10_000, 1, MAX_SCENARIOS)
+    seed = _int_arg("seed", 1, 0, 2**31 - 1)
+    report = trial_robustness(run, rows, number, scenarios, seed)
+    return jsonify(RobustnessResponse.model_validate(report).model_dump())
+
+
+@bp.get("/api/jobs/<job_id>/heatmap")
+def get_heatmap(job_id: str):
+    from backtune.robustness.heatmap import heatmap
+
+    run, results = _finished(job_id)
+    config = RunConfig.parse(run.read_json(run.config_file))
+    searched = [r.name for r in config.space.ranges]
+    names = []
+    for axis, default in (("x", 0), ("y", 1)):
+        name = request.args.get(axis) or (searched[default] if default < len(searched) else None)
+        if name not in searched:
+            raise ApiError(400, "invalid_field", f"{axis} must be a searched parameter ({', '.join(searched)}), "
+                                                 f"got {name!r}", axis)
+        names.append(name)
+    return jsonify(HeatmapResponse.model_validate(heatmap(results["results"], *names)).model_dump())
