@@ -313,6 +313,8 @@ DOCUMENTED = {
     "/api/backtest": {"post"}, "/api/optimize": {"post"},
     "/api/jobs": {"get"}, "/api/jobs/{job_id}": {"get", "delete"}, "/api/jobs/{job_id}/results": {"get"},
     "/api/jobs/{job_id}/trials/{number}": {"get"}, "/api/jobs/{job_id}/resume": {"post"},
+    "/api/jobs/{job_id}/cscv": {"get"}, "/api/jobs/{job_id}/trials/{number}/robustness": {"get"},
+    "/api/jobs/{job_id}/heatmap": {"get"},
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from app.web.api.robustness import openapi_paths as robustness_openapi
 from backtune.data.store import CHART_POINTS, PREVIEW_ROWS
 from backtune.jobs.store import ACTIVE, FINISHED
 from backtune.metrics import METRICS, Metrics
@@ -393,6 +394,9 @@ def _with_auth(paths: dict[str, Schema]) -> dict[str, Schema]:
     return paths
 
 
+ROBUSTNESS_PATHS, ROBUSTNESS_SCHEMAS = robustness_openapi()
+
+
 def build_document() -> Schema:
     return {
         "openapi": "3.0.3",
@@ -409,9 +413,9 @@ def build_document() -> Schema:
         "security": [{}, {"bearerAuth": []}],
         "tags": [{"name": name} for name in ("health", "meta", "datasets", "strategies", "backtest", "optimize",
                                              "jobs")],
-        "paths": _with_auth(_paths()),
+        "paths": _with_auth({**_paths(), **ROBUSTNESS_PATHS}),
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **ROBUSTNESS_SCHEMAS},
             "responses": {name: _json(_ref("Error"), description) for name, description in ERRORS.values()},
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "Required when BACKTUNE_API_TOKEN is set"}},

@@ -167,3 +167,60 @@ def get_heatmap(job_id: str):
                                                  f"got {name!r}", axis)
         names.append(name)
     return jsonify(HeatmapResponse.model_validate(heatmap(results["results"], *names)).model_dump())
+
+
+def openapi_paths() -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(paths, schemas)`` of these endpoints for the OpenAPI 3.0 document, from the models."""
+    schemas: dict[str, Any] = {}
+    for model in (CscvResponse, RobustnessResponse, HeatmapResponse):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update({name: _openapi30(s) for name, s in schema.pop("$defs", {}).items()})
+        schemas[model.__name__] = _openapi30(schema)
+    job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Job id"}
+    number = {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"},
+              "description": "Trial number"}
+
+    def query(name: str, description: str, kind: str = "integer") -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": description}
+
+    def get(summary: str, model: type[BaseModel], parameters: list[dict[str, Any]], *errors: int) -> dict[str, Any]:
+        responses = {"200": {"description": "OK", "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+        for status in errors:
+            responses[str(status)] = {"description": "Error", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}}
+        return {"get": {"tags": ["jobs"], "summary": summary, "parameters": parameters, "responses": responses}}
+
+    paths = {
+        "/api/jobs/{job_id}/cscv": get("CSCV block statistics and PBO of a finished job (docs/robustness.md)",
+                                       CscvResponse, [job], 404, 409),
+        "/api/jobs/{job_id}/trials/{number}/robustness": get(
+            "A trial's parameter plateau and Monte Carlo (computed on demand, cached)", RobustnessResponse,
+            [job, number, query("scenarios", f"Monte Carlo scenarios, 1-{MAX_SCENARIOS} (default 10000)"),
+             query("seed", "Random seed (default 1)")], 400, 404, 409),
+        "/api/jobs/{job_id}/heatmap": get(
+            "Two searched parameters against the target: max and median per cell", HeatmapResponse,
+            [job, query("x", "Column parameter (default: the first searched)", "string"),
+             query("y", "Row parameter (default: the second searched)", "string")], 400, 404, 409),
+    }
+    return paths, schemas
+
+
+def _openapi30(schema: Any) -> Any:
+    """Pydantic writes JSON Schema 2020-12; OpenAPI 3.0 spells ``X | None`` as ``nullable``."""
+    if isinstance(schema, list):
+        return [_openapi30(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {k: _openapi30(v) for k, v in schema.items() if k != "title"}
+    options = schema.get("anyOf")
+    if options and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        schema.pop("anyOf")
+        if len(rest) == 1 and "$ref" in rest[0]:
+            schema.update(allOf=rest, nullable=True)
+        elif len(rest) == 1:
+            schema.update(**rest[0], nullable=True)
+        else:
+            schema.update(anyOf=rest, nullable=True)
+    return schema
