@@ -107,39 +107,55 @@ def _sharpe(n: float, total: float, squares: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _signed_square(n: float, total: float, squares: float) -> float:
+    """sign(SR) x SR^2, an increasing function of the Sharpe ratio, so it ranks trials as
+    the Sharpe ratio does without a square root: the split loop runs 25 million of these."""
+    if n < 2.0:
+        return -np.inf
+    spread = (squares - total * total / n) * n * n / (n - 1.0)
+    if spread <= 1e-30 * n * n:
+        return -np.inf
+    return total * abs(total) / spread
+
+
+@njit(cache=True, nogil=True)
 def _cscv_pass(stats: np.ndarray, in_sample: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per split: every trial's in-sample sums (the blocks' sums added, trial-contiguous so
+    the adds vectorise), out-of-sample sums as the totals minus those, both Sharpe ratios
+    (as signed squares), the in-sample best and its out-of-sample rank."""
     n_trials, blocks = stats.shape[0], stats.shape[1]
     n_splits = in_sample.shape[0]
-    totals = np.zeros((n_trials, 3))
+    by_block = np.empty((3, blocks, n_trials))
     for t in range(n_trials):
         for b in range(blocks):
             for k in range(3):
-                totals[t, k] += stats[t, b, k]
-    members = np.empty((n_splits, blocks // 2), dtype=np.int64)
-    for s in range(n_splits):
-        j = 0
+                by_block[k, b, t] = stats[t, b, k]
+    totals = np.zeros((3, n_trials))
+    for k in range(3):
         for b in range(blocks):
-            if in_sample[s, b]:
-                members[s, j] = b
-                j += 1
+            totals[k] += by_block[k, b]
+    inside = np.empty((3, n_trials))
     oos = np.empty(n_trials)
     logits = np.empty(n_splits)
     is_best = np.empty(n_splits)
     oos_best = np.empty(n_splits)
     for s in range(n_splits):
+        inside[:] = 0.0
+        for b in range(blocks):
+            if in_sample[s, b]:
+                for k in range(3):
+                    row = by_block[k, b]
+                    acc = inside[k]
+                    for t in range(n_trials):
+                        acc[t] += row[t]
         best = -1
-        best_sharpe = -np.inf
+        best_key = -np.inf
         for t in range(n_trials):
-            n = total = squares = 0.0
-            for j in range(members.shape[1]):
-                b = members[s, j]
-                n += stats[t, b, 0]
-                total += stats[t, b, 1]
-                squares += stats[t, b, 2]
-            sharpe = _sharpe(n, total, squares)
-            if best < 0 or sharpe > best_sharpe:
-                best, best_sharpe = t, sharpe
-            oos[t] = _sharpe(totals[t, 0] - n, totals[t, 1] - total, totals[t, 2] - squares)
+            key = _signed_square(inside[0, t], inside[1, t], inside[2, t])
+            if best < 0 or key > best_key:
+                best, best_key = t, key
+            oos[t] = _signed_square(totals[0, t] - inside[0, t], totals[1, t] - inside[1, t],
+                                    totals[2, t] - inside[2, t])
         chosen = oos[best]
         below = 0
         equal = 0
@@ -151,8 +167,9 @@ def _cscv_pass(stats: np.ndarray, in_sample: np.ndarray) -> tuple[np.ndarray, np
         # Average rank (1 = worst) of the chosen trial among its ties, as a fraction of N + 1.
         omega = (below + (equal + 1) / 2.0) / (n_trials + 1.0)
         logits[s] = math.log(omega / (1.0 - omega))
-        is_best[s] = best_sharpe
-        oos_best[s] = chosen
+        is_best[s] = _sharpe(inside[0, best], inside[1, best], inside[2, best])
+        oos_best[s] = _sharpe(totals[0, best] - inside[0, best], totals[1, best] - inside[1, best],
+                              totals[2, best] - inside[2, best])
     return logits, is_best, oos_best
 
 

@@ -82,36 +82,37 @@ def _simulate(returns: np.ndarray, initial: float, scenarios: int, seed: int, mo
               fan_at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n = returns.shape[0]
-    order = returns.copy()
+    growth = 1.0 + returns
+    order = growth.copy()
     final = np.empty(scenarios)
     drawdown = np.empty(scenarios)
     fan = np.empty((scenarios, fan_at.shape[0]))
     for s in range(scenarios):
         if mode == RESHUFFLE:
             for i in range(n - 1, 0, -1):  # Fisher-Yates
-                j = np.random.randint(0, i + 1)
+                j = int(np.random.random() * (i + 1))
                 order[i], order[j] = order[j], order[i]
         else:
             for i in range(n):
-                order[i] = returns[np.random.randint(0, n)]
+                order[i] = growth[int(np.random.random() * n)]
         equity = initial
         peak = initial
-        worst = 0.0
+        lowest = 1.0  # the lowest equity / running peak so far
         point = 0
         if fan_at[0] == 0:
             fan[s, 0] = initial
             point = 1
         for i in range(n):
-            equity *= 1.0 + order[i]
+            equity *= order[i]
             if equity > peak:
                 peak = equity
             else:
-                worst = max(worst, (peak - equity) / peak * 100.0)
-            while point < fan_at.shape[0] and fan_at[point] == i + 1:
+                lowest = min(lowest, equity / peak)
+            if point < fan_at.shape[0] and fan_at[point] == i + 1:
                 fan[s, point] = equity
                 point += 1
         final[s] = equity
-        drawdown[s] = worst
+        drawdown[s] = (1.0 - lowest) * 100.0
     return final, drawdown, fan
 
 
