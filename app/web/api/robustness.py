@@ -7,6 +7,7 @@ endpoints only read a finished run directory, and cache what they compute in it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional, Union
 
 from flask import Blueprint, current_app, jsonify, request
@@ -34,6 +35,10 @@ class CscvResponse(_Model):
                                              "null with fewer than 10 trials")
     logits: Optional[list[float]] = Field(description="Per split of the C(S, S/2): logit of the in-sample best "
                                                       "trial's relative rank out of sample")
+    is_sharpe: Optional[list[Optional[float]]] = Field(
+        description="Per split: the in-sample best trial's per-bar Sharpe ratio in sample (degradation x)")
+    oos_sharpe: Optional[list[Optional[float]]] = Field(
+        description="Per split: the same trial's per-bar Sharpe ratio out of sample (degradation y)")
 
 
 class Quantiles(_Model):
@@ -127,15 +132,23 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("/api/jobs/<job_id>/cscv")
 def get_cscv(job_id: str):
+    from backtune.robustness.cscv import MIN_TRIALS, cscv
     from backtune.robustness.overfitting import block_table
 
     run, results = _finished(job_id)
     config = RunConfig.parse(run.read_json(run.config_file))
     trials, table = block_table(run, config, results["results"])
-    over = results["summary"].get("overfitting") or {}
-    body = CscvResponse(blocks=config.cscv_blocks, trials=trials, stats=table.tolist(), pbo=over.get("pbo"),
-                        logits=over.get("logits"))
-    return jsonify(body.model_dump())
+    body = {"blocks": config.cscv_blocks, "trials": trials, "stats": table.tolist(), "pbo": None, "logits": None,
+            "is_sharpe": None, "oos_sharpe": None}
+    if len(trials) >= MIN_TRIALS:
+        found = cscv(table)
+        body.update(pbo=found.pbo, logits=found.logits.tolist(), is_sharpe=_finite_list(found.is_sharpe),
+                    oos_sharpe=_finite_list(found.oos_sharpe))
+    return jsonify(CscvResponse.model_validate(body).model_dump())
+
+
+def _finite_list(values) -> list[float | None]:
+    return [float(v) if math.isfinite(v) else None for v in values]
 
 
 @bp.get("/api/jobs/<job_id>/trials/<int:number>/robustness")
