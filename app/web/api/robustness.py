@@ -2,7 +2,8 @@
 Monte Carlo, and parameter heatmaps. Response bodies are pydantic models (OpenAPI).
 
 Every figure is computed by ``backtune.robustness`` (docs/robustness.md); these
-endpoints only read a finished run directory, and cache what they compute in it.
+endpoints only read a run directory's results (those of its last finished stretch while a
+resumed job runs), and cache what they compute in it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.web.errors import ApiError
-from backtune.jobs.store import FINISHED
 from backtune.optimize.config import RunConfig
 from backtune.optimize.rundir import RunDir
 
@@ -116,8 +116,9 @@ def _finished(job_id: str) -> tuple[RunDir, dict[str, Any]]:
     run = store.run(job_id)
     if run is None:
         raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
-    if store.state(run)["status"] not in FINISHED or not run.results_file.exists():
+    if not run.results_file.exists():
         raise ApiError(409, "not_finished", f"job {job_id} has not finished; these figures need every trial", "job_id")
+    # A resumed job keeps the results of its last finished stretch until the next one ends.
     return run, run.read_json(run.results_file)
 
 
