@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
+import pytest
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 
@@ -18,3 +21,14 @@ def finished_job(client, body: dict, timeout: float = 120.0) -> str:
         time.sleep(0.2)
     assert status == "done", status
     return job_id
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def playwright_or_skip():
+    """Playwright's sync API, or skip the calling test module when the browser or the package is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")

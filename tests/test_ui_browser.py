@@ -22,15 +22,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LINK_15M
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 from tests.live_server import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORT = {"width": 1280, "height": 720}  # the smallest laptop screen the pages are made for
 SEARCHED = ("maLength", "closeCountLong", "stopLongX")
 JOB_DONE_S = 120

@@ -14,14 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LINK_15M
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 from tests.live_server import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 def shown_number(value: float | None, digits: int) -> str:
