@@ -52,11 +52,15 @@ def test_trial_robustness_on_demand_then_cached(client, job):
     assert set(body) == {"number", "plateau", "monte_carlo"} and body["number"] == best
     assert body["monte_carlo"]["scenarios"] == 300 and body["plateau"]["neighbours"] == len(body["plateau"]["table"])
     assert client.get(f"/api/jobs/{job}/trials/{best}/robustness?scenarios=300&seed=2").json == body
+    level = client.get(f"/api/jobs/{job}/trials/{best}/robustness?scenarios=300&seed=2&drawdown=12.5").json
+    assert list(level["monte_carlo"]["bootstrap"]["prob_drawdown_exceeds"]) == ["10", "12.5", "20", "30", "50"]
+    assert level["plateau"] == body["plateau"]
 
 
 @pytest.mark.parametrize("path, status, field", [
     ("/trials/{best}/robustness?scenarios=0", 400, "scenarios"),
     ("/trials/{best}/robustness?seed=x", 400, "seed"),
+    ("/trials/{best}/robustness?drawdown=-3", 400, "drawdown"),
     ("/trials/99999/robustness", 404, "number"),
     ("/heatmap?x=n1&y=nope", 400, "y"),
 ])

@@ -52,14 +52,17 @@ def test_robustness_json_and_text(run_dir):
     assert len(report["trials"]) == 3 and sorted(report["robust_order"]) == sorted(t["number"] for t in report["trials"])
     assert report["trials"][0]["number"] == run_dir["best"]["number"]
     assert report["trials"][0]["monte_carlo"]["scenarios"] == 500
-    text = cli("robustness", run_dir["run_dir"], "--trial", str(run_dir["best"]["number"]), "--scenarios", "500")
+    text = cli("robustness", run_dir["run_dir"], "--trial", str(run_dir["best"]["number"]), "--scenarios", "500",
+               "--drawdown", "7.5")
     assert text.returncode == 0, text.stderr
     assert "robust best order" in text.stdout and "reshuffle" in text.stdout and "bootstrap" in text.stdout
+    assert "P(drawdown > 7.5%)" in text.stdout
 
 
 @pytest.mark.parametrize("args, message", [
     (["--trial", "100000"], "no completed trial 100000"),
     (["--top", "0"], "--top"),
+    (["--drawdown", "0"], "--drawdown"),
 ])
 def test_bad_robustness_input_is_one_line_with_exit_code_2(run_dir, args, message):
     done = cli("robustness", run_dir["run_dir"], *args)

@@ -131,6 +131,19 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(text)
 
 
+def _drawdown_arg() -> float | None:
+    text = request.args.get("drawdown")
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1000:
+        raise ApiError(400, "invalid_field", f"drawdown must be a percentage above 0, got {text!r}", "drawdown")
+    return value
+
+
 @bp.get("/api/jobs/<job_id>/cscv")
 def get_cscv(job_id: str):
     from backtune.robustness.cscv import MIN_TRIALS, cscv
@@ -162,7 +175,7 @@ def get_robustness(job_id: str, number: int):
         raise ApiError(404, "trial_not_found", f"job {job_id} has no completed trial {number}", "number")
     scenarios = _int_arg("scenarios", 10_000, 1, MAX_SCENARIOS)
     seed = _int_arg("seed", 1, 0, 2**31 - 1)
-    report = trial_robustness(run, rows, number, scenarios, seed)
+    report = trial_robustness(run, rows, number, scenarios, seed, drawdown_pct=_drawdown_arg())
     return jsonify(RobustnessResponse.model_validate(report).model_dump())
 
 
@@ -211,7 +224,9 @@ def openapi_paths() -> tuple[dict[str, Any], dict[str, Any]]:
         "/api/jobs/{job_id}/trials/{number}/robustness": get(
             "A trial's parameter plateau and Monte Carlo (computed on demand, cached)", RobustnessResponse,
             [job, number, query("scenarios", f"Monte Carlo scenarios, 1-{MAX_SCENARIOS} (default 10000)"),
-             query("seed", "Random seed (default 1)")], 400, 404, 409),
+             query("seed", "Random seed (default 1)"),
+             query("drawdown", "Also report P(drawdown > this %) beside 10, 20, 30 and 50", "number")],
+            400, 404, 409),
         "/api/jobs/{job_id}/heatmap": get(
             "Two searched parameters against the target: max and median per cell", HeatmapResponse,
             [job, query("x", "Column parameter (default: the first searched)", "string"),
