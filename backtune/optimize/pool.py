@@ -32,6 +32,8 @@ from backtune.metrics import compute_metrics
 from backtune.optimize.shared_bars import load_bars, save_bars
 from backtune.optimize.worker import WorkerPlan, exit_now, ignore_ctrl_c, run_worker
 from backtune.registry import all_strategies
+from backtune.robustness.cscv import DEFAULT_BLOCKS
+from backtune.robustness.returns import return_stats
 
 READY = "ready"
 _WARM_UP_BARS = 1_000
@@ -276,4 +278,6 @@ def warm_up() -> None:
         save_bars(bars, Path(folder))
         shared = load_bars(Path(folder))
         for strategy in all_strategies().values():
-            compute_metrics(run_backtest(shared, strategy, strategy.validate({})))
+            result = run_backtest(shared, strategy, strategy.validate({}))
+            compute_metrics(result)
+            return_stats(result, DEFAULT_BLOCKS)
