@@ -47,6 +47,9 @@ def test_same_seed_same_scenarios_and_reshuffle_keeps_final_equity(link_result):
     np.testing.assert_allclose(shuffled.final_equity, final, rtol=1e-12)
     assert np.ptp(shuffled.max_drawdown_pct) > 0  # the order matters for the drawdown
     assert first["reshuffle"]["final_equity"]["p5"] == pytest.approx(final, rel=1e-12)
+    histogram = first["reshuffle"]["drawdown_histogram"]
+    counts, edges = np.histogram(shuffled.max_drawdown_pct, bins=len(histogram["counts"]))
+    assert histogram == {"edges": edges.tolist(), "counts": counts.tolist()} and sum(counts) == 2_000
     boot = first["bootstrap"]["final_equity"]
     assert boot["p5"] < final < boot["p95"]
 

@@ -16,7 +16,7 @@ from backtune.optimize.run import execute_run, prepare_run
 from backtune.optimize.space import SearchSpace
 from backtune.registry import get_strategy
 from backtune.robustness.plateau import at_edge, neighbours, offsets, plateaus, robust_order
-from backtune.robustness.report import trial_robustness
+from backtune.robustness.report import LAYOUT, trial_robustness
 from tests.conftest import backtesting_csv
 
 GOOG = backtesting_csv("GOOG")
@@ -75,7 +75,7 @@ def test_trial_report_is_cached(finished):
     report = trial_robustness(run, rows, number, scenarios=500, seed=3)
     assert report["plateau"]["neighbours"] == len(report["plateau"]["table"])
     assert report["monte_carlo"]["scenarios"] == 500
-    cached = run.path / "robustness" / f"trial-{number}-scenarios-500-seed-3.json"
+    cached = run.path / "robustness" / f"trial-{number}-scenarios-500-seed-3-v{LAYOUT}.json"
     assert json.loads(cached.read_text()) == report
     assert trial_robustness(run, rows, number, scenarios=500, seed=3) == report
 

@@ -87,6 +87,7 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
         expect(page.locator("#plateau-stats")).to_contain_text(shown_number(report["plateau"]["retention"], 2))
         assert page.locator("#neighbours-table tbody tr").count() == min(50, len(report["plateau"]["table"]))
         expect(page.locator("#mc-stats")).to_contain_text("P(drawdown > 20%)")
+        assert page.locator("#mc-drawdowns").bounding_box()["height"] > 100
         page.locator("#robustness-heading").scroll_into_view_if_needed()
         page.locator("#trial-section").screenshot(path=shots / "robustness.png")
         browser.close()

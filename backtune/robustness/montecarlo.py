@@ -20,6 +20,7 @@ from backtune.result import BacktestResult
 DRAWDOWN_LEVELS = (10.0, 20.0, 30.0, 50.0)
 FAN_QUANTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 FAN_POINTS = 50
+HISTOGRAM_BINS = 30
 RESHUFFLE, BOOTSTRAP = 0, 1
 
 
@@ -49,6 +50,7 @@ class Scenarios:
             "max_drawdown_pct": _quantiles(self.max_drawdown_pct),
             "prob_drawdown_exceeds": {f"{level:g}": float(np.mean(self.max_drawdown_pct > level))
                                       for level in levels},
+            "drawdown_histogram": _histogram(self.max_drawdown_pct),
             "fan": {"trades": self.fan_at.tolist(),
                     **{f"p{q:g}": np.percentile(self.fan, q, axis=0).tolist() for q in FAN_QUANTILES}},
         }
@@ -122,3 +124,9 @@ def _simulate(returns: np.ndarray, initial: float, scenarios: int, seed: int, mo
 def _quantiles(values: np.ndarray) -> dict[str, float]:
     p5, p50, p95 = np.percentile(values, (5.0, 50.0, 95.0))
     return {"p5": float(p5), "p50": float(p50), "p95": float(p95)}
+
+
+def _histogram(values: np.ndarray) -> dict[str, list[float] | list[int]]:
+    """Counts of ``values`` in equal-width bins: the drawdown distribution, for a chart."""
+    counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+    return {"edges": edges.tolist(), "counts": counts.tolist()}

@@ -20,6 +20,8 @@ from backtune.robustness.plateau import plateaus, robust_order
 
 log = logging.getLogger("backtune.robustness")
 FOLDER = "robustness"
+# Part of each cached report's name: a report of an older layout is computed afresh, not served.
+LAYOUT = 2
 
 
 def trial_monte_carlo(run: RunDir, row: Mapping[str, Any], scenarios: int, seed: int,
@@ -35,7 +37,7 @@ def trial_robustness(run: RunDir, rows: Sequence[Mapping[str, Any]], number: int
                      seed: int = 1, pool: Any = None, drawdown_pct: float | None = None) -> dict[str, Any]:
     """``{"plateau", "monte_carlo"}`` of trial ``number`` (a completed trial of ``rows``)."""
     level = "" if drawdown_pct is None else f"-drawdown-{drawdown_pct:g}"
-    cache = run.path / FOLDER / f"trial-{number}-scenarios-{scenarios}-seed-{seed}{level}.json"
+    cache = run.path / FOLDER / f"trial-{number}-scenarios-{scenarios}-seed-{seed}{level}-v{LAYOUT}.json"
     if cache.exists():
         return run.read_json(cache)
     row = next(r for r in rows if r["number"] == number)

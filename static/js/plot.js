@@ -54,22 +54,29 @@ function axes(ctx, width, height, xs, ys, xLabel, yLabel) {
   ctx.restore();
 }
 
-/** Bars of `values` in `bins` equal bins; bars left of `split` in `leftColor`. */
-export function histogram(canvas, values, { bins = 30, split = null, leftColor = "#b91c1c", color = "#1d4ed8",
-  xLabel = "", yLabel = "count" } = {}) {
-  const { ctx, width, height } = setup(canvas);
+/** Bars of `values` in `bins` equal bins (see `bars`). */
+export function histogram(canvas, values, { bins = 30, ...options } = {}) {
   const [low, high] = extent(values);
   const step = (high - low) / bins || 1;
   const counts = new Array(bins).fill(0);
   for (const v of values) if (Number.isFinite(v)) counts[Math.min(bins - 1, Math.floor((v - low) / step))] += 1;
+  bars(canvas, counts.map((_, i) => low + i * step).concat(low + bins * step), counts, options);
+}
+
+/** Bars of `counts` between `edges`; bars left of `split` in `leftColor`, with a dashed line there. */
+export function bars(canvas, edges, counts, { split = null, leftColor = "#b91c1c", color = "#1d4ed8",
+  xLabel = "", yLabel = "count" } = {}) {
+  const { ctx, width, height } = setup(canvas);
+  const low = edges[0];
+  const high = edges[edges.length - 1];
   const top = Math.max(1, ...counts);
   axes(ctx, width, height, [low, high], [0, top], xLabel, yLabel);
   const x = scale([low, high], [PAD.left, width - PAD.right]);
   const y = scale([0, top], [height - PAD.bottom, PAD.top]);
   counts.forEach((count, i) => {
-    const left = low + i * step;
-    ctx.fillStyle = split !== null && left + step / 2 <= split ? leftColor : color;
-    ctx.fillRect(x(left) + 1, y(count), Math.max(1, x(left + step) - x(left) - 2), y(0) - y(count));
+    const [left, right] = [edges[i], edges[i + 1]];
+    ctx.fillStyle = split !== null && (left + right) / 2 <= split ? leftColor : color;
+    ctx.fillRect(x(left) + 1, y(count), Math.max(1, x(right) - x(left) - 2), y(0) - y(count));
   });
   if (split !== null && split >= low && split <= high) {
     ctx.strokeStyle = INK;

@@ -7,7 +7,7 @@
 import { apiJson } from "./api.js";
 import { byId, fill, fillTerms, h } from "./dom.js";
 import { formatInteger, formatMoney, formatNumber, formatParam, formatPercent } from "./format.js";
-import { fan } from "./plot.js";
+import { bars, fan } from "./plot.js";
 
 const NEIGHBOURS_SHOWN = 50;
 
@@ -81,6 +81,9 @@ function render(report) {
       [`P(drawdown > ${level}%), reshuffle / bootstrap`,
         `${formatNumber(share, 3)} / ${formatNumber(mc.bootstrap.prob_drawdown_exceeds[level], 3)}`]),
   ]);
+  const reshuffled = mc.reshuffle.drawdown_histogram;
+  bars(byId("mc-drawdowns"), reshuffled.edges, reshuffled.counts, { xLabel: "max drawdown % (reshuffled trades)",
+    yLabel: "scenarios" });
   const f = mc.bootstrap.fan;
   fan(byId("mc-fan"), f.trades, f, {
     bands: [["p5", "p95", "rgba(29, 78, 216, 0.15)"], ["p25", "p75", "rgba(29, 78, 216, 0.3)"]], line: "p50",

@@ -56,10 +56,16 @@ class Fan(_Model):
     p95: list[float] = Field(description="95th percentile")
 
 
+class Histogram(_Model):
+    edges: list[float] = Field(description="Bin edges (one more than the counts)")
+    counts: list[int] = Field(description="Scenarios per bin")
+
+
 class Simulation(_Model):
     final_equity: Quantiles = Field(description="Final equity over the scenarios")
     max_drawdown_pct: Quantiles = Field(description="Max trade-to-trade drawdown (%) over the scenarios")
     prob_drawdown_exceeds: dict[str, float] = Field(description="Drawdown level (%) -> share of scenarios beyond it")
+    drawdown_histogram: Histogram = Field(description="Distribution of the scenarios' max drawdown (%)")
     fan: Fan = Field(description="Equity percentiles along the trade sequence")
 
 
