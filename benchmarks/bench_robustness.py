@@ -39,21 +39,13 @@ from backtune.robustness.plateau import neighbours
 from backtune.robustness.returns import return_stats
 
 
-def fastest_cpu(fn, repeat: int) -> float:
+def fastest(fn, repeat: int, clock=time.perf_counter) -> float:
+    """The shortest of ``repeat`` calls by ``clock`` (wall time, or ``time.process_time``)."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.process_time()
+        start = clock()
         fn()
-        best = min(best, time.process_time() - start)
-    return best
-
-
-def fastest(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -160,7 +152,7 @@ def main() -> None:
         alone = fastest(lambda: evaluate(run, sets, None), max(1, args.repeat // 2))
         busiest = min(max(cpu for _, cpu in pool.map_calls([CpuTimed(b) for b in split(run, sets, 2)]))
                       for _ in range(args.repeat))
-        alone_cpu = fastest_cpu(lambda: evaluate(run, sets, None), max(1, args.repeat // 2))
+        alone_cpu = fastest(lambda: evaluate(run, sets, None), max(1, args.repeat // 2), time.process_time)
     print(f"plateau, 729 neighbours of trailing_ma on LINK 15m: {pooled:.3f} s on 2 pooled workers (goal < 2 s: "
           f"{'met' if pooled < 2 else 'MISSED'}); in-process reference {alone:.3f} s; {alone / pooled:.2f}x faster")
     print(f"  CPU time: the busier pooled process {busiest:.3f} s (goal < 2 s: {'met' if busiest < 2 else 'MISSED'}); "
