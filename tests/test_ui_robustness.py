@@ -79,6 +79,9 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
         page.locator("#study-section").screenshot(path=shots / "overfitting.png")
 
         expect(page.locator("#trial-heading")).to_have_text(re.compile(r"^Trial #\d+, rank 1$"))
+        best_row = server.get(f"/api/jobs/{job_id}/results?limit=1").json()["results"][0]
+        dsr_item = page.locator("#trial-metrics div", has_text="DSR (deflated by the run's trials)")
+        expect(dsr_item.locator("dd")).to_have_text(shown_number(best_row["metrics"]["dsr"], 3))
         page.click("#robustness-run")
         expect(page.locator("#robustness-status")).to_contain_text("neighbours", timeout=120_000)
         expect(page.locator("#robustness-result")).to_be_visible()
