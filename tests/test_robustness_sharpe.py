@@ -10,7 +10,7 @@ from scipy import stats
 
 from backtune.engine.backtest import EngineSettings, run_backtest
 from backtune.registry import get_strategy
-from backtune.robustness.returns import moments, return_stats, window_returns
+from backtune.robustness.returns import moments, return_stats, returns_sharpe_figures, window_returns
 from backtune.robustness.sharpe import (
     _normal_ppf,
     deflated_sharpe,
@@ -118,3 +118,14 @@ def test_trial_return_stats_match_its_equity_curve(link_bars):
     assert got.kurtosis == pytest.approx(stats.kurtosis(returns, fisher=False), rel=1e-9)
     for block, part in zip(got.blocks, np.array_split(returns, 16)):
         assert block == pytest.approx([part.shape[0], part.sum(), (part ** 2).sum()], rel=1e-9, abs=1e-15)
+
+
+def test_figures_of_any_returns_array_as_walk_forward_would_report_them():
+    rng = np.random.default_rng(6)
+    returns = rng.standard_t(4, 5_000) * 0.01 + 0.0008
+    got = returns_sharpe_figures(returns, 3e-4, 200)
+    sr = returns.mean() / returns.std(ddof=1)
+    assert got["n_returns"] == 5_000 and got["sharpe_per_bar"] == pytest.approx(sr, rel=1e-9)
+    assert got["psr"] == pytest.approx(psr_paper(returns, 0.0), rel=1e-9)
+    assert got["dsr"] == pytest.approx(psr_paper(returns, emax_paper(3e-4, 200)), rel=1e-7)
+    assert returns_sharpe_figures(returns)["dsr"] is None  # no population to deflate by

@@ -18,6 +18,8 @@ from itertools import combinations
 import numpy as np
 from numba import njit
 
+from backtune.robustness.values import finite_or_none
+
 MIN_TRIALS = 10
 DEFAULT_BLOCKS = 16
 BLOCK_RANGE = (4, 32)
@@ -60,7 +62,7 @@ class CscvResult:
     def summary(self) -> dict[str, object]:
         slope, r2 = self.degradation()
         return {"pbo": self.pbo, "logits": [round(float(v), 6) for v in self.logits],
-                "degradation": {"slope": _finite(slope), "r2": _finite(r2)},
+                "degradation": {"slope": finite_or_none(slope), "r2": finite_or_none(r2)},
                 "prob_oos_loss": self.prob_oos_loss, "blocks": self.blocks, "n_trials_used": self.n_trials}
 
 
@@ -171,7 +173,3 @@ def _cscv_pass(stats: np.ndarray, in_sample: np.ndarray) -> tuple[np.ndarray, np
         oos_best[s] = _sharpe(totals[0, best] - inside[0, best], totals[1, best] - inside[1, best],
                               totals[2, best] - inside[2, best])
     return logits, is_best, oos_best
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None

@@ -8,7 +8,6 @@ in each trial's metrics and the block statistics in the run's block logs.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -21,7 +20,8 @@ from backtune.registry import get_strategy
 from backtune.robustness.blocklog import read_block_logs
 from backtune.robustness.cscv import MIN_TRIALS, cscv
 from backtune.robustness.returns import return_stats
-from backtune.robustness.sharpe import deflated_sharpe, probabilistic_sharpe, sharpe_variance
+from backtune.robustness.sharpe import psr_dsr, sharpe_variance
+from backtune.robustness.values import finite_or_none
 
 log = logging.getLogger("backtune.robustness")
 
@@ -41,8 +41,7 @@ def deflate(rows: Sequence[dict[str, Any]]) -> tuple[float, int]:
             metrics.update(psr=None, dsr=None)
             continue
         sharpe, n, skew, kurtosis = inputs
-        metrics["psr"] = _finite(probabilistic_sharpe(sharpe, n, skew, kurtosis))
-        metrics["dsr"] = _finite(deflated_sharpe(sharpe, n, skew, kurtosis, variance, len(complete)))
+        metrics.update(psr_dsr(sharpe, n, skew, kurtosis, variance, len(complete)))
     return variance, len(complete)
 
 
@@ -51,7 +50,7 @@ def study_overfitting(run: RunDir, config: RunConfig, rows: Sequence[dict[str, A
     variance, n_trials = deflate(rows)
     summary: dict[str, Any] = {"pbo": None, "logits": None, "degradation": None, "prob_oos_loss": None,
                                "blocks": config.cscv_blocks, "n_trials_used": 0,
-                               "sharpe_variance": _finite(variance), "n_trials": n_trials}
+                               "sharpe_variance": finite_or_none(variance), "n_trials": n_trials}
     trials, table = block_table(run, config, rows)
     if len(trials) >= MIN_TRIALS:
         summary.update(cscv(table).summary())
@@ -82,7 +81,3 @@ def _recompute(run: RunDir, config: RunConfig, rows: Sequence[Mapping[str, Any]]
         result = run_backtest(bars, strategy, params, config.window, config.settings)
         out[row["number"]] = return_stats(result, config.cscv_blocks).blocks
     return out
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None

@@ -24,6 +24,7 @@ from backtune.optimize.objective import Objective
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.space import ParamRange, SearchSpace, _grid_point
 from backtune.robustness.batch import evaluate
+from backtune.robustness.values import finite_or_none
 
 MAX_NEIGHBOURS = 729
 CONTINUOUS_STEP = 0.05
@@ -122,8 +123,8 @@ class Plateau:
             retention = p5 / self.value if self.maximize else self.value / p5
         profitable = float(np.mean(np.array(self.profits) > 0.0)) if self.profits else math.nan
         return {"number": self.number, "value": self.value, "neighbours": len(self.targets), "invalid": self.invalid,
-                "p5": _finite(p5), "median": _finite(median), "worst": _finite(worst),
-                "retention": _finite(retention), "share_profitable": _finite(profitable), "at_edge": self.edge}
+                "p5": finite_or_none(p5), "median": finite_or_none(median), "worst": finite_or_none(worst),
+                "retention": finite_or_none(retention), "share_profitable": finite_or_none(profitable), "at_edge": self.edge}
 
     def table(self, space: SearchSpace) -> list[dict[str, Any]]:
         names = [r.name for r in moves(space)]
@@ -159,7 +160,3 @@ def robust_order(found: Sequence[Plateau]) -> list[int]:
         retention = p.summary()["retention"]
         return (retention is None, -(retention or 0.0))
     return [p.number for p in sorted(found, key=key)]
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None

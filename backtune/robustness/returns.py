@@ -16,7 +16,8 @@ import numpy as np
 from numba import njit
 
 from backtune.result import BacktestResult
-
+from backtune.robustness.sharpe import psr_dsr
+from backtune.robustness.values import finite_or_none
 
 # Per-trial metrics added beside backtune.metrics': the PSR/DSR inputs, then PSR and DSR.
 TRIAL_METRICS = ("sharpe_per_bar", "returns_skew", "returns_kurtosis", "n_returns", "psr", "dsr")
@@ -34,8 +35,8 @@ class ReturnStats:
 
     def as_metrics(self) -> dict[str, float | int | None]:
         """The trial metrics that let anyone recompute PSR and DSR (docs/robustness.md)."""
-        return {"sharpe_per_bar": _finite(self.sharpe_per_bar), "returns_skew": _finite(self.skew),
-                "returns_kurtosis": _finite(self.kurtosis), "n_returns": self.n_returns}
+        return {"sharpe_per_bar": finite_or_none(self.sharpe_per_bar), "returns_skew": finite_or_none(self.skew),
+                "returns_kurtosis": finite_or_none(self.kurtosis), "n_returns": self.n_returns}
 
 
 def window_returns(result: BacktestResult) -> np.ndarray:
@@ -69,6 +70,15 @@ def moments(returns: np.ndarray) -> tuple[int, float, float, float]:
     returns = np.ascontiguousarray(returns, dtype=np.float64)
     n, sharpe, skew, kurtosis, _ = _pass(1.0, np.cumprod(1.0 + returns), np.array([0, returns.shape[0]]))
     return int(n), sharpe, skew, kurtosis
+
+
+def returns_sharpe_figures(returns: np.ndarray, sharpe_variance: float = math.nan,
+                           n_trials: int = 0) -> dict[str, float | int | None]:
+    """The per-trial figures (``TRIAL_METRICS``) of any returns array: e.g. the stitched
+    out-of-sample returns of a walk-forward run, deflated by the trials that chose them."""
+    n, sharpe, skew, kurtosis = moments(returns)
+    stats = ReturnStats(n, sharpe, skew, kurtosis, np.zeros((0, 3)))
+    return {**stats.as_metrics(), **psr_dsr(sharpe, n, skew, kurtosis, sharpe_variance, n_trials)}
 
 
 @njit(cache=True, nogil=True)
@@ -116,7 +126,3 @@ def _pass(initial: float, equity: np.ndarray, bounds: np.ndarray) -> tuple[int, 
         return valid, math.nan, math.nan, math.nan, table
     std = math.sqrt(m2 * valid / (valid - 1))
     return valid, mean / std, m3 / m2 ** 1.5, m4 / (m2 * m2), table
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None

@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from backtune.robustness.values import finite_or_none
+
 EULER_MASCHERONI = 0.5772156649015329
 
 
@@ -80,3 +82,10 @@ def sharpe_variance(sharpes: Sequence[float]) -> float:
     """Sample variance (n - 1) of the trials' finite per-bar Sharpe ratios; NaN below two."""
     values = np.asarray([s for s in sharpes if s is not None and math.isfinite(s)], dtype=float)
     return float(np.var(values, ddof=1)) if values.shape[0] >= 2 else math.nan
+
+
+def psr_dsr(sharpe: float, n: int, skew: float, kurtosis: float, sharpe_variance: float,
+            n_trials: int) -> dict[str, float | None]:
+    """``{"psr", "dsr"}`` as reported (None where undefined)."""
+    return {"psr": finite_or_none(probabilistic_sharpe(sharpe, n, skew, kurtosis)),
+            "dsr": finite_or_none(deflated_sharpe(sharpe, n, skew, kurtosis, sharpe_variance, n_trials))}
