@@ -105,6 +105,15 @@ def wait_for_job(client: Any, job_id: str, statuses: tuple[str, ...] = FINISHED,
         time.sleep(0.2)
 
 
+def finished_job(client: Any, body: dict, timeout: float = 120.0) -> str:
+    """Submit an optimisation through the API's test client and wait for it to finish; its id."""
+    response = client.post("/api/optimize", json=body)
+    assert response.status_code == 202, response.json
+    job = wait_for_job(client, response.json["job_id"], timeout=timeout)
+    assert job["status"] == "done", job
+    return job["job_id"]
+
+
 def goog_home(folder: Path) -> Path:
     """A BACKTUNE_HOME whose data folder holds GOOG.csv, for requests by ``csvPath``."""
     (folder / "data").mkdir()

@@ -321,6 +321,8 @@ DOCUMENTED = {
     "/api/jobs/{job_id}/trials/{number}": {"get"}, "/api/jobs/{job_id}/resume": {"post"},
     "/api/walkforward": {"post"}, "/api/walkforward/preview": {"post"}, "/api/jobs/{job_id}/walkforward": {"get"},
     "/api/jobs/{job_id}/holdout": {"post"},
+    "/api/jobs/{job_id}/cscv": {"get"}, "/api/jobs/{job_id}/trials/{number}/robustness": {"get"},
+    "/api/jobs/{job_id}/heatmap": {"get"},
 }
 
 

@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--storage", help="database URL shared with remote workers (default: a journal file)")
     _output_arguments(parser)
     parser.add_argument("--keep-journal", action="store_true", help="keep the Optuna journal in the run directory")
+    parser.add_argument("--cscv-blocks", type=int, default=16, help="PBO: blocks of the window (even, 4-32)")
+    parser.add_argument("--cscv-max-trials", type=int, default=1000, help="PBO: the best N trials by target")
     parser.set_defaults(run=run_optimize)
 
     resume = sub.add_parser("resume", help="continue a finished, cancelled or crashed run")
@@ -87,6 +89,8 @@ def run_optimize(args: argparse.Namespace) -> int:
         "study_name": args.study_name,
         "storage": args.storage,
         "keep_journal": args.keep_journal,
+        "cscv_blocks": args.cscv_blocks,
+        "cscv_max_trials": args.cscv_max_trials,
     }
     config = RunConfig.parse(raw)
     with warm_pool(config.workers) as pool:
@@ -142,7 +146,16 @@ def _report(args: argparse.Namespace, execute) -> int:
               f"({summary['trials_per_s']:.1f}/s), study {summary['paths']['sqlite']}")
         if best:
             print(f"best trial #{best['number']}: {best['value']:.4g} with {json.dumps(best['params'])}")
+            print(overfitting_line(summary["overfitting"], best["metrics"]))
     return 0 if summary["status"] != "failed" else 1
+
+
+def overfitting_line(overfitting: dict[str, Any], best_metrics: dict[str, Any]) -> str:
+    """PBO and the best trial's DSR in one line (docs/robustness.md says how to read them)."""
+    pbo = overfitting.get("pbo")
+    dsr = best_metrics.get("dsr")
+    return (f"overfitting: PBO {'n/a (< 10 trials)' if pbo is None else f'{pbo:.2f}'}, "
+            f"best trial's DSR {'n/a' if dsr is None else f'{dsr:.2f}'} over {overfitting['n_trials']} trials")
 
 
 class ProgressBar:

@@ -21,6 +21,7 @@ from backtune.optimize.score import ScoreConfig
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.targets import Target, parse_targets
 from backtune.registry import get_strategy
+from backtune.robustness.cscv import BLOCK_RANGE, DEFAULT_BLOCKS, MIN_TRIALS, check_blocks
 from backtune.window import DataWindow
 
 SAMPLERS = ("tpe", "random", "nsga2", "cmaes", "gp", "qmc")
@@ -95,6 +96,8 @@ class RunConfig:
     warmup_trials: int = 20
     storage: str | None = None
     keep_journal: bool = False
+    cscv_blocks: int = 16
+    cscv_max_trials: int = 1000
     window_text: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -127,6 +130,8 @@ class RunConfig:
             "warmup_trials": self.warmup_trials,
             "storage": self.storage,
             "keep_journal": self.keep_journal,
+            "cscv_blocks": self.cscv_blocks,
+            "cscv_max_trials": self.cscv_max_trials,
         }
 
     @classmethod
@@ -195,8 +200,20 @@ class RunConfig:
             warmup_trials=_optional_int(raw, "warmup_trials", minimum=0, default=20),
             storage=raw.get("storage"),
             keep_journal=bool(raw.get("keep_journal", False)),
+            cscv_blocks=_cscv_blocks(raw),
+            cscv_max_trials=_optional_int(raw, "cscv_max_trials", minimum=MIN_TRIALS, default=1000),
             window_text={k: window_text.get(k) for k in ("start", "end", "warmup_bars") if k in window_text},
         )
+
+
+def _cscv_blocks(raw: Mapping[str, Any]) -> int:
+    """CSCV splits the window into this many blocks; C(S, S/2) splits, so 32 is already 601M."""
+    blocks = _optional_int(raw, "cscv_blocks", minimum=BLOCK_RANGE[0], default=DEFAULT_BLOCKS)
+    try:
+        check_blocks(blocks)
+    except ValueError as exc:
+        raise FieldError("cscv_blocks", str(exc)) from None
+    return blocks
 
 
 def _workers(value: Any) -> int:

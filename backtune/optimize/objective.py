@@ -21,6 +21,8 @@ from backtune.optimize.targets import SCORE
 from backtune.params import ParamError
 from backtune.registry import get_strategy
 from backtune.result import BacktestResult, truncated
+from backtune.robustness.blocklog import BlockLog
+from backtune.robustness.returns import return_stats
 
 PRUNED_ATTR = "pruned_reason"
 CHECKPOINTS = (0.25, 0.5, 0.75)
@@ -29,8 +31,9 @@ CHECKPOINTS = (0.25, 0.5, 0.75)
 class Objective:
     """Built inside each worker from run.json and the shared bars; nothing is pickled across processes."""
 
-    def __init__(self, config: RunConfig, bars: OHLCV) -> None:
+    def __init__(self, config: RunConfig, bars: OHLCV, blocks: BlockLog | None = None) -> None:
         self.config = config
+        self.blocks = blocks
         self.bars = bars
         self.strategy = get_strategy(config.strategy)
         self.prunes = config.pruner != "none"
@@ -45,7 +48,11 @@ class Objective:
             raise optuna.TrialPruned(str(exc)) from None
         result = run_backtest(self.bars, self.strategy, params, self.config.window, self.config.settings)
         metrics = self.metrics(result)
+        returns = return_stats(result, self.config.cscv_blocks)
+        metrics.update(returns.as_metrics())
         trial.set_user_attr(METRICS_ATTR, metrics)
+        if self.blocks is not None:
+            self.blocks.append(trial.number, returns.blocks)
         for constraint in self.config.constraints:
             trial.set_constraint(constraint.label, constraint.violation(metrics))
         if self.prunes:

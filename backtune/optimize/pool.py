@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from multiprocessing.connection import Connection
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +33,8 @@ from backtune.metrics import compute_metrics
 from backtune.optimize.shared_bars import load_bars, save_bars
 from backtune.optimize.worker import WorkerPlan, exit_now, ignore_ctrl_c, run_worker
 from backtune.registry import all_strategies
+from backtune.robustness.cscv import DEFAULT_BLOCKS
+from backtune.robustness.returns import return_stats
 
 READY = "ready"
 _WARM_UP_BARS = 1_000
@@ -125,6 +129,48 @@ class WorkerPool:
         self._busy.extend(workers)
         return workers
 
+    @property
+    def size(self) -> int:
+        self._reclaim()
+        return len(self._idle) + len(self._busy)
+
+    def map_calls(self, calls: list[Callable[[], Any]]) -> list[Any]:
+        """Run picklable no-argument callables (e.g. a batch of backtests) on idle processes,
+        one call per process at a time; their results, in order. A call that raises in the
+        process raises here as a RuntimeError naming it."""
+        self._reclaim()
+        slots = [self._take() for _ in range(min(len(calls), max(1, len(self._idle))))]
+        results: list[Any] = [None] * len(calls)
+        running: dict[_Process, tuple[int, Callable[[], Any]]] = {}
+        try:
+            pending = list(enumerate(calls))
+            for slot in slots:
+                if pending:
+                    running[slot] = pending.pop(0)
+                    slot.connection.send(running[slot][1])
+            while running:
+                ready = wait([slot.connection for slot in running])
+                for slot in [slot for slot in running if slot.connection in ready]:
+                    try:
+                        message = slot.connection.recv()
+                    except EOFError:
+                        raise RuntimeError("a pooled process died during a call") from None
+                    if isinstance(message, str) and message == READY:
+                        slot.warm = True
+                        continue
+                    index, call = running.pop(slot)
+                    if isinstance(message, _CallFailed):
+                        raise RuntimeError(f"{type(call).__name__} failed in a pooled process: {message.error}")
+                    results[index] = message
+                    if pending:
+                        running[slot] = pending.pop(0)
+                        slot.connection.send(running[slot][1])
+        finally:
+            for slot in running:  # left mid-call by an error: their answers must not reach a later plan
+                slot.stop()
+            self._idle.extend(slot for slot in slots if slot not in running)
+        return results
+
     def _take(self) -> _Process:
         """An idle process, warm or still warming up (it reads the plan when it is ready)."""
         while self._idle:
@@ -185,6 +231,9 @@ def serve(connection: Connection) -> None:
     warm_up()
     connection.send(READY)
     while (plan := _next_plan(connection)) is not None:
+        if not isinstance(plan, WorkerPlan):
+            connection.send(_call(plan))
+            continue
         try:
             run_worker(plan)
         except BaseException:
@@ -192,6 +241,19 @@ def serve(connection: Connection) -> None:
         else:
             connection.send(0)
     exit_now()
+
+
+@dataclass(frozen=True)
+class _CallFailed:
+    error: str
+
+
+def _call(call: Callable[[], Any]) -> Any:
+    """A ``map_calls`` call: its result, or its error (the process serves on)."""
+    try:
+        return call()
+    except Exception as exc:
+        return _CallFailed(f"{type(exc).__name__}: {exc}")
 
 
 def _next_plan(connection: Connection) -> WorkerPlan | None:
@@ -217,4 +279,6 @@ def warm_up() -> None:
         save_bars(bars, Path(folder))
         shared = load_bars(Path(folder))
         for strategy in all_strategies().values():
-            compute_metrics(run_backtest(shared, strategy, strategy.validate({})))
+            result = run_backtest(shared, strategy, strategy.validate({}))
+            compute_metrics(result)
+            return_stats(result, DEFAULT_BLOCKS)

@@ -34,6 +34,7 @@ from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.storage import is_database_url, journal_files, open_storage
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
+from backtune.robustness.overfitting import study_overfitting
 from backtune.window import resolve_window
 
 log = logging.getLogger("backtune.run")
@@ -176,6 +177,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     dump_s = time.perf_counter() - dump_started
     trials = study.get_trials(deepcopy=False)
     rows = ranked_trials(trials, config)
+    overfitting = study_overfitting(run, config, rows)
     summary = {
         "run_id": run.run_id,
         "run_dir": str(run.path),
@@ -187,6 +189,7 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
         "timings": {"optimize_s": optimize_s, "dump_s": dump_s, "total_s": None},
         **extra,
         "orphaned_trials": orphans,
+        "overfitting": overfitting,
     }
     if config.keep_journal and not is_database_url(storage_url):
         summary["paths"]["journal"] = str(_keep_journal(run, Path(storage_url)))
@@ -195,7 +198,10 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     run.results_csv.write_text(results_csv(summary, config, rows), encoding="utf-8")
     if not is_database_url(storage_url):
         _remove_journal(Path(storage_url))
-    run.update_state(status=status, finished=time.time(), summary=summary, **({"error": error} if error else {}))
+    # The logits (12,870 at 16 blocks) stay in results.json: state.json is read at every poll.
+    run.update_state(status=status, finished=time.time(),
+                     summary={**summary, "overfitting": {**overfitting, "logits": None}},
+                     **({"error": error} if error else {}))
     log.info("run %s %s: %d trials, best %s", run.run_id, status, summary["trials"]["total"],
              None if summary["best"] is None else summary["best"]["value"])
     return summary

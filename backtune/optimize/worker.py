@@ -26,6 +26,7 @@ from backtune.optimize.samplers import build_pruner, build_sampler
 from backtune.optimize.shared_bars import load_bars
 from backtune.optimize.stopping import Convergence, StopRules
 from backtune.optimize.storage import open_storage
+from backtune.robustness.blocklog import BlockLog
 
 log = logging.getLogger("backtune.worker")
 
@@ -103,7 +104,7 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, batched=True),
                               sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
-    objective = Objective(config, load_bars(run.bars_dir))
+    objective = Objective(config, load_bars(run.bars_dir), BlockLog.for_worker(run.path, plan.index))
     convergence = None
     if config.budget.mode == "convergence":
         convergence = Convergence(config.budget.patience, maximize=config.directions[0] == "maximize")
@@ -111,13 +112,16 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     log.info("run %s worker %d started (pid %d)", run.run_id, plan.index, os.getpid())
     started = time.perf_counter()
     done = 0
-    while (reason := rules.reason(study) or _orphaned(plan)) is None:
-        # One trial per call, so the global rules are checked before every trial. (A
-        # callback would see them after each, but Optuna deep-copies the finished trial
-        # for every callback: a tenth of a millisecond, a fifth of a fast trial.) A failing
-        # objective is recorded as a FAIL trial and re-raised, ending this worker.
-        study.optimize(objective, n_trials=1)
-        done += 1
+    try:
+        while (reason := rules.reason(study) or _orphaned(plan)) is None:
+            # One trial per call, so the global rules are checked before every trial. (A
+            # callback would see them after each, but Optuna deep-copies the finished trial
+            # for every callback: a tenth of a millisecond, a fifth of a fast trial.) A failing
+            # objective is recorded as a FAIL trial and re-raised, ending this worker.
+            study.optimize(objective, n_trials=1)
+            done += 1
+    finally:
+        objective.blocks.close()
     seconds = time.perf_counter() - started
     log.info("run %s worker %d stopped (%s) after %d trials in %.1f s", run.run_id, plan.index, reason, done, seconds)
     return {"trials": done, "stop_reason": reason, "seconds": seconds}

@@ -68,6 +68,8 @@ function columnsFor(job, multi) {
                firstOrder: "desc", width: 4.5 },
     metricColumn("score"),
     metricColumn("percentile_score"),
+    { ...metricColumn("dsr"), label: "DSR", firstOrder: "desc" },
+    { ...metricColumn("psr"), label: "PSR", firstOrder: "desc" },
     ...searched.map((name) => ({
       key: `param:${name}`, label: name, get: (r) => r.params[name], format: formatParam, width: 7.5,
       text: "choices" in job.config.space[name],

@@ -52,8 +52,10 @@ export function trialView({ jobId, capital, datasetId }) {
         chart.show(trial, prices);
         renderTrades(trial);
         fillTerms(byId("trial-params"), Object.entries(trial.params).map(([k, v]) => [k, formatParam(v)]));
-        fillTerms(byId("trial-metrics"), METRIC_KEYS.filter((k) => k in trial.metrics)
-          .map((k) => [metricLabel(k), formatMetric(k, trial.metrics[k])]));
+        fillTerms(byId("trial-metrics"), [...METRIC_KEYS.filter((k) => k in trial.metrics)
+          .map((k) => [metricLabel(k), formatMetric(k, trial.metrics[k])]),
+        ["PSR (docs/robustness.md)", formatNumber(trial.metrics.psr, 3)],
+        ["DSR (deflated by the run's trials)", formatNumber(trial.metrics.dsr, 3)]]);
       } catch (failure) {
         if (request === latest) status.textContent = `Trial #${row.number} could not be loaded: ${failure.message}`;
       }

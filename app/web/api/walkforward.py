@@ -21,8 +21,8 @@ from app.web.walkforward_models import (
     WalkForwardReport,
 )
 from backtune.errors import FieldError
-from backtune.jobs.study_ids import dashboard_study_id
 from backtune.jobs.scheduler import enqueue
+from backtune.jobs.study_ids import dashboard_study_id
 from backtune.optimize.rundir import RunDir
 from backtune.registry import get_strategy
 from backtune.walkforward.holdout import open_holdout, walkforward_report

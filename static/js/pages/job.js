@@ -14,6 +14,8 @@ import { poll } from "../poller.js";
 import { progressView } from "../progress-view.js";
 import { loadAllResults } from "../results-loader.js";
 import { resultsView } from "../results-view.js";
+import { robustnessView } from "../robustness-view.js";
+import { studyView } from "../study-view.js";
 import { trialFeed } from "../trial-feed.js";
 import { trialView } from "../trial-view.js";
 import { trialsChart } from "../trials-chart.js";
@@ -34,6 +36,7 @@ let chart = null;
 let feed = trialFeed(jobId);
 let results = null;
 let trial = null;
+let robustness = null;
 let shownStatus = null;
 let lastRows = { done: -1, next: 0 };
 let poller = null;
@@ -106,6 +109,7 @@ function renderHead(job) {
 function restart() {
   byId("results-section").hidden = true;
   byId("trial-section").hidden = true;
+  byId("study-section").hidden = true;
   feed = trialFeed(jobId);
   lastRows = { done: -1, next: 0 };
   follow();
@@ -116,13 +120,20 @@ async function showResults(job) {
   section.hidden = false;
   byId("results-csv").hidden = !job.summary;
   trial ??= trialView({ jobId, capital: job.config.capital, datasetId: root.dataset.datasetId || null });
-  results ??= resultsView(job, { onOpen: (row) => trial.show(row) });
+  robustness ??= robustnessView(jobId);
+  results ??= resultsView(job, { onOpen: (row) => { robustness.select(row); trial.show(row); } });
   const rows = await loadAllResults(jobId, (sofar, total) => results.setRows(sofar, total));
   chart.show([...rows].sort((a, b) => a.number - b.number));
   const best = rows.find((row) => row.rank === 1);
   if (best) {
     results.select(best.number);
+    robustness.select(best);
     await trial.show(best);
+  }
+  // After the best trial: the CSCV export costs the server a second, the trial comes first.
+  if (job.summary?.overfitting) {
+    await studyView(jobId, job, job.summary)
+      .catch((failure) => { byId("pbo-reading").textContent = `Overfitting figures unavailable: ${failure.message}`; });
   }
 }
 

@@ -10,8 +10,9 @@ from app.web.contract.base import Body, FiniteFloat, Form, ParamValue, Reply
 from app.web.contract.models.backtest import BacktestReport
 from app.web.contract.models.common import JobLinks, JobStatus, TrialMetrics
 from backtune.metrics import METRIC_KEYS
+from backtune.robustness.returns import TRIAL_METRICS
 
-SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS)
+SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS, *TRIAL_METRICS)
 
 
 class JobAccepted(Reply):

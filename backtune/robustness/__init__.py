@@ -1,0 +1,1 @@
+"""Overfitting statistics and robustness checks of an optimisation run (docs/robustness.md)."""

@@ -1,0 +1,83 @@
+"""The robustness endpoints on a real job (coordinator process, two workers), through Flask's test client."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from app import create_app
+from backtune.robustness.cscv import cscv
+from tests.conftest import backtesting_csv
+from tests.helpers import finished_job
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    (home / "data").mkdir()
+    shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
+    return create_app({"home": str(home), "max_jobs": 1, "max_workers": 2}).test_client()
+
+
+@pytest.fixture(scope="module")
+def job(client):
+    return finished_job(client, {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 2,
+                                 "optuna_sampler": "random", "optuna_n_trials": 24,
+                                 "param_ranges": {"n1": [5, 20, 1], "n2": [30, 80, 5]},
+                                 "enabled_params": ["n1", "n2"]})
+
+
+def test_cscv_matrix_recomputes_the_pbo(client, job):
+    body = client.get(f"/api/jobs/{job}/cscv").json
+    assert body["blocks"] == 16 and len(body["stats"]) == len(body["trials"]) >= 10
+    assert np.array(body["stats"]).shape == (len(body["trials"]), 16, 3)
+    again = cscv(np.array(body["stats"]))
+    assert body["pbo"] == pytest.approx(again.pbo)
+    np.testing.assert_allclose(body["logits"], again.logits, rtol=1e-12)
+    np.testing.assert_allclose(body["oos_sharpe"], again.oos_sharpe, rtol=1e-12)
+    assert len(body["is_sharpe"]) == len(body["logits"]) == 12_870
+    results = client.get(f"/api/jobs/{job}/results?sort=dsr&order=desc").json
+    dsr = [r["metrics"]["dsr"] for r in results["results"] if r["metrics"].get("dsr") is not None]
+    assert dsr == sorted(dsr, reverse=True) and len(dsr) > 0
+    assert results["summary"]["overfitting"]["pbo"] == pytest.approx(body["pbo"])
+
+
+def test_trial_robustness_on_demand_then_cached(client, job):
+    best = client.get(f"/api/jobs/{job}/results").json["results"][0]["number"]
+    first = client.get(f"/api/jobs/{job}/trials/{best}/robustness?scenarios=300&seed=2")
+    assert first.status_code == 200, first.json
+    body = first.json
+    assert set(body) == {"number", "plateau", "monte_carlo"} and body["number"] == best
+    assert body["monte_carlo"]["scenarios"] == 300 and body["plateau"]["neighbours"] == len(body["plateau"]["table"])
+    assert client.get(f"/api/jobs/{job}/trials/{best}/robustness?scenarios=300&seed=2").json == body
+    level = client.get(f"/api/jobs/{job}/trials/{best}/robustness?scenarios=300&seed=2&drawdown=12.5").json
+    assert list(level["monte_carlo"]["bootstrap"]["prob_drawdown_exceeds"]) == ["10", "12.5", "20", "30", "50"]
+    assert level["plateau"] == body["plateau"]
+
+
+@pytest.mark.parametrize("path, status, field", [
+    ("/trials/{best}/robustness?scenarios=0", 400, "scenarios"),
+    ("/trials/{best}/robustness?seed=x", 400, "seed"),
+    ("/trials/{best}/robustness?drawdown=-3", 400, "drawdown"),
+    ("/trials/99999/robustness", 404, "number"),
+    ("/heatmap?x=n1&y=nope", 400, "y"),
+])
+def test_bad_requests_name_the_field(client, job, path, status, field):
+    best = client.get(f"/api/jobs/{job}/results").json["results"][0]["number"]
+    response = client.get(f"/api/jobs/{job}" + path.format(best=best))
+    assert response.status_code == status and response.json["error"]["field"] == field
+
+
+def test_heatmap_cells_match_the_results(client, job):
+    body = client.get(f"/api/jobs/{job}/heatmap?x=n1&y=n2").json
+    rows = [r for r in client.get(f"/api/jobs/{job}/results?limit=1000").json["results"] if r["rank"]]
+    for j, n2 in enumerate(body["y"]["values"]):
+        for i, n1 in enumerate(body["x"]["values"]):
+            values = [r["values"][0] for r in rows if (r["params"]["n1"], r["params"]["n2"]) == (n1, n2)]
+            assert body["max"][j][i] == (max(values) if values else None)
+
+
+def test_unknown_job(client):
+    assert client.get("/api/jobs/nope/cscv").status_code == 404
