@@ -20,18 +20,17 @@ from optuna.storages.journal._file import BaseJournalFileLock
 from optuna.storages.journal._storage import JournalOperation
 from optuna.trial import FrozenTrial, TrialState
 
-DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg2", "mysql", "sqlite")
-
-
-def is_database_url(url: str) -> bool:
-    return url.split("://", 1)[0] in DATABASE_SCHEMES and "://" in url
+from backtune.optimize.storage_url import is_database_url
 
 
 def open_storage(url: str, batched: bool = False) -> optuna.storages.BaseStorage:
-    """A database URL opens an RDBStorage; anything else is a journal file path, which a
-    worker opens ``batched`` (see ``BatchingJournalStorage``)."""
+    """A database URL (``parse_storage``) opens an RDBStorage with heartbeats; anything else
+    is a journal file path. A worker opens either ``batched`` (``BatchingJournalStorage``,
+    ``BatchedDatabaseStorage``)."""
     if is_database_url(url):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        from backtune.optimize.database import BatchedDatabaseStorage, database_storage
+
+        return BatchedDatabaseStorage(database_storage(url)) if batched else database_storage(url)
     backend = JournalFile(url, lock_obj=_journal_lock(url))
     return BatchingJournalStorage(backend) if batched else JournalStorage(backend)
 
@@ -166,9 +165,10 @@ class BatchingJournalStorage(JournalStorage):
 
 
 def publish_params(storage: optuna.storages.BaseStorage) -> None:
-    """Append whatever the storage still queues (a no-op for other storages)."""
-    if isinstance(storage, BatchingJournalStorage):
-        storage.flush()
+    """Write whatever the storage still queues (a no-op for unbatched storages)."""
+    flush = getattr(storage, "flush", None)
+    if flush is not None:
+        flush()
 
 
 def _journal_lock(path: str) -> BaseJournalFileLock:
