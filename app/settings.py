@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from backtune.optimize.storage_url import StorageUrlError, parse_storage
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -19,6 +21,7 @@ class Settings:
     csv_roots: tuple[Path, ...] = ()
     api_token: str | None = None
     wait_limit_s: float = 300.0
+    database_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> "Settings":
@@ -47,8 +50,20 @@ class Settings:
             csv_roots=tuple(Path(p).resolve() for p in roots),
             api_token=pick("api_token", "BACKTUNE_API_TOKEN", None) or None,
             wait_limit_s=float(pick("wait_limit_s", "BACKTUNE_WAIT_LIMIT_S", cls.wait_limit_s)),
+            database_url=_database_url(pick("database_url", "BACKTUNE_DATABASE_URL", None)),
         )
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.runs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def _database_url(text: str | None) -> str | None:
+    """Where web jobs keep their live study when remote workers are to join them: a database
+    URL (``backtune.optimize.storage_url``), never a journal path, checked at start-up."""
+    if not text:
+        return None
+    if not parse_storage(text, "BACKTUNE_DATABASE_URL").is_database:
+        raise StorageUrlError("BACKTUNE_DATABASE_URL", "expected a database URL such as "
+                                                       "postgresql+psycopg://user@host:5432/db, not a file path")
+    return text

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import NoReturn, Sequence
 
-from app.cli import backtest, optimize, samples, serve, strategies
+from app.cli import backtest, optimize, samples, serve, strategies, worker
 from app.cli.errors import USER_ERRORS, CliError
 
-COMMANDS = (backtest, optimize, strategies, samples, serve)
+COMMANDS = (backtest, optimize, strategies, samples, serve, worker)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

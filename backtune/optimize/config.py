@@ -17,6 +17,7 @@ from backtune.engine.backtest import EngineSettings
 from backtune.errors import FieldError
 from backtune.metrics import METRIC_KEYS
 from backtune.optimize.score import ScoreConfig
+from backtune.optimize.storage_url import parse_storage
 from backtune.optimize.space import SearchSpace
 from backtune.optimize.targets import Target, parse_targets
 from backtune.registry import get_strategy
@@ -188,7 +189,7 @@ class RunConfig:
             seed=_optional_int(raw, "seed", minimum=0),
             seed_params=tuple(seed_params),
             warmup_trials=_optional_int(raw, "warmup_trials", minimum=0, default=20),
-            storage=raw.get("storage"),
+            storage=None if raw.get("storage") is None else parse_storage(raw["storage"]).url,
             keep_journal=bool(raw.get("keep_journal", False)),
             window_text={k: window_text.get(k) for k in ("start", "end", "warmup_bars") if k in window_text},
         )

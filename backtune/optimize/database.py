@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import threading
 import time
 import warnings
@@ -47,6 +48,7 @@ from optuna.study import StudyDirection
 from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
 
+from backtune.errors import FieldError
 from backtune.jobs.catalog import _read_trials
 from backtune.optimize.dump import _INTERMEDIATE_VALUES, _PARAMS, _SYSTEM_ATTRS, _TRIALS, _USER_ATTRS, _VALUES
 
@@ -54,12 +56,28 @@ _STUDIES: sqlalchemy.Table = models.StudyModel.__table__
 _HEARTBEATS: sqlalchemy.Table = models.TrialHeartbeatModel.__table__
 
 HEARTBEAT_INTERVAL_S = 5
-GRACE_PERIOD_S = 15
+GRACE_PERIOD_S = 20
 REFRESH_S = 0.25
 
 
-def database_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
-                     grace_period: int = GRACE_PERIOD_S) -> RDBStorage:
+def heartbeat_settings() -> tuple[int, int]:
+    """(interval, grace period) in whole seconds, as Optuna takes them: the coordinator's
+    ``BACKTUNE_HEARTBEAT_INTERVAL`` and ``BACKTUNE_GRACE_PERIOD``, handed to every worker in
+    its plan so that all of them judge staleness alike."""
+    interval = _whole_seconds("BACKTUNE_HEARTBEAT_INTERVAL", HEARTBEAT_INTERVAL_S)
+    return interval, _whole_seconds("BACKTUNE_GRACE_PERIOD", max(GRACE_PERIOD_S, 2 * interval))
+
+
+def _whole_seconds(variable: str, default: int) -> int:
+    text = os.environ.get(variable)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise FieldError(variable, f"expected a whole number of seconds >= 1, got {text!r}")
+    return int(text)
+
+
+def database_storage(url: str, heartbeat_interval: int | None = None, grace_period: int | None = None) -> RDBStorage:
     """Optuna's storage on ``url`` with heartbeats and one retry of a trial whose worker died.
 
     On PostgreSQL, commits do not wait for the write-ahead log to reach the disk
@@ -67,6 +85,8 @@ def database_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
     server crash can lose the last fraction of a second of trials but never corrupts the
     study (PostgreSQL manual, "Asynchronous Commit"). The run's SQLite dump is the durable copy.
     """
+    if heartbeat_interval is None or grace_period is None:
+        heartbeat_interval, grace_period = heartbeat_settings()
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if make_url(url).get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"options": "-c synchronous_commit=off"}

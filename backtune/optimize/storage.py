@@ -23,14 +23,17 @@ from optuna.trial import FrozenTrial, TrialState
 from backtune.optimize.storage_url import is_database_url
 
 
-def open_storage(url: str, batched: bool = False) -> optuna.storages.BaseStorage:
-    """A database URL (``parse_storage``) opens an RDBStorage with heartbeats; anything else
-    is a journal file path. A worker opens either ``batched`` (``BatchingJournalStorage``,
+def open_storage(url: str, batched: bool = False,
+                 heartbeat: tuple[int, int] | None = None) -> optuna.storages.BaseStorage:
+    """A database URL (``parse_storage``) opens an RDBStorage with ``heartbeat`` (interval,
+    grace period; ``database.heartbeat_settings()`` by default); anything else is a journal
+    file path. A worker opens either ``batched`` (``BatchingJournalStorage``,
     ``BatchedDatabaseStorage``)."""
     if is_database_url(url):
         from backtune.optimize.database import BatchedDatabaseStorage, database_storage
 
-        return BatchedDatabaseStorage(database_storage(url)) if batched else database_storage(url)
+        rdb = database_storage(url, *(heartbeat or ()))
+        return BatchedDatabaseStorage(rdb) if batched else rdb
     backend = JournalFile(url, lock_obj=_journal_lock(url))
     return BatchingJournalStorage(backend) if batched else JournalStorage(backend)
 

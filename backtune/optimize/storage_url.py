@@ -10,11 +10,12 @@ setting, instead of being taken for a file name and failing later with a traceba
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from backtune.errors import FieldError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DATABASES = ("postgresql", "mysql", "sqlite")
 
@@ -28,7 +29,7 @@ class StorageTarget:
     """``url`` is the setting as given; ``database`` is its parsed URL, None for a journal path."""
 
     url: str
-    database: URL | None
+    database: "URL | None"
 
     @property
     def is_database(self) -> bool:
@@ -42,12 +43,15 @@ class StorageTarget:
 def parse_storage(text: str, setting: str = "storage") -> StorageTarget:
     if not isinstance(text, str) or not text.strip():
         raise StorageUrlError(setting, f"expected a database URL or a journal file path, got {text!r}")
+    if "://" not in text:
+        return StorageTarget(text, None)  # a path; and no SQLAlchemy import in a journal's worker
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(text)
     except ArgumentError:
-        if "://" in text:
-            raise StorageUrlError(setting, f"{_redacted(text)!r} is not a URL SQLAlchemy can read") from None
-        return StorageTarget(text, None)
+        raise StorageUrlError(setting, f"{_redacted(text)!r} is not a URL SQLAlchemy can read") from None
     if url.get_backend_name() not in DATABASES:
         hint = " (write postgresql://)" if url.get_backend_name() == "postgres" else ""
         raise StorageUrlError(setting, f"unsupported database {url.drivername!r}{hint}; use "

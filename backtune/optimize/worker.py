@@ -17,9 +17,11 @@ from pathlib import Path
 from dataclasses import dataclass
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 
 from backtune.optimize.config import RunConfig
 from backtune.optimize.objective import Objective
+from backtune.optimize.presence import Presence
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.runlog import run_log
 from backtune.optimize.samplers import build_pruner, build_sampler
@@ -40,6 +42,8 @@ class WorkerPlan:
     study_name: str
     trial_limit: int | None
     deadline: float | None
+    heartbeat: tuple[int, int] | None = None  # a database's (interval, grace period), seconds
+    kind: str = "local"  # or "remote": a worker on another host (python -m app worker)
 
 
 def run_worker(plan: WorkerPlan) -> None:
@@ -88,9 +92,11 @@ def exit_now() -> None:
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     config = RunConfig.parse(run.read_json(run.config_file))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, batched=True),
+    study = optuna.load_study(study_name=plan.study_name,
+                              storage=open_storage(plan.storage, batched=True, heartbeat=plan.heartbeat),
                               sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
-    objective = Objective(config, load_bars(run.bars_dir))
+    presence = Presence(study, plan.index, plan.kind)
+    objective = Objective(config, load_bars(run.bars_dir), worker=presence.name)
     convergence = None
     if config.budget.mode == "convergence":
         convergence = Convergence(config.budget.patience, maximize=config.directions[0] == "maximize")
@@ -103,8 +109,15 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
         # callback would see them after each, but Optuna deep-copies the finished trial
         # for every callback: a tenth of a millisecond, a fifth of a fast trial.) A failing
         # objective is recorded as a FAIL trial and re-raised, ending this worker.
-        study.optimize(objective, n_trials=1)
+        try:
+            study.optimize(objective, n_trials=1)
+        except UpdateFinishedTrialError as exc:
+            # Declared dead meanwhile (no heartbeat through the grace period, or the job
+            # closing): the trial stays FAIL; the stop rules decide whether to go on.
+            log.warning("run %s worker %d: %s", run.run_id, plan.index, exc)
         done += 1
+        presence.beat(done)
+    presence.beat(done, state="stopped", force=True)
     seconds = time.perf_counter() - started
     log.info("run %s worker %d stopped (%s) after %d trials in %.1f s", run.run_id, plan.index, reason, done, seconds)
     return {"trials": done, "stop_reason": reason, "seconds": seconds}

@@ -12,6 +12,7 @@ from app.web.datasource import dataset_for_request
 from app.web.errors import ApiError
 from app.web.jobs_view import job_links, job_record, result_rows
 from app.web.optimize_request import canonical_config, client_field
+from app.web.api.remote import shared_study
 from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import FINISHED
@@ -34,6 +35,8 @@ def optimize():
     dataset = dataset_for_request(fields, request.files)
     raw = canonical_config(strategy, options, str(dataset.path), fields.get("warmupBars", fields.get("warmup_bars")),
                            settings.max_workers)
+    if settings.database_url:
+        raw.update(shared_study(settings.database_url))
     try:
         config = RunConfig.parse(raw)
     except FieldError as exc:
