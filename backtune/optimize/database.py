@@ -26,6 +26,7 @@ trials, the retry callback's copies) goes through an ``RDBStorage`` on the same 
 from __future__ import annotations
 
 import copy
+import enum
 import json
 import os
 import threading
@@ -42,7 +43,6 @@ from sqlalchemy.engine import make_url
 from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.storages._rdb import models
 from optuna.study import StudyDirection
 from optuna.study._frozen import FrozenStudy
@@ -50,6 +50,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from backtune.errors import FieldError
 from backtune.jobs.catalog import _read_trials
+from backtune.optimize.stopping import TrialLimitReached
 from backtune.optimize.dump import _INTERMEDIATE_VALUES, _PARAMS, _SYSTEM_ATTRS, _TRIALS, _USER_ATTRS, _VALUES
 
 _STUDIES: sqlalchemy.Table = models.StudyModel.__table__
@@ -57,7 +58,7 @@ _HEARTBEATS: sqlalchemy.Table = models.TrialHeartbeatModel.__table__
 
 HEARTBEAT_INTERVAL_S = 5
 GRACE_PERIOD_S = 20
-REFRESH_S = 0.25
+REFRESH_S = 0.5
 
 
 def heartbeat_settings() -> tuple[int, int]:
@@ -106,8 +107,10 @@ class _Mirror:
         self.unfinished: set[int] = set()
         self.last_finished = -1
         self.read_at = -1e9
+        self._ordered: list[FrozenTrial] | None = None
 
     def put(self, trial: FrozenTrial) -> None:
+        self._ordered = None
         self.trials[trial._trial_id] = trial
         self.by_number[trial.number] = trial._trial_id
         if trial.state.is_finished():
@@ -116,10 +119,13 @@ class _Mirror:
             self.unfinished.add(trial._trial_id)
 
     def ordered(self) -> list[FrozenTrial]:
-        return [self.trials[self.by_number[n]] for n in sorted(self.by_number)]
+        """By number; rebuilt only after a change (a sampler asks several times per trial)."""
+        if self._ordered is None:
+            self._ordered = [self.trials[self.by_number[n]] for n in sorted(self.by_number)]
+        return self._ordered
 
 
-class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
+class BatchedDatabaseStorage(BaseStorage):
     """A worker's storage on a database URL (see the module docstring). One per worker;
     the trial loop runs in one thread, Optuna's heartbeat thread only records heartbeats."""
 
@@ -131,10 +137,16 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
         self._study_of: dict[int, int] = {}
         self._own: dict[int, FrozenTrial] = {}
         self._queued: dict[sqlalchemy.Table, list[dict[str, Any]]] = {}
-        self._beats: dict[int, float] = {}
         self._stale_checked = -1e9
-        self._lock = threading.Lock()
+        self._beater: threading.Thread | None = None
+        self._closed = threading.Event()
         self._conn: sqlalchemy.Connection | None = None
+        self._writes: _CoreWrites | _PostgresWrites = (
+            _PostgresWrites(self._engine) if self._engine.dialect.driver == "psycopg" else _CoreWrites(self._transaction))
+        # Set by a worker that runs to a trial budget: ``create_new_trial`` then refuses,
+        # under the study's lock, a trial numbered at or past it (TrialLimitReached).
+        self.trial_limit: int | None = None
+        self.publish_running = True
 
     # Studies: rare, through Optuna's own storage.
 
@@ -172,21 +184,16 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
 
     def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
         if template_trial is not None:
-            self.flush()
+            self._write_queue()
             trial_id = self._rdb.create_new_trial(study_id, template_trial)
             self._refresh(study_id, force=True)
             return trial_id
         started = datetime.now()
-        with self._transaction() as conn:
-            conn.execute(sqlalchemy.select(_STUDIES.c.study_id).where(_STUDIES.c.study_id == study_id)
-                         .with_for_update())
-            number = conn.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(_TRIALS)
-                                  .where(_TRIALS.c.study_id == study_id)).scalar_one()
-            trial_id = conn.execute(sqlalchemy.insert(_TRIALS).values(
-                number=number, study_id=study_id, state=TrialState.RUNNING, datetime_start=_utc(started))
-                .returning(_TRIALS.c.trial_id)).scalar_one()
-            conn.execute(sqlalchemy.insert(_HEARTBEATS).values(trial_id=trial_id))
-        self._beats[trial_id] = time.monotonic()
+        created = self._writes.create(study_id, _utc(started), self.trial_limit)
+        if created is None:
+            raise TrialLimitReached(f"the study holds its {self.trial_limit} trials")
+        trial_id, number = created
+        self._beat_while_running()
         trial = FrozenTrial(number=number, state=TrialState.RUNNING, value=None, datetime_start=started,
                             datetime_complete=None, params={}, distributions={}, user_attrs={}, system_attrs={},
                             intermediate_values={}, trial_id=trial_id)
@@ -239,25 +246,27 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
 
     def _finish(self, trial_id: int, state: TrialState, values: Sequence[float] | None, now: datetime) -> None:
         """Queued rows, values and the final state in one transaction, if still RUNNING."""
-        with self._transaction() as conn:
-            self._write_queued(conn)
-            done = conn.execute(sqlalchemy.update(_TRIALS)
-                                .where(_TRIALS.c.trial_id == trial_id, _TRIALS.c.state == TrialState.RUNNING)
-                                .values(state=state, datetime_complete=_utc(now))).rowcount
-            if done != 1:
-                raise UpdateFinishedTrialError(f"trial {trial_id} is no longer RUNNING (declared dead?)")
-            if values is not None:
-                rows = []
-                for objective, value in enumerate(values):
-                    stored, kind = models.TrialValueModel.value_to_stored_repr(value)
-                    rows.append({"trial_id": trial_id, "objective": objective, "value": stored, "value_type": kind})
-                conn.execute(sqlalchemy.insert(_VALUES), rows)
+        rows = []
+        for objective, value in enumerate(values or ()):
+            stored, kind = models.TrialValueModel.value_to_stored_repr(value)
+            rows.append({"trial_id": trial_id, "objective": objective, "value": stored, "value_type": kind})
+        queued, self._queued = self._queued, {}
+        if rows:
+            queued[_VALUES] = rows
+        if not self._writes.finish(trial_id, state, _utc(now), queued):
+            raise UpdateFinishedTrialError(f"trial {trial_id} is no longer RUNNING (declared dead?)")
 
     def flush(self) -> None:
-        """Write whatever is queued (the parameters, once suggested)."""
+        """Where the objective publishes a trial's parameters (``publish_params``): written
+        now if other workers' sampler reads running trials (``publish_running``, TPE's
+        constant liar), else with the trial's end, one round trip fewer."""
+        if self.publish_running:
+            self._write_queue()
+
+    def _write_queue(self) -> None:
         if self._queued:
-            with self._transaction() as conn:
-                self._write_queued(conn)
+            queued, self._queued = self._queued, {}
+            self._writes.write(queued)
 
     def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
         known = self._mirror(study_id).by_number.get(trial_number)
@@ -280,31 +289,40 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
 
     def get_all_trials(self, study_id: int, deepcopy: bool = True,
                        states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        if states is not None and tuple(states) == (TrialState.WAITING,):  # ask(): a trial is about to start
+            self._fail_stale(study_id)
         self._refresh(study_id)
         trials = self._mirror(study_id).ordered()
         if states is not None:
             trials = [t for t in trials if t.state in states]
         return copy.deepcopy(trials) if deepcopy else trials
 
-    # Heartbeats
+    # Heartbeats: one thread per worker, not Optuna's thread per trial.
 
-    def record_heartbeat(self, trial_id: int) -> None:
-        """Called by Optuna's heartbeat thread when a trial starts and then every interval;
-        the start is covered by the row inserted with the trial."""
-        interval = self._rdb.heartbeat_interval or 0
-        if time.monotonic() - self._beats.get(trial_id, -1e9) < interval:
+    def _beat_while_running(self) -> None:
+        """Start this worker's heartbeat thread, once: every interval it stamps the trials
+        the worker holds RUNNING (Optuna would start and join a thread per trial, which on
+        a busy machine costs as much as a fast trial)."""
+        if self._beater is None:
+            self._beater = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+            self._beater.start()
+
+    def _beat(self) -> None:
+        interval = self._rdb.heartbeat_interval or HEARTBEAT_INTERVAL_S
+        while not self._closed.wait(interval):
+            running = tuple(self._own)
+            if running:
+                with self._engine.begin() as conn:
+                    conn.execute(sqlalchemy.update(_HEARTBEATS).where(_HEARTBEATS.c.trial_id.in_(running))
+                                 .values(heartbeat=sqlalchemy.func.current_timestamp()))
+
+    def _fail_stale(self, study_id: int) -> None:
+        """Optuna's ``fail_stale_trials``, run before a trial is asked for, at most once per
+        heartbeat interval: RUNNING trials whose last heartbeat is older than the grace
+        period are failed, then handed to the retry callback (one retry)."""
+        interval = self._rdb.heartbeat_interval
+        if interval is None or time.monotonic() - self._stale_checked < interval:
             return
-        with self._engine.begin() as conn:
-            conn.execute(sqlalchemy.update(_HEARTBEATS).where(_HEARTBEATS.c.trial_id == trial_id)
-                         .values(heartbeat=sqlalchemy.func.current_timestamp()))
-        self._beats[trial_id] = time.monotonic()
-
-    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-        """RUNNING trials whose last heartbeat is older than the grace period, looked for
-        once per heartbeat interval (Optuna asks before every trial)."""
-        interval = self._rdb.heartbeat_interval or 0
-        if time.monotonic() - self._stale_checked < interval:
-            return []
         self._stale_checked = time.monotonic()
         grace = self._rdb.grace_period or 2 * interval
         with self._transaction() as conn:
@@ -313,21 +331,24 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
                                 .join(_HEARTBEATS, _HEARTBEATS.c.trial_id == _TRIALS.c.trial_id)
                                 .where(_TRIALS.c.study_id == study_id, _TRIALS.c.state == TrialState.RUNNING)).all()
         now = now.replace(tzinfo=None)
-        stale = [row.trial_id for row in rows if now - row.heartbeat > timedelta(seconds=grace)]
-        for trial_id in stale:
-            self._study_of[trial_id] = study_id
-        return stale
-
-    def get_heartbeat_interval(self) -> int | None:
-        return self._rdb.heartbeat_interval
-
-    def get_heartbeat_stale_trial_callback(self) -> Callable[[optuna.Study, FrozenTrial], None] | None:
-        return self._rdb.heartbeat_stale_trial_callback
+        stale = [row.trial_id for row in rows
+                 if row.trial_id not in self._own and now - row.heartbeat > timedelta(seconds=grace)]
+        failed = [trial_id for trial_id in stale if self._writes.finish(trial_id, TrialState.FAIL, _utc(datetime.now()), {})]
+        if not failed:
+            return
+        self._refresh(study_id, force=True)
+        retry = self._rdb.heartbeat_stale_trial_callback
+        if retry is not None:
+            study = optuna.load_study(study_name=self.get_study_name_from_id(study_id), storage=self)
+            for trial_id in failed:
+                retry(study, copy.deepcopy(self._mirror(study_id).trials[trial_id]))
 
     def remove_session(self) -> None:
         """Optuna calls this at the end of every ``optimize``: the connection is kept."""
 
     def close(self) -> None:
+        self._closed.set()
+        self._writes.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -364,14 +385,9 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
     def _queue(self, table: sqlalchemy.Table, **row: Any) -> None:
         self._queued.setdefault(table, []).append(row)
 
-    def _write_queued(self, conn: sqlalchemy.Connection) -> None:
-        queued, self._queued = self._queued, {}
-        for table, rows in queued.items():
-            conn.execute(sqlalchemy.insert(table), rows)
-
     def _take_waiting(self, trial_id: int) -> bool:
         """A WAITING trial (a seed, or a dead worker's trial to retry) becomes this worker's."""
-        self.flush()
+        self._write_queue()
         now = datetime.now()
         with self._transaction() as conn:
             taken = conn.execute(sqlalchemy.update(_TRIALS)
@@ -384,7 +400,7 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
         study_id = self._study_of[trial_id]
         trial = copy.deepcopy(self._mirror(study_id).trials[trial_id])
         trial.state, trial.datetime_start = TrialState.RUNNING, now
-        self._beats[trial_id] = time.monotonic()
+        self._beat_while_running()
         self._adopt(study_id, trial)
         return True
 
@@ -412,3 +428,128 @@ class BatchedDatabaseStorage(BaseStorage, BaseHeartbeat):
 def _utc(moment: datetime) -> datetime:
     """RDBStorage stores naive UTC; trials carry naive local time."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+_Queued = dict[sqlalchemy.Table, list[dict[str, Any]]]
+
+
+class _CoreWrites:
+    """A trial's writes as SQLAlchemy Core statements, a few per transaction (any database)."""
+
+    def __init__(self, transaction: Callable[[], Any]) -> None:
+        self._transaction = transaction
+
+    def create(self, study_id: int, started: datetime, limit: int | None) -> tuple[int, int] | None:
+        """(trial id, number) of a new RUNNING trial with its first heartbeat; None at ``limit``.
+
+        The study's row is locked first so that concurrent workers number their trials in
+        turn: by a no-op update, which locks the row on PostgreSQL and MySQL and takes
+        SQLite's write lock before the count is read (SQLite ignores FOR UPDATE)."""
+        with self._transaction() as conn:
+            conn.execute(sqlalchemy.update(_STUDIES).where(_STUDIES.c.study_id == study_id)
+                         .values(study_id=_STUDIES.c.study_id))
+            number = conn.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(_TRIALS)
+                                  .where(_TRIALS.c.study_id == study_id)).scalar_one()
+            if limit is not None and number >= limit:
+                return None
+            trial_id = conn.execute(sqlalchemy.insert(_TRIALS).values(
+                number=number, study_id=study_id, state=TrialState.RUNNING, datetime_start=started)
+                .returning(_TRIALS.c.trial_id)).scalar_one()
+            conn.execute(sqlalchemy.insert(_HEARTBEATS).values(trial_id=trial_id))
+        return trial_id, number
+
+    def finish(self, trial_id: int, state: TrialState, now: datetime, queued: _Queued) -> bool:
+        with self._transaction() as conn:
+            done = conn.execute(sqlalchemy.update(_TRIALS)
+                                .where(_TRIALS.c.trial_id == trial_id, _TRIALS.c.state == TrialState.RUNNING)
+                                .values(state=state, datetime_complete=now)).rowcount
+            if done != 1:
+                return False
+            self._insert(conn, queued)
+        return True
+
+    def write(self, queued: _Queued) -> None:
+        with self._transaction() as conn:
+            self._insert(conn, queued)
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def _insert(conn: sqlalchemy.Connection, queued: _Queued) -> None:
+        for table, rows in queued.items():
+            conn.execute(sqlalchemy.insert(table), rows)
+
+
+class _PostgresWrites:
+    """The same writes on PostgreSQL through psycopg 3, each one network round trip.
+
+    A round trip to the database costs a wake-up of its server process; on a busy machine
+    that is most of a fast trial. Here every row of a kind travels as one JSON parameter
+    expanded by ``jsonb_to_recordset``, the final state and the rows are one statement
+    (data-modifying CTEs, the rows written only if the trial was still RUNNING), and a new
+    trial's lock, numbering and insert are sent together in pipeline mode.
+    """
+
+    def __init__(self, engine: sqlalchemy.Engine) -> None:
+        self._pooled = engine.raw_connection()
+        self._conn = self._pooled.driver_connection
+        self._conn.autocommit = True
+        self._types = {table: {c.name: c.type.compile(dialect=engine.dialect) for c in table.columns}
+                       for table in _QUEUED_TABLES}
+
+    def create(self, study_id: int, started: datetime, limit: int | None) -> tuple[int, int] | None:
+        # One sync for the four statements (a transaction block would sync at its start and end).
+        try:
+            with self._conn.pipeline():
+                self._conn.execute("BEGIN")
+                self._conn.execute("SELECT 1 FROM studies WHERE study_id = %s FOR UPDATE", (study_id,))
+                cursor = self._conn.execute(_CREATE, {"study": study_id, "started": started, "limit": limit})
+                self._conn.execute("COMMIT")
+        except Exception:
+            if not self._conn.closed:
+                self._conn.execute("ROLLBACK")  # the explicit block is left aborted otherwise
+            raise
+        row = cursor.fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def finish(self, trial_id: int, state: TrialState, now: datetime, queued: _Queued) -> bool:
+        inserts, params = self._inserts(queued, gated=True)
+        sql = ("WITH done AS (UPDATE trials SET state = %(state)s, datetime_complete = %(now)s "
+               "WHERE trial_id = %(trial)s AND state = 'RUNNING' RETURNING trial_id)"
+               + "".join(f", {cte}" for cte in inserts) + " SELECT count(*) FROM done")
+        return self._conn.execute(sql, {**params, "state": state.name, "now": now, "trial": trial_id}).fetchone()[0] == 1
+
+    def write(self, queued: _Queued) -> None:
+        inserts, params = self._inserts(queued, gated=False)
+        self._conn.execute("WITH " + ", ".join(inserts) + " SELECT 1", params)
+
+    def close(self) -> None:
+        self._pooled.close()
+
+    def _inserts(self, queued: _Queued, gated: bool) -> tuple[list[str], dict[str, str]]:
+        ctes, params = [], {}
+        for i, (table, rows) in enumerate(queued.items()):
+            types = self._types[table]
+            columns = [c for c in rows[0] if c in types]
+            record = ", ".join(f"{c} {types[c]}" for c in columns)
+            ctes.append(f"w{i} AS (INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join('x.' + c for c in columns)} "
+                        f"FROM {'done, ' if gated else ''}jsonb_to_recordset(%(rows{i})s::jsonb) AS x({record}))")
+            params[f"rows{i}"] = json.dumps([{c: _plain(row[c]) for c in columns} for row in rows])
+        return ctes, params
+
+
+_QUEUED_TABLES = (_PARAMS, _VALUES, _INTERMEDIATE_VALUES, _USER_ATTRS, _SYSTEM_ATTRS)
+_CREATE = """
+WITH n AS (SELECT count(*) AS c FROM trials WHERE study_id = %(study)s),
+t AS (INSERT INTO trials (number, study_id, state, datetime_start)
+      SELECT n.c, %(study)s, 'RUNNING', %(started)s FROM n
+      WHERE %(limit)s::integer IS NULL OR n.c < %(limit)s::integer RETURNING trial_id, number),
+h AS (INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT trial_id, CURRENT_TIMESTAMP FROM t)
+SELECT trial_id, number FROM t
+"""
+
+
+def _plain(value: Any) -> Any:
+    """Enum members (value and intermediate-value types) as the names PostgreSQL stores."""
+    return value.name if isinstance(value, enum.Enum) else value

@@ -26,7 +26,7 @@ from backtune.optimize.rundir import RunDir
 from backtune.optimize.runlog import run_log
 from backtune.optimize.samplers import build_pruner, build_sampler
 from backtune.optimize.shared_bars import load_bars
-from backtune.optimize.stopping import Convergence, StopRules
+from backtune.optimize.stopping import Convergence, StopRules, TrialLimitReached
 from backtune.optimize.storage import open_storage
 
 log = logging.getLogger("backtune.worker")
@@ -100,7 +100,14 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     convergence = None
     if config.budget.mode == "convergence":
         convergence = Convergence(config.budget.patience, maximize=config.directions[0] == "maximize")
-    rules = StopRules(run, plan.trial_limit, plan.deadline, convergence)
+    trial_limit = plan.trial_limit
+    if hasattr(study._storage, "trial_limit"):  # BatchedDatabaseStorage
+        # The database refuses the trial past the budget itself, exactly, in the same
+        # round trip that creates a trial; no check before each trial is needed.
+        study._storage.trial_limit, trial_limit = plan.trial_limit, None
+        # Only TPE's constant liar reads other workers' running trials.
+        study._storage.publish_running = config.sampler == "tpe"
+    rules = StopRules(run, trial_limit, plan.deadline, convergence)
     log.info("run %s worker %d started (pid %d)", run.run_id, plan.index, os.getpid())
     started = time.perf_counter()
     done = 0
@@ -111,6 +118,9 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
         # objective is recorded as a FAIL trial and re-raised, ending this worker.
         try:
             study.optimize(objective, n_trials=1)
+        except TrialLimitReached:
+            reason = "trials"
+            break
         except UpdateFinishedTrialError as exc:
             # Declared dead meanwhile (no heartbeat through the grace period, or the job
             # closing): the trial stays FAIL; the stop rules decide whether to go on.
