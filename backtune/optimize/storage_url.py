@@ -50,7 +50,7 @@ def parse_storage(text: str, setting: str = "storage") -> StorageTarget:
 
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
         raise StorageUrlError(setting, f"{_redacted(text)!r} is not a URL SQLAlchemy can read") from None
     if url.get_backend_name() not in DATABASES:
         hint = " (write postgresql://)" if url.get_backend_name() == "postgres" else ""
