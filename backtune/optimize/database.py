@@ -105,6 +105,7 @@ class _Mirror:
         self.trials: dict[int, FrozenTrial] = {}
         self.by_number: dict[int, int] = {}
         self.unfinished: set[int] = set()
+        self.waiting: set[int] = set()
         self.last_finished = -1
         self.read_at = -1e9
         self._ordered: list[FrozenTrial] | None = None
@@ -112,6 +113,10 @@ class _Mirror:
     def put(self, trial: FrozenTrial) -> None:
         self._ordered = None
         self.trials[trial._trial_id] = trial
+        if trial.state == TrialState.WAITING:
+            self.waiting.add(trial._trial_id)
+        else:
+            self.waiting.discard(trial._trial_id)
         self.by_number[trial.number] = trial._trial_id
         if trial.state.is_finished():
             self.unfinished.discard(trial._trial_id)
@@ -289,8 +294,14 @@ class BatchedDatabaseStorage(BaseStorage):
 
     def get_all_trials(self, study_id: int, deepcopy: bool = True,
                        states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        if states is not None and tuple(states) == (TrialState.WAITING,):  # ask(): a trial is about to start
+        if states is not None and tuple(states) == (TrialState.WAITING,):
+            # ask(): a trial is about to start. Only the few waiting trials are looked at,
+            # not the whole study (a cost that would grow with every trial).
             self._fail_stale(study_id)
+            self._refresh(study_id)
+            mirror = self._mirror(study_id)
+            waiting = sorted((mirror.trials[t] for t in mirror.waiting), key=lambda t: t.number)
+            return copy.deepcopy(waiting) if deepcopy else waiting
         self._refresh(study_id)
         trials = self._mirror(study_id).ordered()
         if states is not None:
