@@ -88,7 +88,7 @@ class Agent:
             try:
                 plan = self.client.plan(job["job_id"])
             except RemoteError as exc:
-                if "not_shared" in str(exc) or "HTTP 409" in str(exc):
+                if exc.status in (404, 409):  # gone meanwhile, or on a journal: not for us
                     continue
                 raise
             if plan["accepting"]:

@@ -20,7 +20,11 @@ TIMEOUT_S = 30.0
 
 class RemoteError(Exception):
     """The server refused (a wrong token, an unknown job) or could not be reached; or its
-    data failed a check. The message says which."""
+    data failed a check. The message says which; ``status`` is the HTTP status, if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Unreachable(RemoteError):
@@ -63,7 +67,7 @@ class ServerClient:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
-            raise RemoteError(f"{self.server}{path}: HTTP {exc.code}: {_error_message(exc)}") from None
+            raise RemoteError(f"{self.server}{path}: HTTP {exc.code}: {_error_message(exc)}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             raise Unreachable(f"{self.server}{path}: {getattr(exc, 'reason', exc)}") from None
 
