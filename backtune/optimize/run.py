@@ -124,8 +124,8 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     # What a remote worker's plan repeats (GET /api/jobs/<id>/plan): the same global budget.
     run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time(), closing=False,
                      trial_limit=trial_limit, deadline=deadline, heartbeat=heartbeat)
-    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline, heartbeat)
-             for i in range(config.workers)]
+    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline,
+                        heartbeat=heartbeat) for i in range(config.workers)]
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
 
     workers = _start(plans, pool)

@@ -130,7 +130,7 @@ class Agent:
         processes = []
         for i in range(self.processes):
             worker_plan = WorkerPlan(str(run.path), base + i, plan["storage"], plan["study_name"],
-                                     plan["trial_limit"], plan["deadline"], heartbeat, kind="remote")
+                                     plan["trial_limit"], plan["deadline"], heartbeat=heartbeat, kind="remote")
             process = context.Process(target=run_spawned, args=(worker_plan,), name=f"remote-worker-{i}")
             process.start()
             processes.append(process)
