@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from backtune.optimize.storage_url import StorageUrlError, parse_storage
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -24,6 +26,7 @@ class Settings:
     max_trials: int = 100_000
     max_run_s: float = 86_400.0
     max_json_kb: int = 1_024
+    database_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -57,8 +60,20 @@ class Settings:
             max_trials=int(pick("max_trials", "BACKTUNE_MAX_TRIALS", cls.max_trials)),
             max_run_s=float(pick("max_run_s", "BACKTUNE_MAX_RUN_S", cls.max_run_s)),
             max_json_kb=int(pick("max_json_kb", "BACKTUNE_MAX_JSON_KB", cls.max_json_kb)),
+            database_url=_database_url(pick("database_url", "BACKTUNE_DATABASE_URL", None)),
         )
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.runs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def _database_url(text: str | None) -> str | None:
+    """Where web jobs keep their live study when remote workers are to join them: a database
+    URL (``backtune.optimize.storage_url``), never a journal path, checked at start-up."""
+    if not text:
+        return None
+    if not parse_storage(text, "BACKTUNE_DATABASE_URL").is_database:
+        raise StorageUrlError("BACKTUNE_DATABASE_URL", "expected a database URL such as "
+                                                       "postgresql+psycopg://user@host:5432/db, not a file path")
+    return text

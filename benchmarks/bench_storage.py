@@ -15,6 +15,14 @@ every append shows. Appends per trial are the journal's lines per trial: each ta
 file lock, writes one line, fsyncs, and is followed by a read of the journal's new lines.
 
 Goal: the default journal's trial loop <= 2x in-memory per trial.
+
+With ``--postgres URL`` (the default: the test database; ``--postgres none`` skips it) it
+also compares one worker on PostgreSQL (``BatchedDatabaseStorage``, a web job's storage
+with BACKTUNE_DATABASE_URL) with one worker on the journal: the same one-worker
+``execute_run`` on each storage, taking turns; trials per second from the first trial's
+start to the last one's end (the worker's own rate: opening the storage, a one-off
+that costs the database a few hundred milliseconds more, is left out), fastest of ``--repeat``. Goals (issue 13): sma_cross with random sampling
+>= 50% of the journal's rate, trailing_ma with TPE >= 80%.
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ from _common import LINK_15M, link_config, machine, timed_run
 
 GOAL = 2.0
 ENV = "BACKTUNE_JOURNAL_DIR"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# (strategy, sampler, trials per run, goal: PostgreSQL's rate over the journal's)
+POSTGRES_CASES = (("sma_cross", "random", 600, 0.5), ("trailing_ma", "tpe", 200, 0.8))
 
 
 @contextmanager
@@ -64,7 +75,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=9, help="runs of each storage; the fastest counts")
     parser.add_argument("--strategy", default="sma_cross")
+    parser.add_argument("--postgres", default=POSTGRES, help="database URL for the worker comparison, or none")
+    parser.add_argument("--only-postgres", action="store_true", help="skip the journal/in-memory comparison")
     args = parser.parse_args()
+    if not args.only_postgres:
+        journal_tax(args)
+    if args.postgres != "none":
+        postgres_ratios(args.postgres, args.repeat)
+
+
+def journal_tax(args: argparse.Namespace) -> None:
 
     import optuna
 
@@ -117,6 +137,48 @@ def main() -> None:
     print(f"journal directories used: {', '.join(sorted(journals_used))}")
     print(f"storage tax of the default journal ({shm or 'run directory'}): {ratios[0]:.1f}x per trial "
           f"(goal <= {GOAL:.0f}x) {'OK' if ratios[0] <= GOAL else 'ABOVE GOAL'}")
+
+
+def postgres_ratios(url: str, repeat: int) -> None:
+    """One worker's trials/s on PostgreSQL over one on the journal (see the module docstring)."""
+    import uuid
+
+    import optuna
+
+    from backtune.data.loader import load_csv
+    from backtune.optimize.config import RunConfig
+    from backtune.optimize.run import execute_run, prepare_run
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    bars = load_csv(LINK_15M).bars
+
+    def rate(strategy: str, sampler: str, trials: int, storage: str | None, root: Path) -> float:
+        raw = link_config(strategy, workers=1, sampler=sampler, trials=trials).as_dict()
+        name = f"bench-{uuid.uuid4().hex[:10]}"
+        raw.update(storage=storage, study_name=name, keep_journal=False)
+        run = prepare_run(RunConfig.parse(raw), root, bars)
+        try:
+            execute_run(run)
+        finally:
+            if storage is not None:
+                optuna.delete_study(study_name=name, storage=storage)
+        trials = optuna.load_study(study_name=name, storage=f"sqlite:///{run.sqlite}").get_trials(deepcopy=False)
+        first = min(t.datetime_start for t in trials)
+        last = max(t.datetime_complete for t in trials)
+        return (len(trials) - 1) / (last - first).total_seconds()
+
+    print(f"\none worker on PostgreSQL vs one on the journal, fastest of {repeat}; {machine()}")
+    print(f"{'case':<26} {'journal':>14} {'PostgreSQL':>14} {'ratio':>7} {'goal':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        rate("sma_cross", "random", 20, url, Path(tmp))  # connect once, load the JIT cache
+        for strategy, sampler, trials, goal in POSTGRES_CASES:
+            journal, database = [], []
+            for _ in range(repeat):
+                journal.append(rate(strategy, sampler, trials, None, Path(tmp)))
+                database.append(rate(strategy, sampler, trials, url, Path(tmp)))
+            ratio = max(database) / max(journal)
+            print(f"{strategy + ' ' + sampler:<26} {max(journal):8.0f} tr/s {max(database):8.0f} tr/s "
+                  f"{ratio:6.0%} {goal:5.0%} {'OK' if ratio >= goal else 'BELOW GOAL'}")
 
 
 if __name__ == "__main__":

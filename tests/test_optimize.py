@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ from backtune.engine.backtest import run_backtest
 from backtune.errors import FieldError
 from backtune.metrics import compute_metrics
 from backtune.optimize.config import Budget, RunConfig
+from backtune.optimize.presence import WORKER_ATTR
 from backtune.optimize.run import execute_run, prepare_run, resume_run
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.score import ScoreConfig
@@ -103,10 +106,12 @@ def test_score_is_computed_per_trial_from_that_trial_alone(tmp_path):
     assert all(0 <= p <= 100 for p in percentiles) and max(percentiles) > min(percentiles)
 
 
-def test_every_trial_records_all_metrics_in_one_attribute(tmp_path):
+def test_every_trial_records_all_metrics_in_one_attribute_and_its_worker(tmp_path):
     _, study = run(tmp_path, budget={"mode": "trials", "trials": 5})
     for trial in study.trials:
-        assert set(trial.user_attrs) == {METRICS_ATTR}
+        assert set(trial.user_attrs) == {METRICS_ATTR, WORKER_ATTR}
+        # A one-worker run's worker is a thread of this process.
+        assert trial.user_attrs[WORKER_ATTR] == f"{socket.gethostname()}:{os.getpid()}"
         assert {"net_profit_pct", "sharpe", "max_drawdown_pct", "total_trades", "score"} <= set(
             trial.user_attrs[METRICS_ATTR])
 

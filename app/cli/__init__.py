@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import backtest, optimize, robustness, samples, serve, strategies, walkforward
+from app.cli import backtest, optimize, robustness, samples, serve, strategies, walkforward, worker
 from app.cli.errors import USER_ERRORS, CliError
 
-COMMANDS = (backtest, optimize, walkforward, robustness, strategies, samples, serve)
+COMMANDS = (backtest, optimize, walkforward, robustness, strategies, samples, serve, worker)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -23,6 +23,7 @@ from backtune.walkforward.runner import execute_walkforward, is_walkforward
 
 log = logging.getLogger("backtune.jobs")
 LIVE_DUMP_EVERY = 3.0
+WORKER_KEYS = ("index", "pid", "host", "kind", "state", "trials", "last_heartbeat")
 
 
 def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
@@ -33,7 +34,6 @@ def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
     if total is not None and progress.trials_per_s > 0:
         by_trials = max(0, total - progress.counts["total"]) / progress.trials_per_s
         eta = by_trials if eta is None else min(eta, by_trials)
-    workers = [run.read_json(p) for p in sorted(run.workers_dir.glob("worker-*.json"))]
     return {
         "done": progress.done,
         "counts": progress.counts,
@@ -45,8 +45,24 @@ def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
         "best_value": progress.best_value,
         "best_number": progress.best_number,
         "best_params": progress.best_params,
-        "workers": [{k: w.get(k) for k in ("index", "pid", "state", "trials", "error")} for w in workers],
+        "workers": worker_rows(run, progress.workers),
     }
+
+
+def worker_rows(run: RunDir, joined: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """Every worker of the job: those that joined the study (local and remote, with host and
+    last heartbeat), then local ones that have not yet; a local worker's error is in its
+    status file."""
+    local = {w["index"]: w for w in (run.read_json(p) for p in sorted(run.workers_dir.glob("worker-*.json")))}
+    rows = []
+    for record in joined:
+        own = local.pop(record["index"], {}) if record["kind"] == "local" else {}
+        row = {**{k: record.get(k) for k in WORKER_KEYS}, "error": own.get("error")}
+        if own.get("state") == "failed":
+            row["state"] = "failed"
+        rows.append(row)
+    rows += [{**{k: w.get(k) for k in WORKER_KEYS}, "kind": "local", "error": w.get("error")} for w in local.values()]
+    return rows
 
 
 def main(run_dir: str, runs_dir: str, max_jobs: str, pool: WorkerPool | None = None) -> int:

@@ -19,6 +19,7 @@ from backtune.errors import FieldError
 from backtune.metrics import METRIC_KEYS
 from backtune.optimize.score import ScoreConfig
 from backtune.optimize.space import SearchSpace
+from backtune.optimize.storage_url import parse_storage
 from backtune.optimize.targets import Target, parse_targets
 from backtune.registry import get_strategy
 from backtune.robustness.cscv import BLOCK_RANGE, DEFAULT_BLOCKS, MIN_TRIALS, check_blocks
@@ -198,7 +199,7 @@ class RunConfig:
             seed=_optional_int(raw, "seed", minimum=0, maximum=MAX_SEED),
             seed_params=tuple(seed_params),
             warmup_trials=_optional_int(raw, "warmup_trials", minimum=0, default=20),
-            storage=raw.get("storage"),
+            storage=None if raw.get("storage") is None else parse_storage(raw["storage"]).url,
             keep_journal=bool(raw.get("keep_journal", False)),
             cscv_blocks=_cscv_blocks(raw),
             cscv_max_trials=_optional_int(raw, "cscv_max_trials", minimum=MIN_TRIALS, default=1000),

@@ -15,6 +15,7 @@ from backtune.data.ohlcv import OHLCV
 from backtune.engine.backtest import run_backtest
 from backtune.metrics import compute_metrics
 from backtune.optimize.config import RunConfig
+from backtune.optimize.presence import WORKER_ATTR
 from backtune.optimize.samplers import METRICS_ATTR
 from backtune.optimize.storage import publish_params
 from backtune.optimize.targets import SCORE
@@ -31,9 +32,11 @@ CHECKPOINTS = (0.25, 0.5, 0.75)
 class Objective:
     """Built inside each worker from run.json and the shared bars; nothing is pickled across processes."""
 
-    def __init__(self, config: RunConfig, bars: OHLCV, blocks: BlockLog | None = None) -> None:
+    def __init__(self, config: RunConfig, bars: OHLCV, blocks: BlockLog | None = None,
+                 worker: str | None = None) -> None:
         self.config = config
         self.blocks = blocks
+        self.worker = worker
         self.bars = bars
         self.strategy = get_strategy(config.strategy)
         self.prunes = config.pruner != "none"
@@ -41,6 +44,8 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
         params = self.config.space.suggest(trial)
         publish_params(trial.storage)
+        if self.worker is not None:
+            trial.set_user_attr(WORKER_ATTR, self.worker)
         try:
             params = self.strategy.validate(params)
         except ParamError as exc:

@@ -51,6 +51,8 @@ _RDB_NAMES = {
     "INTERMEDIATE_VALUE_TABLE": "TrialIntermediateValueModel.__table__",
     "USER_ATTR_TABLE": "TrialUserAttributeModel.__table__",
     "SYSTEM_ATTR_TABLE": "TrialSystemAttributeModel.__table__",
+    "STUDY_TABLE": "StudyModel.__table__",
+    "HEARTBEAT_TABLE": "TrialHeartbeatModel.__table__",
     "value_to_stored": "TrialValueModel.value_to_stored_repr",
     "stored_to_value": "TrialValueModel.stored_repr_to_value",
     "intermediate_to_stored": "TrialIntermediateValueModel.intermediate_value_to_stored_repr",

@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,21 +25,26 @@ from optuna.trial import TrialState
 from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
+from backtune.optimize.database import heartbeat_settings
 from backtune.optimize.dump import LiveDump, dump_study
 from backtune.optimize.optuna_compat import storage_of
 from backtune.optimize.pool import WorkerPool
+from backtune.optimize.presence import workers_of
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
 from backtune.optimize.rundir import RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
-from backtune.optimize.storage import is_database_url, journal_files, open_storage
+from backtune.optimize.storage import journal_files, open_storage
+from backtune.optimize.storage_url import is_database_url
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 from backtune.robustness.overfitting import study_overfitting
 from backtune.window import resolve_window
 
 log = logging.getLogger("backtune.run")
 POLL_SECONDS = 0.2
+# How long a remote worker may take to notice that its job is closing (it polls the plan).
+REMOTE_STOP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Progress:
     trials_per_s: float
     trial_limit: int | None
     deadline: float | None
+    workers: tuple[dict[str, Any], ...] = ()
 
 
 def journal_dir() -> Path | None:
@@ -122,15 +129,23 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     baseline = sum(1 for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING)
     trial_limit = baseline + budget.trials if budget.trials is not None else None
     deadline = time.time() + budget.seconds if budget.seconds is not None else None
-    run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time())
-    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline, os.getpid())
-             for i in range(config.workers)]
+    shared = is_database_url(state["storage"])
+    heartbeat = heartbeat_settings() if shared else None
+    # What a remote worker's plan repeats (GET /api/jobs/<id>/plan): the same global budget.
+    run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time(), closing=False,
+                     trial_limit=trial_limit, deadline=deadline, heartbeat=heartbeat)
+    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline,
+                        coordinator_pid=os.getpid(), heartbeat=heartbeat) for i in range(config.workers)]
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
 
     workers = _start(plans, pool)
     live = LiveDump(storage, config.study_name, run.live_sqlite, live_dump_every) if live_dump_every else None
+    reaper = StaleTrials(study, heartbeat[0]) if shared else None
     try:
-        _watch(run, study, config.space, workers, baseline, trial_limit, deadline, on_progress, live)
+        _watch(run, study, config.space, workers, baseline, trial_limit, deadline, on_progress, live, reaper)
+        if reaper is not None:
+            run.update_state(closing=True)
+            reaper.await_running(sum(heartbeat) + REMOTE_STOP_S)
     finally:
         if live is not None:
             live.close()
@@ -228,6 +243,33 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
     return execute_run(run, budget, on_progress, live_dump_every, pool)
 
 
+class StaleTrials:
+    """On a shared database, the coordinator too fails trials whose worker stopped beating
+    (Optuna's ``fail_stale_trials``, each retried once), so none stays RUNNING past the
+    grace period even when no other worker is left to notice."""
+
+    def __init__(self, study: optuna.Study, interval: int) -> None:
+        self.study = study
+        self.interval = interval
+        self.checked = time.monotonic()
+
+    def check(self) -> None:
+        if time.monotonic() - self.checked >= self.interval:
+            self.checked = time.monotonic()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
+
+    def await_running(self, limit_s: float) -> None:
+        """Once the local workers are done: give remote workers (told by the job's plan
+        that it is closing) time to finish the trials they are running, so their results
+        are in the dump; a dead one's trial is failed by the grace period."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline and self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            time.sleep(POLL_SECONDS)
+            self.check()
+
+
 def _journal_path(run: RunDir) -> Path:
     folder = journal_dir() or run.path
     folder.mkdir(parents=True, exist_ok=True)
@@ -279,12 +321,14 @@ class _ThreadWorker:
 
 def _watch(run: RunDir, study: optuna.Study, space: SearchSpace, workers: list[Any], baseline: int,
            trial_limit: int | None, deadline: float | None, on_progress: Callable[[Progress], None] | None,
-           live: LiveDump | None) -> None:
+           live: LiveDump | None, reaper: StaleTrials | None = None) -> None:
     started = time.perf_counter()
     while any(w.is_alive() for w in workers):
         try:
             for w in workers:
                 w.join(POLL_SECONDS / len(workers))
+            if reaper is not None:
+                reaper.check()
             if on_progress is not None:
                 on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
             if live is not None:
@@ -311,7 +355,7 @@ def _progress(study: optuna.Study, space: SearchSpace, baseline: int, started: f
     new_done = sum(1 for t in trials[baseline:] if t.state.is_finished())
     return Progress(counts, done, best.value if best else None, best.number if best else None,
                     space.snapped(best.params) if best else None, elapsed,
-                    new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline)
+                    new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline, tuple(workers_of(study)))
 
 
 def _failures(run: RunDir, workers: list[Any]) -> list[dict[str, Any]]:
@@ -340,9 +384,14 @@ def _failure_reason(failures: list[dict[str, Any]]) -> str:
 def _fail_orphans(study: optuna.Study) -> list[int]:
     """Trials a dead worker left RUNNING can never finish; mark them FAIL before the dump."""
     orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    failed = []
     for trial in orphans:
-        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-    return [t.number for t in orphans]
+        try:  # skipped when a remote worker finished it meanwhile
+            if study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True).state == TrialState.FAIL:
+                failed.append(trial.number)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+    return failed
 
 
 def _final_status(run: RunDir, failures: list[dict[str, Any]], n_workers: int) -> str:

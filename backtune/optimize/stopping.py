@@ -22,6 +22,11 @@ from backtune.optimize.rundir import RunDir
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+class TrialLimitReached(Exception):
+    """Raised by a storage that enforces the trial budget itself (``BatchedDatabaseStorage``):
+    the study already holds its budget, so no trial was created."""
+
+
 @dataclass
 class Convergence:
     """The best value and how many trials have finished since it last improved.

@@ -19,19 +19,20 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from backtune.optimize.optuna_compat import BaseJournalFileLock, JournalFileHooks, JournalOperation, JournalStorageHooks
-
-DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg2", "mysql", "sqlite")
-
-
-def is_database_url(url: str) -> bool:
-    return url.split("://", 1)[0] in DATABASE_SCHEMES and "://" in url
+from backtune.optimize.storage_url import is_database_url
 
 
-def open_storage(url: str, batched: bool = False) -> optuna.storages.BaseStorage:
-    """A database URL opens an RDBStorage; anything else is a journal file path, which a
-    worker opens ``batched`` (see ``BatchingJournalStorage``)."""
+def open_storage(url: str, batched: bool = False,
+                 heartbeat: tuple[int, int] | None = None) -> optuna.storages.BaseStorage:
+    """A database URL (``parse_storage``) opens an RDBStorage with ``heartbeat`` (interval,
+    grace period; ``database.heartbeat_settings()`` by default); anything else is a journal
+    file path. A worker opens either ``batched`` (``BatchingJournalStorage``,
+    ``BatchedDatabaseStorage``)."""
     if is_database_url(url):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        from backtune.optimize.database import BatchedDatabaseStorage, database_storage
+
+        rdb = database_storage(url, *(heartbeat or ()))
+        return BatchedDatabaseStorage(rdb) if batched else rdb
     backend = JournalFile(url, lock_obj=FlockLock(url))
     return BatchingJournalStorage(backend) if batched else JournalStorage(backend)
 
@@ -165,6 +166,7 @@ class BatchingJournalStorage(JournalStorageHooks):
 
 
 def publish_params(storage: optuna.storages.BaseStorage) -> None:
-    """Append whatever the storage still queues (a no-op for other storages)."""
-    if isinstance(storage, BatchingJournalStorage):
-        storage.flush()
+    """Write whatever the storage still queues (a no-op for unbatched storages)."""
+    flush = getattr(storage, "flush", None)
+    if flush is not None:
+        flush()

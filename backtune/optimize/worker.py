@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 
 from backtune.optimize.config import RunConfig
 from backtune.optimize.objective import Objective
+from backtune.optimize.optuna_compat import storage_of
+from backtune.optimize.presence import Presence
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.runlog import run_log
 from backtune.optimize.samplers import build_pruner, build_sampler
 from backtune.optimize.shared_bars import load_bars
-from backtune.optimize.stopping import Convergence, StopRules
+from backtune.optimize.stopping import Convergence, StopRules, TrialLimitReached
 from backtune.optimize.storage import open_storage
 from backtune.robustness.blocklog import BlockLog
 
@@ -45,6 +48,8 @@ class WorkerPlan:
     # parent is no longer that one (the coordinator died, e.g. ``kill -9``), instead of
     # running on under init. None for workers that run anywhere else.
     coordinator_pid: int | None = None
+    heartbeat: tuple[int, int] | None = None  # a database's (interval, grace period), seconds
+    kind: str = "local"  # or "remote": a worker on another host (python -m app worker)
 
 
 def run_worker(plan: WorkerPlan) -> None:
@@ -102,13 +107,24 @@ def _orphaned(plan: WorkerPlan) -> str | None:
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     config = RunConfig.parse(run.read_json(run.config_file))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, batched=True),
+    study = optuna.load_study(study_name=plan.study_name,
+                              storage=open_storage(plan.storage, batched=True, heartbeat=plan.heartbeat),
                               sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
-    objective = Objective(config, load_bars(run.bars_dir), BlockLog.for_worker(run.path, plan.index))
+    presence = Presence(study, plan.index, plan.kind)
+    objective = Objective(config, load_bars(run.bars_dir), BlockLog.for_worker(run.path, plan.index),
+                          worker=presence.name)
     convergence = None
     if config.budget.mode == "convergence":
         convergence = Convergence(config.budget.patience, maximize=config.directions[0] == "maximize")
-    rules = StopRules(run, plan.trial_limit, plan.deadline, convergence)
+    trial_limit = plan.trial_limit
+    storage = storage_of(study)
+    if hasattr(storage, "trial_limit"):  # BatchedDatabaseStorage
+        # The database refuses the trial past the budget itself, exactly, in the same
+        # round trip that creates a trial; no check before each trial is needed.
+        storage.trial_limit, trial_limit = plan.trial_limit, None
+        # Only TPE's constant liar reads other workers' running trials.
+        storage.publish_running = config.sampler == "tpe"
+    rules = StopRules(run, trial_limit, plan.deadline, convergence)
     log.info("run %s worker %d started (pid %d)", run.run_id, plan.index, os.getpid())
     started = time.perf_counter()
     done = 0
@@ -118,10 +134,20 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
             # callback would see them after each, but Optuna deep-copies the finished trial
             # for every callback: a tenth of a millisecond, a fifth of a fast trial.) A failing
             # objective is recorded as a FAIL trial and re-raised, ending this worker.
-            study.optimize(objective, n_trials=1)
+            try:
+                study.optimize(objective, n_trials=1)
+            except TrialLimitReached:
+                reason = "trials"
+                break
+            except UpdateFinishedTrialError as exc:
+                # Declared dead meanwhile (no heartbeat through the grace period, or the job
+                # closing): the trial stays FAIL; the stop rules decide whether to go on.
+                log.warning("run %s worker %d: %s", run.run_id, plan.index, exc)
             done += 1
+            presence.beat(done)
     finally:
         objective.blocks.close()
+    presence.beat(done, state="stopped", force=True)
     seconds = time.perf_counter() - started
     log.info("run %s worker %d stopped (%s) after %d trials in %.1f s", run.run_id, plan.index, reason, done, seconds)
     return {"trials": done, "stop_reason": reason, "seconds": seconds}

@@ -82,16 +82,19 @@ function renderBest(job) {
   fillTerms(byId("best-params"), params.map(([name, v]) => [name, formatParam(v)]));
 }
 
-/** A worker reports its trial count when it stops; while it runs the count is not known. */
+/** Local and remote workers, as each last reported itself in the study (every 2 s). */
 function renderWorkers(workers) {
   const table = byId("workers");
   const errors = workers.some((w) => w.error);
   table.hidden = !workers.length;
   fill(table, h("caption", { class: "visually-hidden" }, "Worker processes"),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Worker"), h("th", { scope: "col" }, "State"),
-      h("th", { scope: "col", class: "num" }, "Trials"), h("th", { scope: "col" }, "Process"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Worker"), h("th", { scope: "col" }, "Host"),
+      h("th", { scope: "col" }, "State"), h("th", { scope: "col", class: "num" }, "Trials"),
+      h("th", { scope: "col" }, "Last heartbeat"), h("th", { scope: "col" }, "Process"),
       errors && h("th", { scope: "col" }, "Error"))),
     h("tbody", {}, workers.map((w) => h("tr", {},
-      h("td", {}, `#${w.index + 1}`), h("td", {}, w.state), h("td", { class: "num" }, w.state === "running" ? "—" : formatInteger(w.trials)),
+      h("td", {}, w.kind === "remote" ? "remote" : `#${w.index + 1}`), h("td", {}, w.host ?? "—"),
+      h("td", {}, w.state), h("td", { class: "num" }, w.trials == null ? "—" : formatInteger(w.trials)),
+      h("td", {}, w.last_heartbeat ? `${Math.max(0, Math.round(Date.now() / 1000 - w.last_heartbeat))} s ago` : "—"),
       h("td", {}, w.pid ? `pid ${w.pid}` : "—"), errors && h("td", {}, w.error ?? "")))));
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.web.api.remote import shared_study
 from app.web.body_limits import json_body
 from app.web.contract.models.jobs import Queued, Results
 from app.web.contract.models.optimize import (
@@ -57,7 +58,10 @@ def optimize(query: OptimizeQuery):
     strategy = get_strategy(fields["strategy"])
     limits = run_limits(settings)
     with _client_names():
-        config = RunConfig.parse(canonical_config(strategy, options, UNSTORED, warmup_bars, limits))
+        raw = canonical_config(strategy, options, UNSTORED, warmup_bars, limits)
+        if settings.database_url:  # the live study goes to the shared database, for remote workers
+            raw.update(shared_study(settings.database_url))
+        config = RunConfig.parse(raw)
         limits.check(config)
     dataset = dataset_for_request(fields, request.files)
     config = dataclasses.replace(config, data=str(dataset.path))

@@ -1,0 +1,147 @@
+"""What a worker on another machine needs to join a job (``python -m app worker``).
+
+``GET /api/jobs/<id>/plan`` gives it the job's settings, the shared study (database URL
+and study name), the global budget and the dataset to fetch; ``GET /api/datasets/<id>/file``
+gives the dataset's bytes, which the worker checks against the plan's sha256; ``GET
+/api/jobs/<id>/workers`` lists every worker that joined, local or remote. Only jobs whose
+study lives in a database (``BACKTUNE_DATABASE_URL``) can be joined: a journal is a file
+on this server. The plan holds the database URL, credentials included, so a server
+reachable by others should set ``BACKTUNE_API_TOKEN`` (docs/scale-out.md).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.web.datasource import dataset_store
+from app.web.errors import ApiError
+from backtune.data.store import ID_LENGTH, StoredDataset, UnknownDatasetError
+from backtune.jobs.store import RUNNING, JobStore
+from backtune.optimize.rundir import RunDir
+from backtune.optimize.storage_url import is_database_url
+
+bp = Blueprint("remote", __name__)
+_STORED_CSV = re.compile(r"^[0-9a-f]{64}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class DatasetRef(_Model):
+    id: str = Field(description="Dataset id in this server's store")
+    name: str = Field(description="The dataset's display name")
+    sha256: str = Field(description="SHA-256 of the CSV bytes; a worker refuses a file that does not match")
+    file: str = Field(description="Where to download the CSV (GET)")
+
+
+class JobPlan(_Model):
+    job_id: str = Field(description="The job (run) id")
+    status: str = Field(description="queued, running, done, failed, cancelled or interrupted")
+    accepting: bool = Field(description="Whether workers should run trials now; false once the job is "
+                                        "closing, cancelled or finished: a joined worker then stops")
+    config: dict[str, Any] = Field(description="The job's canonical run settings (strategy, space, window, "
+                                               "target, sampler, pruner, budget, seed ...) as in run.json")
+    storage: str = Field(description="Database URL of the shared Optuna study")
+    study_name: str = Field(description="Name of the shared study in that database")
+    trial_limit: int | None = Field(description="Global trial number at which every worker stops, or null")
+    deadline: float | None = Field(description="Global end time (Unix seconds) of a time budget, or null")
+    heartbeat_interval: int | None = Field(description="Seconds between a running trial's heartbeats")
+    grace_period: int | None = Field(description="Seconds without a heartbeat after which a trial is failed "
+                                                 "and retried once")
+    dataset: DatasetRef = Field(description="The bars every worker backtests on")
+
+
+class WorkerInfo(_Model):
+    index: int | None = Field(description="Worker index (the sampler's seed offset)")
+    kind: str | None = Field(description="local (started by this server's coordinator) or remote")
+    host: str | None = Field(description="Host name the worker runs on")
+    pid: int | None = Field(description="Process id on that host")
+    state: str | None = Field(description="running, stopped, done or failed")
+    trials: int | None = Field(description="Trials this worker has run so far")
+    last_heartbeat: float | None = Field(description="Unix time of the worker's last report (every 2 s)")
+    error: str | None = Field(description="Why a local worker failed, if it did")
+
+
+class WorkerList(_Model):
+    job_id: str = Field(description="The job (run) id")
+    workers: list[WorkerInfo] = Field(description="Every worker that joined the job, local first")
+
+
+def shared_study(database_url: str) -> dict[str, str]:
+    """Run settings that put a web job's live study in the database, under a name of its own."""
+    return {"storage": database_url, "study_name": f"backtune-{secrets.token_hex(8)}"}
+
+
+def _run(job_id: str) -> RunDir:
+    run = _store().run(job_id)
+    if run is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
+    return run
+
+
+def _store() -> JobStore:
+    return current_app.config["JOBS"]
+
+
+@bp.get("/api/jobs/<job_id>/plan")
+def job_plan(job_id: str):
+    run = _run(job_id)
+    state = _store().state(run)
+    config = run.read_json(run.config_file)
+    storage = state.get("storage") or ""
+    if not is_database_url(storage):
+        raise ApiError(409, "not_shared", f"job {job_id} keeps its study in a journal file on this server; only "
+                                          "jobs started with BACKTUNE_DATABASE_URL set can be joined", "job_id")
+    heartbeat = state.get("heartbeat") or (None, None)
+    plan = JobPlan(
+        job_id=run.run_id, status=state["status"],
+        # ``closing`` is False once the coordinator has set this run's budget, True once it ends.
+        accepting=state["status"] == RUNNING and state.get("closing") is False and not run.stop_requested,
+        config=config, storage=storage, study_name=config["study_name"], trial_limit=state.get("trial_limit"),
+        deadline=state.get("deadline"), heartbeat_interval=heartbeat[0], grace_period=heartbeat[1],
+        dataset=_dataset_ref(_job_dataset(Path(config["data"]))))
+    return jsonify(plan.model_dump())
+
+
+@bp.get("/api/datasets/<dataset_id>/file")
+def dataset_file(dataset_id: str):
+    store = dataset_store()
+    try:
+        entry = store.get(dataset_id)
+    except UnknownDatasetError as exc:
+        raise ApiError(404, "unknown_dataset", exc.message, "dataset") from None
+    return Response(store.path(entry.id).read_bytes(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{entry.id}.csv"'})
+
+
+@bp.get("/api/jobs/<job_id>/workers")
+def job_workers(job_id: str):
+    run = _run(job_id)
+    progress = _store().state(run).get("progress") or {}
+    workers = [WorkerInfo(**{key: row.get(key) for key in WorkerInfo.model_fields}) for row in
+               progress.get("workers") or []]
+    return jsonify(WorkerList(job_id=run.run_id, workers=workers).model_dump())
+
+
+def _job_dataset(path: Path) -> StoredDataset:
+    """The stored dataset a job reads: its own entry for an upload or a dataset id; a file
+    named by ``csvPath`` is added to the store (by content, so once), so it can be served."""
+    store = dataset_store()
+    if path.parent == store.root and _STORED_CSV.match(path.stem):
+        try:
+            return store.get(path.stem[:ID_LENGTH])
+        except UnknownDatasetError:
+            pass
+    entry, _ = store.add(path.read_bytes(), path.name, max_bytes=None)
+    return entry
+
+
+def _dataset_ref(entry: StoredDataset) -> DatasetRef:
+    return DatasetRef(id=entry.id, name=entry.name, sha256=entry.sha256, file=f"/api/datasets/{entry.id}/file")
