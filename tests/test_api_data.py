@@ -323,6 +323,7 @@ DOCUMENTED = {
     "/api/jobs/{job_id}/holdout": {"post"},
     "/api/jobs/{job_id}/cscv": {"get"}, "/api/jobs/{job_id}/trials/{number}/robustness": {"get"},
     "/api/jobs/{job_id}/heatmap": {"get"},
+    "/api/jobs/{job_id}/plan": {"get"}, "/api/jobs/{job_id}/workers": {"get"}, "/api/datasets/{dataset_id}/file": {"get"},
 }
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
-from pydantic import BaseModel, ConfigDict, Field
 
+from app.web.contract.models.remote import DatasetRef, JobPlan, WorkerInfo, WorkerList
+from app.web.contract.registry import Answer, operation
 from app.web.datasource import dataset_store
 from app.web.errors import ApiError
 from backtune.data.store import ID_LENGTH, StoredDataset, UnknownDatasetError
@@ -28,50 +28,6 @@ from backtune.optimize.storage_url import is_database_url
 
 bp = Blueprint("remote", __name__)
 _STORED_CSV = re.compile(r"^[0-9a-f]{64}$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class DatasetRef(_Model):
-    id: str = Field(description="Dataset id in this server's store")
-    name: str = Field(description="The dataset's display name")
-    sha256: str = Field(description="SHA-256 of the CSV bytes; a worker refuses a file that does not match")
-    file: str = Field(description="Where to download the CSV (GET)")
-
-
-class JobPlan(_Model):
-    job_id: str = Field(description="The job (run) id")
-    status: str = Field(description="queued, running, done, failed, cancelled or interrupted")
-    accepting: bool = Field(description="Whether workers should run trials now; false once the job is "
-                                        "closing, cancelled or finished: a joined worker then stops")
-    config: dict[str, Any] = Field(description="The job's canonical run settings (strategy, space, window, "
-                                               "target, sampler, pruner, budget, seed ...) as in run.json")
-    storage: str = Field(description="Database URL of the shared Optuna study")
-    study_name: str = Field(description="Name of the shared study in that database")
-    trial_limit: int | None = Field(description="Global trial number at which every worker stops, or null")
-    deadline: float | None = Field(description="Global end time (Unix seconds) of a time budget, or null")
-    heartbeat_interval: int | None = Field(description="Seconds between a running trial's heartbeats")
-    grace_period: int | None = Field(description="Seconds without a heartbeat after which a trial is failed "
-                                                 "and retried once")
-    dataset: DatasetRef = Field(description="The bars every worker backtests on")
-
-
-class WorkerInfo(_Model):
-    index: int | None = Field(description="Worker index (the sampler's seed offset)")
-    kind: str | None = Field(description="local (started by this server's coordinator) or remote")
-    host: str | None = Field(description="Host name the worker runs on")
-    pid: int | None = Field(description="Process id on that host")
-    state: str | None = Field(description="running, stopped, done or failed")
-    trials: int | None = Field(description="Trials this worker has run so far")
-    last_heartbeat: float | None = Field(description="Unix time of the worker's last report (every 2 s)")
-    error: str | None = Field(description="Why a local worker failed, if it did")
-
-
-class WorkerList(_Model):
-    job_id: str = Field(description="The job (run) id")
-    workers: list[WorkerInfo] = Field(description="Every worker that joined the job, local first")
 
 
 def shared_study(database_url: str) -> dict[str, str]:
@@ -91,6 +47,10 @@ def _store() -> JobStore:
 
 
 @bp.get("/api/jobs/<job_id>/plan")
+@operation("remote workers", "What a worker on another host needs to join the job", replies={200: JobPlan},
+           errors=(404, 409), path_params={"job_id": "Job id"},
+           description="Only jobs whose study lives in a database (BACKTUNE_DATABASE_URL) can be joined: 409 "
+                       "`not_shared` otherwise. The plan holds the database URL: set BACKTUNE_API_TOKEN.")
 def job_plan(job_id: str):
     run = _run(job_id)
     state = _store().state(run)
@@ -111,6 +71,9 @@ def job_plan(job_id: str):
 
 
 @bp.get("/api/datasets/<dataset_id>/file")
+@operation("datasets", "The dataset's CSV bytes as uploaded (a remote worker checks them against the plan's sha256)",
+           replies={200: Answer(None, "The CSV file", media={"text/csv": {"schema": {"type": "string"}}})},
+           errors=(404,), path_params={"dataset_id": "Dataset id (16 hex characters)"})
 def dataset_file(dataset_id: str):
     store = dataset_store()
     try:
@@ -122,6 +85,8 @@ def dataset_file(dataset_id: str):
 
 
 @bp.get("/api/jobs/<job_id>/workers")
+@operation("remote workers", "Every worker of the job, local and remote, with its host and last heartbeat",
+           replies={200: WorkerList}, errors=(404,), path_params={"job_id": "Job id"})
 def job_workers(job_id: str):
     run = _run(job_id)
     progress = _store().state(run).get("progress") or {}
