@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.web.walkforward_models import HoldoutOpened, WalkForwardReport
+from app.web.contract.models.walkforward import HoldoutOpened, WalkForwardReport
 from tests.conftest import backtesting_csv
 from tests.test_api_jobs import wait_for
 from tests.test_cli import cli
