@@ -45,6 +45,7 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     report = client.get(f"/api/jobs/{job_id}/walkforward").json
     WalkForwardReport.model_validate(report)
     assert len(report["windows"]) == 2 and report["holdout"]["sealed"] is True
+    assert report["run_dir"] == job_id  # relative to the runs folder: no server path leaks
     # Each window's study is in the embedded dashboard, under a name with the window index.
     studies = {s["study_name"]: s for s in client.get("/api/studies").json["study_summaries"]}
     assert set(studies) == {f"{job_id}-w00", f"{job_id}-w01"} == {w["study"] for w in report["windows"]}

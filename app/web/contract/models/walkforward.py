@@ -141,7 +141,7 @@ class HoldoutState(Reply):
 class WalkForwardReport(Reply):
     """What ``python -m app walkforward --json`` prints, over the windows finished so far."""
 
-    run_dir: str = Field(description="The run directory on the server")
+    run_dir: str = Field(description="The run directory, relative to the server's runs folder (the job id)")
     run_id: str = Field(description="The job id")
     status: JobStatus = Field(description="The job's status")  # type: ignore[valid-type]
     mode: Literal[MODES] = Field(description="rolling or anchored")  # type: ignore[valid-type]
