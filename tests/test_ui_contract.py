@@ -2,16 +2,18 @@
 
 The real page in Chromium builds the bodies (static/js/run-request.js from the form as a
 trader fills it: each strategy, each budget mode, several targets, a date window, a
-profit filter, every parameter searched, and walk-forward runs by calendar and by count). Each body is caught on its way out and checked
-against the published schema, which refuses properties it does not declare; then it is
-sent to the server for real, which must accept it. A field the UI sends that the schema
-lacks, or a shape the server refuses, fails here.
+profit filter, every parameter searched, and walk-forward runs by calendar and by count).
+Each body is caught on its way out and checked against the published schema, which
+refuses properties it does not declare; then it is sent to the server for real, which
+must accept it. A field the UI sends that the schema lacks, or a shape the server
+refuses, fails here.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -122,7 +124,8 @@ def test_the_variants_cover_every_field_the_page_can_send(sent_bodies):
     assert any(isinstance(b["optuna_target"], list) for b in sent_bodies.values())
     assert any(b["fixed_params"].get("dateFilter") for b in sent_bodies.values())
     walkforward = set().union(*(body.get("walkforward", {}).keys() for body in sent_bodies.values()))
-    assert {"mode", "select", "gap_bars", "is_days", "oos_days", "windows", "oos_fraction", "holdout_days"} <= walkforward
+    assert {"mode", "select", "gap_bars", "is_days", "oos_days", "windows", "oos_fraction",
+            "holdout_days"} <= walkforward
 
 
 def test_the_schema_refuses_a_field_it_does_not_declare(sent_bodies, contract):

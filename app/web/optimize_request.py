@@ -8,15 +8,16 @@ included. Errors found by the engine are reported back under the client's own fi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
+from app.settings import Settings
 from app.web.contract.models.optimize import (
     OptimizeOptions,
     SeedScoreConfig,
     SelectRange,
 )
-from app.settings import Settings
 from app.web.errors import ApiError
 from backtune.errors import FieldError
 from backtune.optimize.config import CONVERGENCE_TRIALS, MAX_WORKERS, RunLimits

@@ -9,7 +9,8 @@ deeper than its recursion limit instead of raising from deep inside the standard
 
 from __future__ import annotations
 
-from typing import Any, Mapping, TypeVar, get_args
+from collections.abc import Mapping
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
