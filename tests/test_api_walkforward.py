@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.web.walkforward_models import HoldoutOpened, WalkForwardReport
+from app.web.contract.models.walkforward import HoldoutOpened, WalkForwardReport
 from tests.conftest import backtesting_csv
-from tests.helpers import cli
+from tests.helpers import assert_api_error, cli
 from tests.helpers import wait_for_job as wait_for
 
 
@@ -44,6 +44,7 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     report = client.get(f"/api/jobs/{job_id}/walkforward").json
     WalkForwardReport.model_validate(report)
     assert len(report["windows"]) == 2 and report["holdout"]["sealed"] is True
+    assert report["run_dir"] == job_id  # relative to the runs folder: no server path leaks
     # Each window's study is in the embedded dashboard, under a name with the window index.
     studies = {s["study_name"]: s for s in client.get("/api/studies").json["study_summaries"]}
     assert set(studies) == {f"{job_id}-w00", f"{job_id}-w01"} == {w["study"] for w in report["windows"]}
@@ -75,12 +76,34 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     ({"windows": 1}, "walkforward.windows"),
     ({"mode": "sideways", "windows": 2}, "walkforward.mode"),
     ({}, "walkforward.is_days"),
+    ({"windows": 2, "thresholds": {"wfe": "high"}}, "walkforward.thresholds.wfe"),
 ])
 def test_bad_walkforward_settings_are_400_naming_the_field(client, walkforward, field):
     response = submit(client, walkforward)
     assert response.status_code == 400, response.json
     assert response.json["error"]["field"] == field
     assert client.get("/api/jobs").json["total"] == 0
+
+
+def test_an_unknown_setting_is_named_with_the_settings_it_could_have_been(client):
+    error = assert_api_error(submit(client, {"windows": 2, "thresholds": {"wfe": 60, "sharpe": 1}}), 400,
+                             "walkforward.thresholds.sharpe", "unknown_field")
+    assert "known: wfe, profitable_windows_pct" in error["message"]
+    error = assert_api_error(submit(client, {"windows": 2, "gap": 3}), 400, "walkforward.gap", "unknown_field")
+    assert "gap_bars" in error["message"] and "optuna_n_trials" not in error["message"]
+
+
+def test_the_server_limits_bound_each_window(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    shutil.copy(backtesting_csv("GOOG"), tmp_path / "data" / "GOOG.csv")
+    client = create_app({"home": str(tmp_path), "max_workers": 1, "max_trials": 5}).test_client()
+    error = assert_api_error(submit(client, optuna_n_trials=6), 400, "optuna_n_trials")
+    assert "BACKTUNE_MAX_TRIALS" in error["message"]
+    assert_api_error(submit(client, optuna_n_trials=5, worker_processes=2), 400, "worker_processes")
+    accepted = submit(client, optuna_n_trials=5)
+    assert accepted.status_code == 202, accepted.json
+    client.delete(f"/api/jobs/{accepted.json['job_id']}")
+    assert wait_for(client, accepted.json["job_id"])["status"] in ("cancelled", "done")
 
 
 def test_missing_walkforward_object_and_wrong_job_kind(client):

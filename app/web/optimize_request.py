@@ -8,6 +8,8 @@ included. Errors found by the engine are reported back under the client's own fi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from app.settings import Settings
@@ -16,6 +18,8 @@ from app.web.contract.models.optimize import (
     SeedScoreConfig,
     SelectRange,
 )
+from app.web.errors import ApiError
+from backtune.errors import FieldError
 from backtune.optimize.config import CONVERGENCE_TRIALS, MAX_WORKERS, RunLimits
 from backtune.strategy import Strategy
 
@@ -44,6 +48,16 @@ def run_limits(settings: Settings) -> RunLimits:
 def client_field(field: str) -> str:
     """The name the client used for a canonical field."""
     return CLIENT_FIELDS.get(field, field)
+
+
+@contextmanager
+def client_names() -> Iterator[None]:
+    """The engine names its canonical fields; the client knows its own."""
+    try:
+        yield
+    except FieldError as exc:
+        field = client_field(exc.field)
+        raise ApiError(400, "invalid_field", f"{field}: {exc.reason}", field) from None
 
 
 def canonical_config(strategy: Strategy, options: OptimizeOptions, data: str, warmup_bars: int,

@@ -1,6 +1,6 @@
 /**
  * The start form's walk-forward settings as the `walkforward` object of POST
- * /api/walkforward (app/web/walkforward_models.py). Empty optional fields are left out,
+ * /api/walkforward (app/web/contract/models/walkforward.py). Empty optional fields are left out,
  * so the server's defaults apply.
  */
 

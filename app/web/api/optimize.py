@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -29,8 +28,7 @@ from app.web.contract.registry import Answer, operation
 from app.web.datasource import dataset_for_request, discard_new_upload
 from app.web.errors import ApiError
 from app.web.jobs_view import job_links, job_record, result_rows
-from app.web.optimize_request import canonical_config, client_field, run_limits
-from backtune.errors import FieldError
+from app.web.optimize_request import canonical_config, client_names, run_limits
 from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import FINISHED
 from backtune.optimize.config import RunConfig
@@ -57,7 +55,7 @@ def optimize(query: OptimizeQuery):
     options, fields, warmup_bars = _request_parts()
     strategy = get_strategy(fields["strategy"])
     limits = run_limits(settings)
-    with _client_names():
+    with client_names():
         raw = canonical_config(strategy, options, UNSTORED, warmup_bars, limits)
         if settings.database_url:  # the live study goes to the shared database, for remote workers
             raw.update(shared_study(settings.database_url))
@@ -65,7 +63,7 @@ def optimize(query: OptimizeQuery):
         limits.check(config)
     dataset = dataset_for_request(fields, request.files)
     config = dataclasses.replace(config, data=str(dataset.path))
-    with discard_new_upload(dataset), _client_names():
+    with discard_new_upload(dataset), client_names():
         run = prepare_run(config, settings.runs_dir, bars=dataset.bars)
     store = current_app.config["JOBS"]
     enqueue(store, run, settings.max_jobs, dataset_name=dataset.name)
@@ -76,16 +74,6 @@ def optimize(query: OptimizeQuery):
     response.status_code = 202
     response.headers["Location"] = f"/api/jobs/{run.run_id}"
     return response
-
-
-@contextmanager
-def _client_names() -> Iterator[None]:
-    """The engine names its canonical fields; the client knows its own."""
-    try:
-        yield
-    except FieldError as exc:
-        field = client_field(exc.field)
-        raise ApiError(400, "invalid_field", f"{field}: {exc.reason}", field) from None
 
 
 def _request_parts() -> tuple[OptimizeOptions, Mapping[str, Any], int]:

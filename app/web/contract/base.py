@@ -23,11 +23,14 @@ class Body(BaseModel):
     """A JSON request body.
 
     ``keyed_fields`` are objects keyed by strategy parameter: an error inside one names
-    the parameter (``n1``), which is where the form shows it.
+    the parameter (``n1``), which is where the form shows it. ``nested_fields`` are
+    objects of settings: an error inside one is named by its dotted path
+    (``walkforward.windows``), as the form names that setting.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
     keyed_fields: ClassVar[frozenset[str]] = frozenset()
+    nested_fields: ClassVar[frozenset[str]] = frozenset()
 
 
 class Form(Body):

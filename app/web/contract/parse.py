@@ -10,9 +10,9 @@ deeper than its recursion limit instead of raising from deep inside the standard
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.web.contract.base import Body
 from app.web.errors import ApiError
@@ -48,7 +48,7 @@ def api_error(model: type[Body], exc: ValidationError, json_field: str = "body")
         return ApiError(400, "malformed_json", f"{json_field}: expected a JSON object", json_field)
     field = client_field(model, loc) or json_field
     if kind == "extra_forbidden":
-        known = ", ".join(model.model_fields)
+        known = ", ".join(_fields_around(model, loc))
         return ApiError(400, "unknown_field", f"{field}: unknown field (known: {known})", field)
     if kind == "missing":
         return ApiError(400, "missing_field", f"{field}: required", field)
@@ -61,7 +61,22 @@ def client_field(model: type[Body], loc: tuple[int | str, ...]) -> str | None:
         return None
     if names[0] in model.keyed_fields and len(names) > 1:
         return names[1]
+    if names[0] in model.nested_fields:
+        return ".".join(names)
     return names[0]
+
+
+def _fields_around(model: type[Body], loc: tuple[int | str, ...]) -> list[str]:
+    """The fields of the object an unknown field was sent in: a nested settings object's own."""
+    names = [part for part in loc if isinstance(part, str)]
+    if not names or names[0] not in model.nested_fields:
+        return list(model.model_fields)
+    current: type[BaseModel] = model
+    for name in names[:-1]:
+        annotation = current.model_fields[name].annotation
+        current = next(kind for kind in (annotation, *get_args(annotation))
+                       if isinstance(kind, type) and issubclass(kind, BaseModel))
+    return list(current.model_fields)
 
 
 def _reason(error: Mapping[str, Any]) -> str:

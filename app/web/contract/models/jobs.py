@@ -43,8 +43,23 @@ class Progress(Reply):
     workers: list[WorkerState]
 
 
+class WalkForwardProgress(Reply):
+    """A walk-forward job's progress: which window runs, and its study's progress."""
+
+    window: int = Field(description="The window running (0-based)")
+    windows: int = Field(description="Windows in the schedule")
+    windows_done: int = Field(description="Windows finished")
+    study: str = Field(description="The window's study (run id)")
+    done: int = Field(description="Trials finished in the window's study")
+    trial_limit: int | None = Field(description="The window's trial budget")
+    best_value: float | None = Field(description="The window's best target value so far")
+    elapsed_s: float = Field(description="Seconds the window's study has run")
+
+
 class Job(Reply):
     job_id: str
+    kind: Literal["optimize", "walkforward"] = Field(description="An optimisation, or a walk-forward "
+                                                                 "(GET /api/jobs/{job_id}/walkforward)")
     status: JobStatus  # type: ignore[valid-type]
     strategy: str
     dataset: str
@@ -56,7 +71,7 @@ class Job(Reply):
     trials: int
     queue_position: int | None = Field(description="1 = next to start; null unless queued")
     links: JobLinks
-    progress: Progress | None = Field(None, description="Only in a single job's detail")
+    progress: Progress | WalkForwardProgress | None = Field(None, description="Only in a single job's detail")
     summary: dict[str, Any] | None = Field(None, description="The run's summary once it ended")
     error: str | None = Field(None, description="Why the job failed")
     config: dict[str, Any] | None = Field(None, description="The run's configuration as the engine stores it")
