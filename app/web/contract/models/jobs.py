@@ -9,6 +9,7 @@ from pydantic import Field, RootModel
 from app.web.contract.base import Body, FiniteFloat, Form, ParamValue, Reply
 from app.web.contract.models.backtest import BacktestReport
 from app.web.contract.models.common import JobLinks, JobStatus, TrialMetrics
+from app.web.contract.models.remote import WorkerInfo
 from backtune.metrics import METRIC_KEYS
 from backtune.robustness.returns import TRIAL_METRICS
 
@@ -19,14 +20,6 @@ class JobAccepted(Reply):
     job_id: str
     status: JobStatus  # type: ignore[valid-type]
     links: JobLinks
-
-
-class WorkerState(Reply):
-    index: int | None
-    pid: int | None
-    state: str | None
-    trials: int | None
-    error: str | None
 
 
 class Progress(Reply):
@@ -40,7 +33,7 @@ class Progress(Reply):
     best_value: float | None
     best_number: int | None
     best_params: dict[str, ParamValue] | None
-    workers: list[WorkerState]
+    workers: list[WorkerInfo] = Field(description="Every worker of the job, local and remote")
 
 
 class WalkForwardProgress(Reply):
