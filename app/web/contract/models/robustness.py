@@ -144,8 +144,8 @@ class Overfitting(Reply):
 
 
 class RunSummary(Reply):
-    """A finished run's summary: the engine's record (described in docs/optimization.md),
-    with the overfitting figures typed here."""
+    """A finished run's summary as the engine records it (run id, trial counts, best trial,
+    timings, workers; docs/optimization.md), with the overfitting figures typed here."""
 
     model_config = ConfigDict(extra="allow")
 
