@@ -46,7 +46,6 @@ class Progress(Reply):
 
 class Job(Reply):
     job_id: str
-    kind: str = Field(..., description="optimize or walkforward")
     status: JobStatus  # type: ignore[valid-type]
     strategy: str
     dataset: str
