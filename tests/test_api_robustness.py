@@ -61,6 +61,10 @@ def test_trial_robustness_on_demand_then_cached(client, job):
     ("/trials/{best}/robustness?scenarios=0", 400, "scenarios"),
     ("/trials/{best}/robustness?seed=x", 400, "seed"),
     ("/trials/{best}/robustness?drawdown=-3", 400, "drawdown"),
+    ("/trials/{best}/robustness?drawdown=nan", 400, "drawdown"),
+    ("/trials/{best}/robustness?scenarios=100001", 400, "scenarios"),
+    ("/trials/{best}/robustness?seed=1.5", 400, "seed"),
+    ("/trials/{best}/robustness?trials=3", 400, "trials"),
     ("/trials/99999/robustness", 404, "number"),
     ("/heatmap?x=n1&y=nope", 400, "y"),
 ])

@@ -10,6 +10,7 @@ from app.web.contract.base import Body, FiniteFloat, Form, ParamValue, Reply
 from app.web.contract.models.backtest import BacktestReport
 from app.web.contract.models.common import JobLinks, JobStatus, TrialMetrics
 from app.web.contract.models.remote import WorkerInfo
+from app.web.contract.models.robustness import RunSummary
 from backtune.metrics import METRIC_KEYS
 from backtune.robustness.returns import TRIAL_METRICS
 
@@ -65,7 +66,7 @@ class Job(Reply):
     queue_position: int | None = Field(description="1 = next to start; null unless queued")
     links: JobLinks
     progress: Progress | WalkForwardProgress | None = Field(None, description="Only in a single job's detail")
-    summary: dict[str, Any] | None = Field(None, description="The run's summary once it ended")
+    summary: RunSummary | None = Field(None, description="The run's summary once it ended")
     error: str | None = Field(None, description="Why the job failed")
     config: dict[str, Any] | None = Field(None, description="The run's configuration as the engine stores it")
 
@@ -95,7 +96,7 @@ class ResultRow(Reply):
 class Results(Reply):
     job_id: str
     status: JobStatus  # type: ignore[valid-type]
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
     total: int
     offset: int | None = None
     limit: int | None = None
