@@ -1,0 +1,210 @@
+"""Backtune's TPE: Optuna's algorithm and defaults, without redoing finished work.
+
+What it keeps of Optuna's ``TPESampler`` (``optuna/samplers/_tpe/sampler.py``, Copyright
+(c) 2018 Preferred Networks, Inc., MIT licence, whose logic this ports): start-up trials
+sampled by a ``RandomSampler`` with the same seed; the intersection search space of
+completed and pruned trials; gamma, weights, prior and bandwidth rules; the split into
+good and bad trials (completed by value, then pruned by last step and value, then
+infeasible by violation; running trials among the bad ones with the constant liar);
+``n_ei_candidates`` draws from the good trials' mixture, the one with the highest
+log l(x) - log g(x) wins; the same random stream, so a seed gives Optuna's proposals.
+
+What it changes: a per-study ``TrialHistory`` converts each finished trial once, and the
+mixtures are evaluated by compiled table look-ups (``parzen.py``). Multi-objective
+studies are handed to Optuna's own sampler (its split needs non-domination ranks and
+hypervolume subset selection); ``group`` decomposition is not offered. It does not
+write the ``tpe:relative_params`` system attributes: Backtune's workers publish a trial's
+parameters in one append right after suggesting them, so the constant liar sees running
+trials without an extra journal write per trial; it reads them if another sampler wrote
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.trial import FrozenTrial, TrialState
+
+from backtune.optimize.tpe.history import COMPLETE, PRUNED, TrialHistory, running_params, study_trials
+from backtune.optimize.tpe.parzen import EstimatorSettings, Mixture, checked_weights, default_gamma, default_weights, dims_of
+
+
+class TPESampler(BaseSampler):
+    """Drop-in for ``optuna.samplers.TPESampler`` with the same keyword arguments and
+    defaults (less the deprecated ``consider_prior``, ``constraints_func``,
+    ``warn_independent_sampling`` and ``group``)."""
+
+    def __init__(self, *, n_startup_trials: int = 10, n_ei_candidates: int = 24, seed: int | None = None,
+                 multivariate: bool | None = None, constant_liar: bool = True, prior_weight: float = 1.0,
+                 consider_magic_clip: bool = True, consider_endpoints: bool = False,
+                 gamma: Callable[[int], int] | None = None,
+                 weights: Callable[[int], np.ndarray] = default_weights) -> None:
+        self._n_startup_trials = n_startup_trials
+        self._n_ei_candidates = n_ei_candidates
+        self._seed = seed
+        self._multivariate = multivariate
+        self._constant_liar = constant_liar
+        self._settings = EstimatorSettings(prior_weight, consider_magic_clip, consider_endpoints)
+        self._gamma = gamma or default_gamma
+        self._custom_gamma = gamma
+        self._weights = weights
+        self._rng = np.random.RandomState(seed)
+        self._random_sampler = RandomSampler(seed=seed)
+        self._histories: dict[str, TrialHistory] = {}
+        self._optuna: optuna.samplers.TPESampler | None = None
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._random_sampler.reseed_rng()
+        if self._optuna is not None:
+            self._optuna.reseed_rng()
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        if _multi_objective(study):
+            return self._optuna_sampler().infer_relative_search_space(study, trial)
+        if self._multivariate is False:
+            return {}
+        space = self._history(study).search_space or {}
+        return {name: dist for name, dist in sorted(space.items()) if not dist.single()}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        if _multi_objective(study):
+            return self._optuna_sampler().sample_relative(study, trial, search_space)
+        if not search_space:
+            return {}
+        history = self._history(study)
+        if history.n_observed() < self._n_startup_trials:
+            return {}
+        return self._sample(history, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        if _multi_objective(study):
+            return self._optuna_sampler().sample_independent(study, trial, param_name, param_distribution)
+        history = self._history(study)
+        if history.n_observed() < self._n_startup_trials:
+            return self._random_sampler.sample_independent(study, trial, param_name, param_distribution)
+        return self._sample(history, trial, {param_name: param_distribution})[param_name]
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if _multi_objective(study):
+            self._optuna_sampler().before_trial(study, trial)
+        else:
+            self._random_sampler.before_trial(study, trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        if _multi_objective(study):
+            self._optuna_sampler().after_trial(study, trial, state, values)
+        else:
+            self._random_sampler.after_trial(study, trial, state, values)
+
+    def _history(self, study: optuna.Study) -> TrialHistory:
+        """The study's history, brought up to date (rebuilt if the trials are not a
+        continuation of what it saw)."""
+        trials = study_trials(study)
+        history = self._histories.get(study.study_name)
+        if history is None or not history.sync(trials):
+            history = TrialHistory(minimize=study.direction == optuna.study.StudyDirection.MINIMIZE)
+            history.sync(trials)
+            self._histories[study.study_name] = history
+        return history
+
+    def _sample(self, history: TrialHistory, trial: FrozenTrial,
+                search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        below, above = self._observations(history, trial, search_space)
+        dims = dims_of(search_space)
+        mpe_below = Mixture(dims, below, checked_weights(self._weights, len(below)), self._settings)
+        mpe_above = Mixture(dims, above, checked_weights(self._weights, len(above)), self._settings)
+        samples = mpe_below.sample(self._rng, self._n_ei_candidates)
+        acquisition = mpe_below.log_pdf(samples) - mpe_above.log_pdf(samples)
+        best = samples[int(np.argmax(acquisition))]
+        return {name: dist.to_external_repr(best[j].item()) for j, (name, dist) in enumerate(search_space.items())}
+
+    def _observations(self, history: TrialHistory, trial: FrozenTrial,
+                      search_space: dict[str, BaseDistribution]) -> tuple[np.ndarray, np.ndarray]:
+        """Internal values of the good and the bad trials, each in trial-number order; only
+        trials that have every parameter of ``search_space``."""
+        fin = history.finished
+        numbers = np.asarray(fin.numbers, dtype=np.int64)
+        below_rows = self._below_rows(history, numbers)
+        is_below = np.zeros(len(numbers), dtype=bool)
+        is_below[below_rows] = True
+        x = np.column_stack([fin.column(name, dist) for name, dist in search_space.items()]) \
+            if len(numbers) else np.empty((0, len(search_space)))
+        running = [t for t in history.running if t.number != trial.number] if self._constant_liar else []
+        run_x, run_numbers = self._running_rows(running, search_space)
+        below = _in_number_order(x[is_below], numbers[is_below])
+        above = _in_number_order(np.vstack([x[~is_below], run_x]), np.concatenate([numbers[~is_below], run_numbers]))
+        return below, above
+
+    def _below_rows(self, history: TrialHistory, numbers: np.ndarray) -> np.ndarray:
+        """Rows of the good trials: the best completed ones, then the best pruned, then the
+        least infeasible, gamma(completed + pruned) in all (ties keep trial-number order)."""
+        fin = history.finished
+        n_below = self._gamma(len(numbers))
+        order = np.argsort(numbers, kind="stable")
+        states = np.asarray(fin.states, dtype=np.int64)[order]
+        infeasibility = np.asarray(fin.infeasibility, dtype=float)[order]
+        feasible = ~(infeasibility > 0)
+        chosen = []
+        complete = order[feasible & (states == COMPLETE)]
+        values = np.asarray(fin.values, dtype=float)[complete]
+        chosen.append(complete[np.argsort(values if history.minimize else -values, kind="stable")][:max(0, n_below)])
+        n_below = max(0, n_below - len(chosen[-1]))
+        pruned = order[feasible & (states == PRUNED)]
+        keys = np.asarray(fin.pruned_keys, dtype=float).reshape(-1, 2)[pruned]
+        chosen.append(pruned[np.lexsort((keys[:, 1], keys[:, 0]))][:n_below])
+        n_below = max(0, n_below - len(chosen[-1]))
+        infeasible = order[~feasible]
+        chosen.append(infeasible[np.argsort(np.asarray(fin.infeasibility)[infeasible], kind="stable")][:n_below])
+        return np.concatenate(chosen).astype(np.int64)
+
+    def _running_rows(self, running: list[FrozenTrial],
+                      search_space: dict[str, BaseDistribution]) -> tuple[np.ndarray, np.ndarray]:
+        rows, numbers = [], []
+        multivariate = self._multivariate is not False
+        for t in running:
+            params = running_params(t, multivariate)
+            if search_space.keys() <= params.keys():
+                rows.append([dist.to_internal_repr(params[name]) for name, dist in search_space.items()])
+                numbers.append(t.number)
+        return np.array(rows, dtype=float).reshape(len(rows), len(search_space)), np.array(numbers, dtype=np.int64)
+
+    def _optuna_sampler(self) -> optuna.samplers.TPESampler:
+        if self._optuna is None:
+            self._optuna = optuna_twin(self)
+        return self._optuna
+
+
+def _in_number_order(x: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Rows sorted by trial number, keeping only rows with every parameter."""
+    x = x[np.argsort(numbers, kind="stable")]
+    return x[~np.isnan(x).any(axis=1)]
+
+
+def _multi_objective(study: optuna.Study) -> bool:
+    return len(study.directions) > 1
+
+
+def optuna_twin(sampler: TPESampler) -> optuna.samplers.TPESampler:
+    """Optuna's TPE with this sampler's settings (deprecated keywords only when they differ
+    from the defaults, so it warns no more than the caller's own choice)."""
+    extra: dict[str, Any] = {}
+    defaults = EstimatorSettings()
+    for name in ("prior_weight", "consider_magic_clip", "consider_endpoints"):
+        if getattr(sampler._settings, name) != getattr(defaults, name):
+            extra[name] = getattr(sampler._settings, name)
+    if sampler._custom_gamma is not None:
+        extra["gamma"] = sampler._custom_gamma
+    if sampler._weights is not default_weights:
+        extra["weights"] = sampler._weights
+    return optuna.samplers.TPESampler(n_startup_trials=sampler._n_startup_trials,
+                                      n_ei_candidates=sampler._n_ei_candidates, seed=sampler._seed,
+                                      multivariate=sampler._multivariate, constant_liar=sampler._constant_liar,
+                                      **extra)
