@@ -1,0 +1,208 @@
+"""Backtune's TPE (``--sampler tpe``) against Optuna's (``tpe-optuna``), in the same run.
+
+1. Sampling time per trial: a study holding N trials over trailing_ma's default space
+   (21 parameters), then K more trials asked and told, timing each ``ask`` (where a
+   sampler does all its work). The history is random trials with a cheap, smooth
+   target, so both samplers see the same N trials. Goal: tpe >= 10x faster at 5,000.
+2. End to end: ``execute_run`` of trailing_ma on LINK 15m, 3,000 trials, one worker,
+   with ``tpe`` and with ``random``: trials/s of the whole run. Goal: tpe >= 0.5x random.
+3. Search quality: best composite score after 300 and 1,000 trials on sma_cross and
+   trailing_ma (LINK 15m), and best value on a shifted sphere (5-D, 20-D) and a mixed
+   categorical/continuous function, over 20 seeds per sampler; medians and Mann-Whitney
+   U (scipy, two-sided, and one-sided "tpe worse"). Goal: tpe not worse.
+
+``--quick`` runs fewer seeds and trials (a few minutes); the figures in
+docs/performance.md come from a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from _common import LINK_15M, link_config, machine, timed_run
+
+SAMPLERS = ("tpe", "tpe-optuna")
+SPEED_GOAL = 10.0
+E2E_GOAL = 0.5
+
+
+def trailing_ma_space() -> dict:
+    from backtune.optimize.space import SearchSpace
+    from backtune.registry import get_strategy
+
+    return SearchSpace.parse(get_strategy("trailing_ma"), None).distributions()
+
+
+def make_sampler(name: str, seed: int, n_startup: int = 10):
+    import optuna
+
+    from backtune.optimize.tpe import TPESampler
+
+    tpe = TPESampler if name == "tpe" else optuna.samplers.TPESampler
+    return tpe(n_startup_trials=n_startup, multivariate=True, seed=seed, constant_liar=False)
+
+
+def prefilled_study(space: dict, n: int, seed: int):
+    """A study with ``n`` random trials whose value is a smooth function of the internal
+    parameter values (each sampler then sees a structured, identical history)."""
+    import numpy as np
+    import optuna
+
+    rng = np.random.RandomState(seed)
+    study = optuna.create_study(direction="maximize")
+    trials = []
+    for number in range(n):
+        params, internal = {}, []
+        for name, dist in space.items():
+            if isinstance(dist, optuna.distributions.CategoricalDistribution):
+                index = rng.randint(len(dist.choices))
+                params[name], share = dist.choices[index], index / max(1, len(dist.choices) - 1)
+            else:
+                k = rng.randint(int(round((dist.high - dist.low) / dist.step)) + 1)
+                params[name] = type(dist.low)(dist.low + k * dist.step)
+                share = (params[name] - dist.low) / (dist.high - dist.low)
+            internal.append(share)
+        value = -float(np.sum((np.asarray(internal) - 0.3) ** 2))
+        trials.append(optuna.trial.create_trial(params=params, distributions=space, value=value))
+    study.add_trials(trials)
+    return study
+
+
+def sampling_ms(name: str, space: dict, n: int, asks: int) -> float:
+    """Median milliseconds of one ``ask`` at ``n`` trials (the sampler is warmed up first)."""
+    study = prefilled_study(space, n, seed=n)
+    study.sampler = make_sampler(name, seed=0)
+    times = []
+    for i in range(asks + 1):
+        started = time.perf_counter()
+        trial = study.ask(space)
+        elapsed = time.perf_counter() - started
+        if i:
+            times.append(elapsed)
+        study.tell(trial, study.trials[n - 1 - i].value)
+    return 1000 * statistics.median(times)
+
+
+def speed(sizes: list[int], asks: int) -> None:
+    space = trailing_ma_space()
+    print(f"\n1. sampling time per trial, trailing_ma default space ({len(space)} parameters), "
+          f"median of {asks} asks")
+    print(f"{'trials':>7} {'tpe ms':>9} {'tpe-optuna ms':>14} {'speed-up':>9}")
+    for n in sizes:
+        ours, theirs = sampling_ms("tpe", space, n, asks), sampling_ms("tpe-optuna", space, n, asks)
+        verdict = f"  (goal >= {SPEED_GOAL:g}x: {'met' if theirs / ours >= SPEED_GOAL else 'NOT met'})" if n == sizes[-1] else ""
+        print(f"{n:>7,} {ours:>9.2f} {theirs:>14.2f} {theirs / ours:>8.1f}x{verdict}")
+
+
+def end_to_end(trials: int, workers: int) -> None:
+    from backtune.data.loader import load_csv
+
+    bars = load_csv(LINK_15M).bars
+    print(f"\n2. end to end: trailing_ma, LINK 15m, {trials:,} trials, {workers} worker(s), execute_run wall time")
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        timed_run(link_config("trailing_ma", workers=workers, sampler="random", trials=20), bars,
+                  Path(tmp) / "warm-up", sample_processes=False)
+        for name in ("random", "tpe"):
+            run = timed_run(link_config("trailing_ma", workers=workers, sampler=name, trials=trials), bars,
+                            Path(tmp) / name, sample_processes=False)
+            rates[name] = run.rate()
+            print(f"  {name:<7} {rates[name]:7.1f} trials/s ({run.wall_s:.1f} s)")
+    ratio = rates["tpe"] / rates["random"]
+    print(f"  tpe / random = {ratio:.2f}  (goal >= {E2E_GOAL}: {'met' if ratio >= E2E_GOAL else 'NOT met'})")
+
+
+def best_values(name: str, seed: int, objective: Callable, space: dict | None, checkpoints: list[int],
+                maximize: bool) -> list[float]:
+    """Best value found after each checkpoint's number of trials, one seeded run."""
+    import optuna
+
+    study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=make_sampler(name, seed))
+    best, out = -math.inf if maximize else math.inf, []
+    for n in range(1, checkpoints[-1] + 1):
+        study.optimize(objective, n_trials=1)
+        last = study.trials[-1]
+        if last.value is not None:
+            best = max(best, last.value) if maximize else min(best, last.value)
+        if n in checkpoints:
+            out.append(best)
+    return out
+
+
+def compare(label: str, objective: Callable, checkpoints: list[int], seeds: int, maximize: bool) -> None:
+    from scipy.stats import mannwhitneyu
+
+    runs = {name: [best_values(name, seed, objective, None, checkpoints, maximize) for seed in range(seeds)]
+            for name in SAMPLERS}
+    for i, n in enumerate(checkpoints):
+        ours = [r[i] for r in runs["tpe"]]
+        theirs = [r[i] for r in runs["tpe-optuna"]]
+        two_sided = mannwhitneyu(ours, theirs, alternative="two-sided").pvalue
+        worse = mannwhitneyu(ours, theirs, alternative="less" if maximize else "greater").pvalue
+        print(f"  {label:<24} {n:>6,} {statistics.median(ours):>12.4f} {statistics.median(theirs):>12.4f} "
+              f"{two_sided:>9.3f} {worse:>12.3f}")
+
+
+def strategy_objective(strategy: str):
+    from backtune.data.loader import load_csv
+    from backtune.optimize.objective import Objective
+
+    config = link_config(strategy, workers=1, sampler="tpe", trials=1)
+    return Objective(config, load_csv(LINK_15M).bars)
+
+
+def shifted_sphere(dims: int):
+    def objective(trial) -> float:
+        return sum((trial.suggest_float(f"x{i}", -5, 5) - (1.0 + 0.1 * i)) ** 2 for i in range(dims))
+    return objective
+
+
+def mixed(trial) -> float:
+    """Categorical choices shift the optimum and add an offset; two continuous, one integer."""
+    kind = trial.suggest_categorical("kind", ["a", "b", "c", "d"])
+    shift = {"a": 0.0, "b": 1.0, "c": -1.0, "d": 2.0}[kind]
+    x = trial.suggest_float("x", -5, 5)
+    y = trial.suggest_float("y", 1e-3, 10, log=True)
+    k = trial.suggest_int("k", 0, 20)
+    return (x - shift) ** 2 + math.log(y / 0.5) ** 2 + 0.1 * (k - 7) ** 2 + (0.0 if kind == "b" else 0.5)
+
+
+def quality(seeds: int, strategy_checkpoints: list[int], function_trials: int) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    print(f"\n3. search quality over {seeds} seeds: median best value; Mann-Whitney U p-values "
+          "(two-sided; one-sided for 'tpe worse')")
+    print(f"  {'case':<24} {'trials':>6} {'tpe':>12} {'tpe-optuna':>12} {'p (2-sided)':>9} {'p (tpe worse)':>12}")
+    for strategy in ("sma_cross", "trailing_ma"):
+        compare(f"{strategy} score (max)", strategy_objective(strategy), strategy_checkpoints, seeds, True)
+    compare("sphere 5-D (min)", shifted_sphere(5), [function_trials], seeds, False)
+    compare("sphere 20-D (min)", shifted_sphere(20), [function_trials], seeds, False)
+    compare("mixed cat/cont (min)", mixed, [function_trials], seeds, False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer seeds, trials and asks: a few minutes")
+    parser.add_argument("--only", choices=("speed", "e2e", "quality"), help="run one part")
+    args = parser.parse_args()
+    print(f"bench_sampler ({'quick' if args.quick else 'full'}); {machine()}")
+    if args.only in (None, "speed"):
+        speed([500, 1000, 2000, 5000], asks=5 if args.quick else 15)
+    if args.only in (None, "e2e"):
+        end_to_end(trials=1000 if args.quick else 3000, workers=1)
+    if args.only in (None, "quality"):
+        if args.quick:
+            quality(seeds=5, strategy_checkpoints=[100, 300], function_trials=100)
+        else:
+            quality(seeds=20, strategy_checkpoints=[300, 1000], function_trials=200)
+
+
+if __name__ == "__main__":
+    main()
