@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,45 +28,95 @@ COMPLETE = 0
 PRUNED = 1
 
 
-class _Column:
-    """One parameter (name and distribution): internal values by row, NaN where absent."""
+class _Grown:
+    """A float or int vector that grows by doubling; ``view(n)`` is its first n entries."""
 
-    def __init__(self) -> None:
-        self.values = np.full(64, np.nan)
+    def __init__(self, dtype: type, fill: float = 0) -> None:
+        self.fill = fill
+        self.data = np.full(64, fill, dtype=dtype)
 
     def set(self, row: int, value: float) -> None:
-        if row >= len(self.values):
-            grown = np.full(max(2 * len(self.values), row + 1), np.nan)
-            grown[:len(self.values)] = self.values
-            self.values = grown
-        self.values[row] = value
+        if row >= len(self.data):
+            grown = np.full(max(2 * len(self.data), row + 1), self.fill, dtype=self.data.dtype)
+            grown[:len(self.data)] = self.data
+            self.data = grown
+        self.data[row] = value
+
+    def view(self, n: int) -> np.ndarray:
+        if len(self.data) < n:
+            self.set(n - 1, self.fill)
+        return self.data[:n]
 
 
-@dataclass
 class Finished:
-    """Completed and pruned trials, one row each, in the order they were first seen finished."""
+    """Completed and pruned trials, one row each, in the order they were first seen
+    finished; a parameter's column (by name and distribution) holds NaN where a trial
+    does not have it."""
 
-    numbers: list[int] = field(default_factory=list)
-    states: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    pruned_keys: list[tuple[float, float]] = field(default_factory=list)
-    infeasibility: list[float] = field(default_factory=list)
-    columns: dict[tuple[str, BaseDistribution], _Column] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.size = 0
+        self.in_number_order = True
+        self._numbers = _Grown(np.int64)
+        self._states = _Grown(np.int64)
+        self._values = _Grown(np.float64)
+        self._pruned_step = _Grown(np.float64)
+        self._pruned_value = _Grown(np.float64)
+        self._infeasibility = _Grown(np.float64)
+        self.columns: dict[str, list[tuple[BaseDistribution, _Grown]]] = {}
 
     def __len__(self) -> int:
-        return len(self.numbers)
+        return self.size
+
+    def append(self, trial: FrozenTrial, state: int, value: float, pruned_key: tuple[float, float]) -> None:
+        row = self.size
+        if row and trial.number < self._numbers.data[row - 1]:
+            self.in_number_order = False
+        self._numbers.set(row, trial.number)
+        self._states.set(row, state)
+        self._values.set(row, value)
+        self._pruned_step.set(row, pruned_key[0])
+        self._pruned_value.set(row, pruned_key[1])
+        self._infeasibility.set(row, sum(v for v in trial.constraints.values() if v > 0))
+        for name, param in trial.params.items():
+            dist = trial.distributions[name]
+            self._column(name, dist, create=True).set(row, dist.to_internal_repr(param))
+        self.size += 1
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return self._numbers.view(self.size)
+
+    @property
+    def states(self) -> np.ndarray:
+        return self._states.view(self.size)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values.view(self.size)
+
+    @property
+    def pruned_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._pruned_step.view(self.size), self._pruned_value.view(self.size)
+
+    @property
+    def infeasibility(self) -> np.ndarray:
+        return self._infeasibility.view(self.size)
 
     def column(self, name: str, dist: BaseDistribution) -> np.ndarray:
-        col = self.columns.get((name, dist))
-        n = len(self.numbers)
-        return col.values[:n] if col is not None and len(col.values) >= n else _padded(col, n)
+        column = self._column(name, dist, create=False)
+        return column.view(self.size) if column is not None else np.full(self.size, np.nan)
 
-
-def _padded(col: _Column | None, n: int) -> np.ndarray:
-    out = np.full(n, np.nan)
-    if col is not None:
-        out[:len(col.values)] = col.values[:n]
-    return out
+    def _column(self, name: str, dist: BaseDistribution, create: bool) -> _Grown | None:
+        """Columns are found by name, then distribution: hashing a distribution costs more
+        than comparing two, and a parameter nearly always keeps its distribution."""
+        for known, column in self.columns.get(name, ()):
+            if known == dist:
+                return column
+        if not create:
+            return None
+        column = _Grown(np.float64, np.nan)
+        self.columns.setdefault(name, []).append((dist, column))
+        return column
 
 
 class TrialHistory:
@@ -111,19 +160,9 @@ class TrialHistory:
         if trial.state == TrialState.FAIL:
             self.n_failed += 1
             return
-        fin = self.finished
-        row = len(fin.numbers)
-        fin.numbers.append(trial.number)
-        fin.states.append(COMPLETE if trial.state == TrialState.COMPLETE else PRUNED)
-        fin.values.append(float(trial.value) if trial.state == TrialState.COMPLETE else math.nan)
-        fin.pruned_keys.append(self._pruned_key(trial) if trial.state == TrialState.PRUNED else (0.0, 0.0))
-        fin.infeasibility.append(sum(v for v in trial.constraints.values() if v > 0))
-        for name, value in trial.params.items():
-            dist = trial.distributions[name]
-            column = fin.columns.get((name, dist))
-            if column is None:
-                column = fin.columns[(name, dist)] = _Column()
-            column.set(row, dist.to_internal_repr(value))
+        complete = trial.state == TrialState.COMPLETE
+        self.finished.append(trial, COMPLETE if complete else PRUNED, float(trial.value) if complete else math.nan,
+                             (0.0, 0.0) if complete else self._pruned_key(trial))
         if self.search_space is None:
             self.search_space = dict(trial.distributions)
         else:

@@ -95,25 +95,19 @@ class Mixture:
         n = len(x)
         self.low = np.array([d.adapted_low for d in dims])
         self.high = np.array([d.adapted_high for d in dims])
-        obs = x[:, self.num].astype(float) if n else np.empty((0, len(dims)))
+        mu = np.empty((n + 1, len(dims)), order="F")
+        mu[:n] = x[:, self.num]
         logs = [i for i, d in enumerate(dims) if d.log]
         if logs and n:
-            obs[:, logs] = np.log(obs[:, logs])
-        self.order = np.argsort(obs, axis=0)  # per column, numpy's own order among ties, as Optuna's
-        ends = np.empty((n + 2, len(dims)))
-        ends[0], ends[-1] = self.low, self.high
-        ends[1:-1] = np.take_along_axis(obs, self.order, axis=0)
-        gaps = np.maximum(ends[1:-1] - ends[:-2], ends[2:] - ends[1:-1])
-        if not settings.consider_endpoints and n + 2 >= 4:
-            gaps[0] = ends[2] - ends[1]
-            gaps[-1] = ends[-2] - ends[-3]
-        sigmas = np.empty_like(gaps)
-        np.put_along_axis(sigmas, self.order, gaps, axis=0)
+            mu[:n, logs] = np.log(mu[:n, logs])
+        mu[n] = 0.5 * (self.low + self.high)
         span = self.high - self.low
         min_sigma = span / min(100.0, 1.0 + n + 1) if settings.consider_magic_clip else np.full_like(span, EPS)
-        sigmas = np.clip(sigmas, min_sigma, span)
-        self.mu = np.vstack([obs, 0.5 * (self.low + self.high)])
-        self.sigma = np.vstack([sigmas, span])
+        # numpy's own order among equal values, as Optuna's (it decides which of several
+        # equal centres gets the gap to the next value as its bandwidth)
+        self.order = np.argsort(mu[:n], axis=0)
+        self.mu = mu
+        self.sigma = _bandwidths(mu, self.order, self.low, self.high, min_sigma, span, settings.consider_endpoints)
 
     def _fit_categorical(self, x: np.ndarray, n: int, settings: EstimatorSettings) -> None:
         """Kernel k of a categorical parameter puts weight 1 + prior/kernels on its observed
@@ -168,7 +162,7 @@ class Mixture:
         offset = 0
         for i, j in enumerate(self.num):
             d = self.dims[j]
-            ids, mus, sigmas = _distinct_pairs(self.mu[:, i], self.sigma[:, i], self.order[:, i])
+            ids, mus, sigmas = _distinct_pairs(self.mu[:, i], self.sigma[:, i], np.ascontiguousarray(self.order[:, i]))
             yj = y[:, j].astype(float)
             tables.append(_numerical_table(yj, mus, sigmas, d.step, self.low[i], self.high[i], d.log))
             classes[:, j] = offset + ids * n_points
@@ -221,6 +215,30 @@ def _truncnorm_rvs(quantiles, a, b, loc, scale):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _bandwidths(mu, order, low, high, min_sigma, span, consider_endpoints):  # pragma: no cover - compiled
+    """Each observed centre's larger gap to its sorted neighbours (the domain's ends beyond
+    the extremes, whose own bandwidth is their inner gap unless ``consider_endpoints``),
+    clipped to [min_sigma, span]; the prior kernel (last row) spans the domain."""
+    n = order.shape[0]
+    sigma = np.empty_like(mu)
+    for j in range(mu.shape[1]):
+        for t in range(n):
+            k = order[t, j]
+            cur = mu[k, j]
+            prev = low[j] if t == 0 else mu[order[t - 1, j], j]
+            nxt = high[j] if t == n - 1 else mu[order[t + 1, j], j]
+            gap = max(cur - prev, nxt - cur)
+            if not consider_endpoints and n >= 2:
+                if t == 0:
+                    gap = nxt - cur
+                elif t == n - 1:
+                    gap = cur - prev
+            sigma[k, j] = min(max(gap, min_sigma[j]), span[j])
+        sigma[n, j] = span[j]
+    return sigma
+
+
+@njit(cache=True)
 def _distinct_pairs(mu, sigma, order):  # pragma: no cover - compiled
     """Ids of the distinct (centre, bandwidth) pairs of the kernels. ``order`` sorts the
     observed centres, so equal centres are adjacent and only their few bandwidths need
@@ -258,13 +276,21 @@ def _distinct_pairs(mu, sigma, order):  # pragma: no cover - compiled
 def _numerical_table(y, mus, sigmas, step, low, high, log):  # pragma: no cover - compiled
     """log density of each point under each (centre, bandwidth) pair, truncated to
     [low, high] (adapted bounds); a stepped parameter takes the mass of its grid cell."""
+    first = np.arange(y.size)  # candidates often repeat a grid point: compute each once
+    for c in range(y.size):
+        for e in range(c):
+            if y[e] == y[c]:
+                first[c] = e
+                break
     table = np.empty((mus.size, y.size))
     for u in range(mus.size):
         mu = mus[u]
         sigma = sigmas[u]
         log_norm = log_gauss_mass((low - mu) / sigma, (high - mu) / sigma)
         for c in range(y.size):
-            if step == 0.0:
+            if first[c] != c:
+                table[u, c] = table[u, first[c]]
+            elif step == 0.0:
                 x = math.log(y[c]) if log else y[c]
                 z = (x - mu) / sigma
                 if x < low or x > high:

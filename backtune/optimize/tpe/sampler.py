@@ -131,38 +131,41 @@ class TPESampler(BaseSampler):
         """Internal values of the good and the bad trials, each in trial-number order; only
         trials that have every parameter of ``search_space``."""
         fin = history.finished
-        numbers = np.asarray(fin.numbers, dtype=np.int64)
-        below_rows = self._below_rows(history, numbers)
-        is_below = np.zeros(len(numbers), dtype=bool)
-        is_below[below_rows] = True
-        x = np.column_stack([fin.column(name, dist) for name, dist in search_space.items()]) \
-            if len(numbers) else np.empty((0, len(search_space)))
+        order = np.arange(len(fin)) if fin.in_number_order else np.argsort(fin.numbers, kind="stable")
+        is_below = np.zeros(len(fin), dtype=bool)
+        is_below[self._below_rows(history, order)] = True
+        x = np.empty((len(fin), len(search_space)))
+        for j, (name, dist) in enumerate(search_space.items()):
+            x[:, j] = fin.column(name, dist)
+        x = x[order]
+        is_below = is_below[order]
         running = [t for t in history.running if t.number != trial.number] if self._constant_liar else []
-        run_x, run_numbers = self._running_rows(running, search_space)
-        below = _in_number_order(x[is_below], numbers[is_below])
-        above = _in_number_order(np.vstack([x[~is_below], run_x]), np.concatenate([numbers[~is_below], run_numbers]))
-        return below, above
+        above = x[~is_below]
+        if running:
+            run_x, run_numbers = self._running_rows(running, search_space)
+            numbers = np.concatenate([fin.numbers[order][~is_below], run_numbers])
+            above = np.vstack([above, run_x])[np.argsort(numbers, kind="stable")]
+        return _with_every_param(x[is_below]), _with_every_param(above)
 
-    def _below_rows(self, history: TrialHistory, numbers: np.ndarray) -> np.ndarray:
+    def _below_rows(self, history: TrialHistory, order: np.ndarray) -> np.ndarray:
         """Rows of the good trials: the best completed ones, then the best pruned, then the
         least infeasible, gamma(completed + pruned) in all (ties keep trial-number order)."""
         fin = history.finished
-        n_below = self._gamma(len(numbers))
-        order = np.argsort(numbers, kind="stable")
-        states = np.asarray(fin.states, dtype=np.int64)[order]
-        infeasibility = np.asarray(fin.infeasibility, dtype=float)[order]
+        n_below = self._gamma(len(fin))
+        states = fin.states[order]
+        infeasibility = fin.infeasibility[order]
         feasible = ~(infeasibility > 0)
         chosen = []
         complete = order[feasible & (states == COMPLETE)]
-        values = np.asarray(fin.values, dtype=float)[complete]
+        values = fin.values[complete]
         chosen.append(complete[np.argsort(values if history.minimize else -values, kind="stable")][:max(0, n_below)])
         n_below = max(0, n_below - len(chosen[-1]))
         pruned = order[feasible & (states == PRUNED)]
-        keys = np.asarray(fin.pruned_keys, dtype=float).reshape(-1, 2)[pruned]
-        chosen.append(pruned[np.lexsort((keys[:, 1], keys[:, 0]))][:n_below])
+        steps, last_values = fin.pruned_keys
+        chosen.append(pruned[np.lexsort((last_values[pruned], steps[pruned]))][:n_below])
         n_below = max(0, n_below - len(chosen[-1]))
         infeasible = order[~feasible]
-        chosen.append(infeasible[np.argsort(np.asarray(fin.infeasibility)[infeasible], kind="stable")][:n_below])
+        chosen.append(infeasible[np.argsort(fin.infeasibility[infeasible], kind="stable")][:n_below])
         return np.concatenate(chosen).astype(np.int64)
 
     def _running_rows(self, running: list[FrozenTrial],
@@ -182,10 +185,9 @@ class TPESampler(BaseSampler):
         return self._optuna
 
 
-def _in_number_order(x: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """Rows sorted by trial number, keeping only rows with every parameter."""
-    x = x[np.argsort(numbers, kind="stable")]
-    return x[~np.isnan(x).any(axis=1)]
+def _with_every_param(x: np.ndarray) -> np.ndarray:
+    missing = np.isnan(x).any(axis=1)
+    return x[~missing] if missing.any() else x
 
 
 def _multi_objective(study: optuna.Study) -> bool:
