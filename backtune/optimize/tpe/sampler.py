@@ -56,6 +56,7 @@ class TPESampler(BaseSampler):
         self._random_sampler = RandomSampler(seed=seed)
         self._histories: dict[str, TrialHistory] = {}
         self._optuna: optuna.samplers.TPESampler | None = None
+        self._synced_for: tuple[str, int] | None = None
 
     def reseed_rng(self) -> None:
         self._rng.seed()
@@ -68,7 +69,9 @@ class TPESampler(BaseSampler):
             return self._optuna_sampler().infer_relative_search_space(study, trial)
         if self._multivariate is False:
             return {}
-        space = self._history(study).search_space or {}
+        history = self._history(study)
+        self._synced_for = (study.study_name, trial.number)
+        space = history.search_space or {}
         return {name: dist for name, dist in sorted(space.items()) if not dist.single()}
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
@@ -77,7 +80,10 @@ class TPESampler(BaseSampler):
             return self._optuna_sampler().sample_relative(study, trial, search_space)
         if not search_space:
             return {}
-        history = self._history(study)
+        # Optuna asks for the search space, then right away for the relative sample; the
+        # history synced for the first serves the second (as Optuna's trial cache does).
+        synced, self._synced_for = self._synced_for, None
+        history = self._history(study, sync=synced != (study.study_name, trial.number))
         if history.n_observed() < self._n_startup_trials:
             return {}
         return self._sample(history, trial, search_space)
@@ -104,11 +110,13 @@ class TPESampler(BaseSampler):
         else:
             self._random_sampler.after_trial(study, trial, state, values)
 
-    def _history(self, study: optuna.Study) -> TrialHistory:
+    def _history(self, study: optuna.Study, sync: bool = True) -> TrialHistory:
         """The study's history, brought up to date (rebuilt if the trials are not a
         continuation of what it saw)."""
-        trials = study_trials(study)
         history = self._histories.get(study.study_name)
+        if history is not None and not sync:
+            return history
+        trials = study_trials(study)
         if history is None or not history.sync(trials):
             history = TrialHistory(minimize=study.direction == optuna.study.StudyDirection.MINIMIZE)
             history.sync(trials)
