@@ -29,7 +29,8 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from backtune.optimize.tpe.history import COMPLETE, PRUNED, TrialHistory, running_params, study_trials
+from backtune.optimize.tpe.history import TrialHistory, running_params, study_trials
+from backtune.optimize.tpe.split import below_rows
 from backtune.optimize.tpe.parzen import EstimatorSettings, Mixture, checked_weights, default_gamma, default_weights, dims_of
 
 
@@ -65,10 +66,10 @@ class TPESampler(BaseSampler):
             self._optuna.reseed_rng()
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        if _multi_objective(study):
-            return self._optuna_sampler().infer_relative_search_space(study, trial)
         if self._multivariate is False:
             return {}
+        if _multi_objective(study):
+            return self._optuna_sampler().infer_relative_search_space(study, trial)
         history = self._history(study)
         self._synced_for = (study.study_name, trial.number)
         space = history.search_space or {}
@@ -141,7 +142,7 @@ class TPESampler(BaseSampler):
         fin = history.finished
         order = np.arange(len(fin)) if fin.in_number_order else np.argsort(fin.numbers, kind="stable")
         is_below = np.zeros(len(fin), dtype=bool)
-        is_below[self._below_rows(history, order)] = True
+        is_below[below_rows(fin, self._gamma(len(fin)), history.minimize, order)] = True
         x = np.empty((len(fin), len(search_space)))
         for j, (name, dist) in enumerate(search_space.items()):
             x[:, j] = fin.column(name, dist)
@@ -154,27 +155,6 @@ class TPESampler(BaseSampler):
             numbers = np.concatenate([fin.numbers[order][~is_below], run_numbers])
             above = np.vstack([above, run_x])[np.argsort(numbers, kind="stable")]
         return _with_every_param(x[is_below]), _with_every_param(above)
-
-    def _below_rows(self, history: TrialHistory, order: np.ndarray) -> np.ndarray:
-        """Rows of the good trials: the best completed ones, then the best pruned, then the
-        least infeasible, gamma(completed + pruned) in all (ties keep trial-number order)."""
-        fin = history.finished
-        n_below = self._gamma(len(fin))
-        states = fin.states[order]
-        infeasibility = fin.infeasibility[order]
-        feasible = ~(infeasibility > 0)
-        chosen = []
-        complete = order[feasible & (states == COMPLETE)]
-        values = fin.values[complete]
-        chosen.append(complete[np.argsort(values if history.minimize else -values, kind="stable")][:max(0, n_below)])
-        n_below = max(0, n_below - len(chosen[-1]))
-        pruned = order[feasible & (states == PRUNED)]
-        steps, last_values = fin.pruned_keys
-        chosen.append(pruned[np.lexsort((last_values[pruned], steps[pruned]))][:n_below])
-        n_below = max(0, n_below - len(chosen[-1]))
-        infeasible = order[~feasible]
-        chosen.append(infeasible[np.argsort(fin.infeasibility[infeasible], kind="stable")][:n_below])
-        return np.concatenate(chosen).astype(np.int64)
 
     def _running_rows(self, running: list[FrozenTrial],
                       search_space: dict[str, BaseDistribution]) -> tuple[np.ndarray, np.ndarray]:
