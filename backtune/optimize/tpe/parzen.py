@@ -358,11 +358,13 @@ def _mixture_log_pdf(log_weights, classes, table, n_points):  # pragma: no cover
             for c in range(n_points):
                 acc[c] += table[base + c]
         for c in range(n_points):
+            # Terms more than e^60 below the largest cannot change a double's sum (even
+            # a million of them); leaving them out also avoids exp's slow underflow path.
             v = acc[c]
             if v > top[c]:
-                total[c] = total[c] * math.exp(top[c] - v) + 1.0
+                total[c] = total[c] * math.exp(top[c] - v) + 1.0 if top[c] - v > -60.0 else 1.0
                 top[c] = v
-            elif v > -math.inf:
+            elif v - top[c] > -60.0:
                 total[c] += math.exp(v - top[c])
     out = np.empty(n_points)
     for c in range(n_points):

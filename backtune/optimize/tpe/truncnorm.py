@@ -52,6 +52,11 @@ def log_ndtr(x: float) -> float:
 
 @njit(cache=True)
 def _log_diff(log_p: float, log_q: float) -> float:
+    """log(exp(log_p) - exp(log_q)). Below exp(-60) the correction is under a double's
+    precision; skipping it also skips exp's slow underflow path, which far-tail kernels
+    would otherwise take for most pairs."""
+    if log_q - log_p < -60.0:
+        return log_p
     return log_p + math.log1p(-math.exp(log_q - log_p))
 
 
