@@ -93,20 +93,19 @@ class Mixture:
         taking their inner gap, clipped to [range / min(100, kernels + 1), range]."""
         dims = [self.dims[j] for j in self.num]
         n = len(x)
-        self.low = np.array([d.adapted_low for d in dims])
-        self.high = np.array([d.adapted_high for d in dims])
-        mu = np.empty((n + 1, len(dims)), order="F")
-        mu[:n] = x[:, self.num]
-        logs = [i for i, d in enumerate(dims) if d.log]
-        mu[n] = 0.5 * (self.low + self.high)
+        self.low = np.array([d.adapted_low for d in dims], dtype=float)
+        self.high = np.array([d.adapted_high for d in dims], dtype=float)
+        self.steps = np.array([d.step for d in dims], dtype=float)
+        self.logs = np.array([d.log for d in dims], dtype=bool)
         span = self.high - self.low
         min_sigma = span / min(100.0, 1.0 + n + 1) if settings.consider_magic_clip else np.full_like(span, EPS)
-        self.order = _stable_order(mu[:n], [d.step for d in dims], [d.low for d in dims],
-                                   [(d.high - d.low) / d.step if d.step else 0.0 for d in dims])
-        if logs and n:
-            mu[:n, logs] = np.log(mu[:n, logs])
-        self.mu = mu
-        self.sigma = _bandwidths(mu, self.order, self.low, self.high, min_sigma, span, settings.consider_endpoints)
+        # Compiled code works on one parameter's row of the transposed arrays (contiguous).
+        self.mu_t, self.sigma_t, self.order_t = _fit_kernels(
+            np.ascontiguousarray(x[:, self.num].T, dtype=float).reshape(len(dims), n), self.steps,
+            np.array([d.low for d in dims], dtype=float),
+            np.array([int(round((d.high - d.low) / d.step)) + 1 if d.step else 0 for d in dims], dtype=np.int64),
+            self.logs, self.low, self.high, min_sigma, span, settings.consider_endpoints)
+        self.mu, self.sigma = self.mu_t.T, self.sigma_t.T
 
     def _fit_categorical(self, x: np.ndarray, n: int, settings: EstimatorSettings) -> None:
         """Kernel k of a categorical parameter puts weight 1 + prior/kernels on its observed
@@ -155,43 +154,21 @@ class Mixture:
     def log_pdf(self, y: np.ndarray) -> np.ndarray:
         """log density at each row of ``y`` (internal representation)."""
         n_points = len(y)
-        n_kernels = len(self.weights)
-        tables: list[np.ndarray] = []
-        classes = np.empty((n_kernels, len(self.dims)), dtype=np.int64)
-        offset = 0
-        for i, j in enumerate(self.num):
-            d = self.dims[j]
-            ids, mus, sigmas = _distinct_pairs(self.mu[:, i], self.sigma[:, i], np.ascontiguousarray(self.order[:, i]))
-            yj = y[:, j].astype(float)
-            tables.append(_numerical_table(yj, mus, sigmas, d.step, self.low[i], self.high[i], d.log))
-            classes[:, j] = offset + ids * n_points
-            offset += len(mus) * n_points
+        numerical, classes = _numerical_tables(np.ascontiguousarray(y[:, self.num].T, dtype=float), self.mu_t,
+                                               self.sigma_t, self.order_t, self.steps, self.low, self.high, self.logs)
+        tables = [numerical]
+        offset = len(numerical)
+        all_classes = np.empty((len(self.weights), len(self.dims)), dtype=np.int64)
+        all_classes[:, self.num] = classes
         for j, kernel_classes, rows in zip(self.cat, self.cat_class, self.cat_rows):
             with np.errstate(divide="ignore"):
-                tables.append(np.log(rows[:, y[:, j].astype(np.int64)]))
-            classes[:, j] = offset + kernel_classes * n_points
-            offset += len(rows) * n_points
-        flat = np.concatenate([t.ravel() for t in tables]) if tables else np.empty(0)
+                table = np.log(rows[:, y[:, j].astype(np.int64)])
+            tables.append(table.ravel())
+            all_classes[:, j] = offset + kernel_classes * n_points
+            offset += table.size
         with np.errstate(divide="ignore"):
             log_weights = np.log(self.weights)
-        return _mixture_log_pdf(log_weights, classes, flat, n_points)
-
-
-def _stable_order(x: np.ndarray, steps: list[float], lows: list[float], cells: list[float]) -> np.ndarray:
-    """Each column's sorting permutation, equal values in row (trial-number) order.
-
-    Optuna sorts with numpy's default, unstable sort; which of several equal centres gets
-    the gap to the next value as its bandwidth then depends on numpy's sorting network.
-    Here ties keep trial order, which lets a stepped parameter be sorted by counting its
-    grid cells (O(n)) instead of comparison sorts over every column at every ask.
-    """
-    order = np.empty(x.shape, dtype=np.int64, order="F")
-    for j in range(x.shape[1]):
-        if steps[j] and cells[j] < 1_000_000:
-            order[:, j] = _counting_order(x[:, j], lows[j], steps[j], int(round(cells[j])) + 1)
-        else:
-            order[:, j] = np.argsort(x[:, j], kind="stable")
-    return order
+        return _mixture_log_pdf(log_weights, all_classes, np.concatenate(tables), n_points)
 
 
 def default_gamma(n: int) -> int:
@@ -231,6 +208,60 @@ def _truncnorm_rvs(quantiles, a, b, loc, scale):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _fit_kernels(obs, steps, grid_lows, n_cells, logs, low, high, min_sigma, span,
+                 consider_endpoints):  # pragma: no cover - compiled
+    """Kernel centres (observations, log-scaled where the parameter is; the prior's last),
+    bandwidths, and each column's sorting permutation.
+
+    Equal values keep row (trial-number) order. Optuna sorts with numpy's default,
+    unstable sort, so which of several equal centres gets the gap to the next value as its
+    bandwidth depends on numpy's sorting network; a stable order lets a stepped parameter
+    be sorted by counting its grid cells, O(n), at every ask.
+    """
+    d, n = obs.shape
+    mu = np.empty((d, n + 1))
+    order = np.empty((d, n), dtype=np.int64)
+    for j in range(d):
+        if steps[j] > 0 and n_cells[j] <= 1_000_000:
+            order[j] = _counting_order(obs[j], grid_lows[j], steps[j], n_cells[j])
+        else:
+            order[j] = np.argsort(obs[j], kind="mergesort")
+        for i in range(n):
+            mu[j, i] = math.log(obs[j, i]) if logs[j] else obs[j, i]
+        mu[j, n] = 0.5 * (low[j] + high[j])
+    return mu, _bandwidths(mu, order, low, high, min_sigma, span, consider_endpoints), order
+
+
+@njit(cache=True)
+def _numerical_tables(y, mu, sigma, order, steps, low, high, logs):  # pragma: no cover - compiled
+    """For every numerical parameter, the table of ``_numerical_table`` over its distinct
+    (centre, bandwidth) pairs, all in one flat array; ``classes[k, j]`` is the offset of
+    kernel k's row for parameter j."""
+    d, n_kernels = mu.shape
+    n_points = y.shape[1]
+    classes = np.empty((n_kernels, d), dtype=np.int64)
+    pair_mu = np.empty((d, n_kernels))
+    pair_sigma = np.empty((d, n_kernels))
+    counts = np.empty(d, dtype=np.int64)
+    for j in range(d):
+        ids, mus, sigmas = _distinct_pairs(mu[j], sigma[j], order[j])
+        classes[:, j] = ids
+        counts[j] = mus.size
+        pair_mu[j, :mus.size] = mus
+        pair_sigma[j, :mus.size] = sigmas
+    flat = np.empty(counts.sum() * n_points)
+    offset = 0
+    for j in range(d):
+        u = counts[j]
+        table = _numerical_table(y[j], pair_mu[j, :u], pair_sigma[j, :u], steps[j], low[j], high[j], logs[j])
+        flat[offset:offset + u * n_points] = table.ravel()
+        for k in range(n_kernels):
+            classes[k, j] = offset + classes[k, j] * n_points
+        offset += u * n_points
+    return flat, classes
+
+
+@njit(cache=True)
 def _counting_order(x, low, step, n_cells):  # pragma: no cover - compiled
     """Stable sorting permutation of values on the grid low + k * step."""
     cell = np.empty(x.size, dtype=np.int64)
@@ -253,22 +284,22 @@ def _bandwidths(mu, order, low, high, min_sigma, span, consider_endpoints):  # p
     """Each observed centre's larger gap to its sorted neighbours (the domain's ends beyond
     the extremes, whose own bandwidth is their inner gap unless ``consider_endpoints``),
     clipped to [min_sigma, span]; the prior kernel (last row) spans the domain."""
-    n = order.shape[0]
+    d, n = order.shape
     sigma = np.empty_like(mu)
-    for j in range(mu.shape[1]):
+    for j in range(d):
         for t in range(n):
-            k = order[t, j]
-            cur = mu[k, j]
-            prev = low[j] if t == 0 else mu[order[t - 1, j], j]
-            nxt = high[j] if t == n - 1 else mu[order[t + 1, j], j]
+            k = order[j, t]
+            cur = mu[j, k]
+            prev = low[j] if t == 0 else mu[j, order[j, t - 1]]
+            nxt = high[j] if t == n - 1 else mu[j, order[j, t + 1]]
             gap = max(cur - prev, nxt - cur)
             if not consider_endpoints and n >= 2:
                 if t == 0:
                     gap = nxt - cur
                 elif t == n - 1:
                     gap = cur - prev
-            sigma[k, j] = min(max(gap, min_sigma[j]), span[j])
-        sigma[n, j] = span[j]
+            sigma[j, k] = min(max(gap, min_sigma[j]), span[j])
+        sigma[j, n] = span[j]
     return sigma
 
 
