@@ -155,27 +155,32 @@ def end_to_end(trials: int, workers: int) -> None:
     print(f"  tpe / random = {ratio:.2f}  (goal >= {E2E_GOAL}: {'met' if ratio >= E2E_GOAL else 'NOT met'})")
 
 
-def best_values(name: str, seed: int, objective: Callable, space: dict | None, checkpoints: list[int],
-                maximize: bool) -> list[float]:
-    """Best value found after each checkpoint's number of trials, one seeded run."""
+def best_values(task: tuple[str, str, int, list[int], bool]) -> list[float]:
+    """Best value found after each checkpoint's number of trials, one seeded run (a
+    module-level function of plain values, so a process pool can run it)."""
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    case, name, seed, checkpoints, maximize = task
+    objective = OBJECTIVES[case]()
     study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=make_sampler(name, seed))
     best, out = -math.inf if maximize else math.inf, []
-    for n in range(1, checkpoints[-1] + 1):
-        study.optimize(objective, n_trials=1)
-        last = study.trials[-1]
-        if last.value is not None:
-            best = max(best, last.value) if maximize else min(best, last.value)
-        if n in checkpoints:
+
+    def track(study, trial) -> None:
+        nonlocal best
+        if trial.value is not None:
+            best = max(best, trial.value) if maximize else min(best, trial.value)
+        if trial.number + 1 in checkpoints:
             out.append(best)
+
+    study.optimize(objective, n_trials=checkpoints[-1], callbacks=[track])
     return out
 
 
-def compare(label: str, objective: Callable, checkpoints: list[int], seeds: int, maximize: bool) -> None:
+def compare(pool, label: str, case: str, checkpoints: list[int], seeds: int, maximize: bool) -> None:
     from scipy.stats import mannwhitneyu
 
-    runs = {name: [best_values(name, seed, objective, None, checkpoints, maximize) for seed in range(seeds)]
+    runs = {name: pool.map(best_values, [(case, name, seed, checkpoints, maximize) for seed in range(seeds)])
             for name in SAMPLERS}
     for i, n in enumerate(checkpoints):
         ours = [r[i] for r in runs["tpe"]]
@@ -183,7 +188,7 @@ def compare(label: str, objective: Callable, checkpoints: list[int], seeds: int,
         two_sided = mannwhitneyu(ours, theirs, alternative="two-sided").pvalue
         worse = mannwhitneyu(ours, theirs, alternative="less" if maximize else "greater").pvalue
         print(f"  {label:<24} {n:>6,} {statistics.median(ours):>12.4f} {statistics.median(theirs):>12.4f} "
-              f"{two_sided:>9.3f} {worse:>12.3f}")
+              f"{two_sided:>9.3f} {worse:>12.3f}", flush=True)
 
 
 def strategy_objective(strategy: str):
@@ -210,18 +215,29 @@ def mixed(trial) -> float:
     return (x - shift) ** 2 + math.log(y / 0.5) ** 2 + 0.1 * (k - 7) ** 2 + (0.0 if kind == "b" else 0.5)
 
 
-def quality(seeds: int, strategy_checkpoints: list[int], function_trials: int) -> None:
-    import optuna
+OBJECTIVES: dict[str, Callable[[], Callable]] = {
+    "sma_cross": lambda: strategy_objective("sma_cross"),
+    "trailing_ma": lambda: strategy_objective("trailing_ma"),
+    "sphere5": lambda: shifted_sphere(5),
+    "sphere20": lambda: shifted_sphere(20),
+    "mixed": lambda: mixed,
+}
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+def quality(seeds: int, strategy_checkpoints: list[int], function_trials: int) -> None:
+    """Seeds run two at a time (a process each): the machine's two cores."""
+    import multiprocessing
+
     print(f"\n3. search quality over {seeds} seeds: median best value; Mann-Whitney U p-values "
           "(two-sided; one-sided for 'tpe worse')")
-    print(f"  {'case':<24} {'trials':>6} {'tpe':>12} {'tpe-optuna':>12} {'p (2-sided)':>9} {'p (tpe worse)':>12}")
-    for strategy in ("sma_cross", "trailing_ma"):
-        compare(f"{strategy} score (max)", strategy_objective(strategy), strategy_checkpoints, seeds, True)
-    compare("sphere 5-D (min)", shifted_sphere(5), [function_trials], seeds, False)
-    compare("sphere 20-D (min)", shifted_sphere(20), [function_trials], seeds, False)
-    compare("mixed cat/cont (min)", mixed, [function_trials], seeds, False)
+    print(f"  {'case':<24} {'trials':>6} {'tpe':>12} {'tpe-optuna':>12} {'p (2-sided)':>9} {'p (tpe worse)':>12}",
+          flush=True)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        for strategy in ("sma_cross", "trailing_ma"):
+            compare(pool, f"{strategy} score (max)", strategy, strategy_checkpoints, seeds, True)
+        compare(pool, "sphere 5-D (min)", "sphere5", [function_trials], seeds, False)
+        compare(pool, "sphere 20-D (min)", "sphere20", [function_trials], seeds, False)
+        compare(pool, "mixed cat/cont (min)", "mixed", [function_trials], seeds, False)
 
 
 def main() -> None:
