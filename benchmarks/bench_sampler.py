@@ -122,7 +122,7 @@ def sampling_ms(name: str, space: dict, n: int, asks: int) -> tuple[float, float
     for i in range(asks + 1):
         before, cpu_before = sampler.seconds, sampler.cpu_seconds
         trial = study.ask(space)
-        study.tell(trial, study.trials[n - 1 - i].value)
+        study.tell(trial, study.get_trials(deepcopy=False)[n - 1 - i].value)
         if i:
             wall.append(sampler.seconds - before)
             cpu.append(sampler.cpu_seconds - cpu_before)
