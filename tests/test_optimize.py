@@ -318,7 +318,7 @@ def test_workers_read_the_shared_bars_not_the_csv(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "qmc", "nsga2"])
+@pytest.mark.parametrize("sampler", ["tpe", "tpe-optuna", "random", "cmaes", "qmc", "nsga2"])
 def test_each_sampler_runs(tmp_path, sampler):
     summary, _ = run(tmp_path, sampler=sampler, warmup_trials=3, budget={"mode": "trials", "trials": 8})
     assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 8

@@ -28,6 +28,7 @@ bp = Blueprint("pages", __name__)
 
 SAMPLER_LABELS = {
     "tpe": "TPE: learns from good trials (recommended)",
+    "tpe-optuna": "TPE (Optuna reference)",
     "random": "Random: uniform, a baseline",
     "nsga2": "NSGA-II: genetic, for several targets",
     "cmaes": "CMA-ES: numeric ranges, one target",

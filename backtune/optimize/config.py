@@ -25,7 +25,7 @@ from backtune.registry import get_strategy
 from backtune.robustness.cscv import BLOCK_RANGE, DEFAULT_BLOCKS, MIN_TRIALS, check_blocks
 from backtune.window import DataWindow
 
-SAMPLERS = ("tpe", "random", "nsga2", "cmaes", "gp", "qmc")
+SAMPLERS = ("tpe", "tpe-optuna", "random", "nsga2", "cmaes", "gp", "qmc")
 PRUNERS = ("none", "median", "percentile")
 BUDGET_MODES = ("trials", "time", "convergence")
 MAX_WORKERS = 32
@@ -161,7 +161,7 @@ class RunConfig:
             # PyTorch is several GB, so Backtune does not install it by default.
             raise FieldError("sampler", "the gp sampler needs PyTorch (pip install torch); pick another or install it")
         if len(targets) > 1 and sampler in ("cmaes", "gp"):
-            raise FieldError("sampler", f"{sampler} handles a single target; use nsga2, tpe, random or qmc")
+            raise FieldError("sampler", f"{sampler} handles a single target; use nsga2, tpe, tpe-optuna, random or qmc")
         pruner = _choice(raw, "pruner", PRUNERS, "none")
         if len(targets) > 1 and pruner != "none":
             raise FieldError("pruner", "Optuna prunes single-target runs only; use none with several targets")

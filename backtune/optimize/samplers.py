@@ -7,6 +7,7 @@ import zlib
 import optuna
 
 from backtune.optimize.config import RunConfig
+from backtune.optimize.tpe import TPESampler
 
 METRICS_ATTR = "metrics"
 
@@ -16,9 +17,10 @@ def build_sampler(config: RunConfig, worker_index: int) -> optuna.samplers.BaseS
     exactly and parallel workers do not propose the same points."""
     seed = None if config.seed is None else config.seed + worker_index
     startup = config.warmup_trials
-    if config.sampler == "tpe":
-        return optuna.samplers.TPESampler(n_startup_trials=startup, multivariate=True, seed=seed,
-                                          constant_liar=config.workers > 1)
+    if config.sampler in ("tpe", "tpe-optuna"):
+        # Backtune's TPE and Optuna's, the reference, with the same settings.
+        tpe = TPESampler if config.sampler == "tpe" else optuna.samplers.TPESampler
+        return tpe(n_startup_trials=startup, multivariate=True, seed=seed, constant_liar=config.workers > 1)
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if config.sampler == "nsga2":

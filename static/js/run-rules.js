@@ -10,7 +10,7 @@
 import { paramState } from "./param-form.js";
 import { formatNumber } from "./format.js";
 
-const MULTI_SAMPLERS = ["nsga2", "tpe", "random", "qmc"];
+const MULTI_SAMPLERS = ["nsga2", "tpe", "tpe-optuna", "random", "qmc"];
 
 /** A number typed in a form, or null when the text is not one. */
 export function parseNumber(text) {
