@@ -57,7 +57,7 @@ def prefilled_study(space: dict, n: int, seed: int):
     rng = np.random.RandomState(seed)
     study = optuna.create_study(direction="maximize")
     trials = []
-    for number in range(n):
+    for _ in range(n):
         params, internal = {}, []
         for name, dist in space.items():
             if isinstance(dist, optuna.distributions.CategoricalDistribution):

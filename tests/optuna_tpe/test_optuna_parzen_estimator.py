@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
+
 from optuna import distributions
 
 from backtune.optimize.tpe.parzen import EstimatorSettings, Mixture, checked_weights, default_weights, dims_of

@@ -6,13 +6,16 @@
 # against Optuna's own sampler there).
 from __future__ import annotations
 
-import random
-import warnings
 from collections.abc import Callable
-from unittest.mock import PropertyMock, patch
+import random
+from typing import Literal
+from unittest.mock import patch
+from unittest.mock import PropertyMock
+import warnings
+
+import pytest
 
 import optuna
-import pytest
 
 from backtune.optimize.tpe import TPESampler
 

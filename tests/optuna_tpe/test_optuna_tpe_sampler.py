@@ -5,20 +5,22 @@
 # sampler does not offer are removed (listed, with the reason, in docs/optimization.md).
 from __future__ import annotations
 
-import random
-import warnings
 from collections.abc import Callable
+import random
 from typing import Literal
-from unittest.mock import Mock, patch
+from unittest.mock import Mock
+from unittest.mock import patch
+import warnings
 
 import numpy as np
-import optuna
 import pytest
+
+import optuna
 from optuna import distributions
+from backtune.optimize.tpe import TPESampler
 from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import Trial
 
-from backtune.optimize.tpe import TPESampler
 from backtune.optimize.tpe.history import TrialHistory
 from backtune.optimize.tpe.split import below_rows
 
