@@ -74,6 +74,8 @@ def _database_url(text: str | None) -> str | None:
     if not text:
         return None
     if not parse_storage(text, "BACKTUNE_DATABASE_URL").is_database:
-        raise StorageUrlError("BACKTUNE_DATABASE_URL", "expected a database URL such as "
-                                                       "postgresql+psycopg://user@host:5432/db, not a file path")
+        raise StorageUrlError(
+            "BACKTUNE_DATABASE_URL",
+            "expected a database URL such as postgresql+psycopg://user@host:5432/db, not a file path",
+        )
     return text

@@ -477,8 +477,9 @@ def kama(x: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def moving_average(kind: int, close: np.ndarray, volume: np.ndarray, high: np.ndarray, low: np.ndarray,
-                   length: int) -> np.ndarray:
+def moving_average(
+    kind: int, close: np.ndarray, volume: np.ndarray, high: np.ndarray, low: np.ndarray, length: int
+) -> np.ndarray:
     """One entry point for a strategy whose MA type is a parameter; ``kind`` is ``ma_code(name)``.
 
     Takes every input any type needs so callers need not branch; VWAP ignores ``length``.

@@ -104,9 +104,7 @@ class Metrics:
         return out
 
 
-METRICS: tuple[MetricSpec, ...] = tuple(
-    MetricSpec(key=f.name, **f.metadata) for f in fields(Metrics)
-)
+METRICS: tuple[MetricSpec, ...] = tuple(MetricSpec(key=f.name, **f.metadata) for f in fields(Metrics))
 METRIC_KEYS: tuple[str, ...] = tuple(spec.key for spec in METRICS)
 
 
@@ -269,8 +267,15 @@ def _curve_pass(
         return max_drop, max_drop_pct, longest_bars, longest_ns, ulcer, math.nan, math.nan, math.nan
     mean = shift + shifted_sum / m
     variance = max(shifted_sq - shifted_sum * shifted_sum / m, 0.0) / (m - 1)
-    return max_drop, max_drop_pct, longest_bars, longest_ns, ulcer, mean, math.sqrt(variance), math.sqrt(
-        downside_sq / m
+    return (
+        max_drop,
+        max_drop_pct,
+        longest_bars,
+        longest_ns,
+        ulcer,
+        mean,
+        math.sqrt(variance),
+        math.sqrt(downside_sq / m),
     )
 
 
@@ -377,8 +382,19 @@ def _ascending(values: np.ndarray) -> bool:
 
 def _trade_stats(trades: Trades) -> dict[str, float | int]:
     """Closed-trade statistics; the open position is excluded because its PnL is not final."""
-    (count, winning, losing, gross_profit, gross_loss, avg_trade, pnl_std, avg_trade_pct, largest_win, largest_loss,
-     avg_bars_held) = _trade_pass(trades.net_pnl, trades.pnl_pct, trades.entry_idx, trades.exit_idx)
+    (
+        count,
+        winning,
+        losing,
+        gross_profit,
+        gross_loss,
+        avg_trade,
+        pnl_std,
+        avg_trade_pct,
+        largest_win,
+        largest_loss,
+        avg_bars_held,
+    ) = _trade_pass(trades.net_pnl, trades.pnl_pct, trades.entry_idx, trades.exit_idx)
     return {
         "total_trades": count,
         "winning_trades": winning,
@@ -434,8 +450,19 @@ def _trade_pass(
     for i in range(count):
         squares += (pnl[i] - mean) ** 2
     std = math.sqrt(squares / (count - 1)) if count >= 2 else math.nan
-    return (count, winning, losing, gross_profit, gross_loss, mean, std, pct_sum / count,
-            largest_win if winning else math.nan, largest_loss if losing else math.nan, held / count)
+    return (
+        count,
+        winning,
+        losing,
+        gross_profit,
+        gross_loss,
+        mean,
+        std,
+        pct_sum / count,
+        largest_win if winning else math.nan,
+        largest_loss if losing else math.nan,
+        held / count,
+    )
 
 
 def _expectancy(avg_trade: float, gross_loss: float, losing: int) -> float:

@@ -30,9 +30,15 @@ def trade_records(trades: Trades) -> list[dict[str, Any]]:
             "bars": int(bars),
         }
         for d, et, xt, ep, xp, sz, pnl, pct, bars in zip(
-            trades.direction.tolist(), trades.entry_time.tolist(), trades.exit_time.tolist(),
-            trades.entry_price.tolist(), trades.exit_price.tolist(), trades.size.tolist(),
-            trades.net_pnl.tolist(), trades.pnl_pct.tolist(), trades.bars_held.tolist(),
+            trades.direction.tolist(),
+            trades.entry_time.tolist(),
+            trades.exit_time.tolist(),
+            trades.entry_price.tolist(),
+            trades.exit_price.tolist(),
+            trades.size.tolist(),
+            trades.net_pnl.tolist(),
+            trades.pnl_pct.tolist(),
+            trades.bars_held.tolist(),
         )
     ]
 
@@ -63,8 +69,9 @@ def window_record(result: BacktestResult) -> dict[str, Any]:
     }
 
 
-def backtest_report(strategy_id: str, params: Mapping[str, Any], result: BacktestResult,
-                    metrics: Mapping[str, Any]) -> dict[str, Any]:
+def backtest_report(
+    strategy_id: str, params: Mapping[str, Any], result: BacktestResult, metrics: Mapping[str, Any]
+) -> dict[str, Any]:
     return {
         "strategy": strategy_id,
         "params": dict(params),
@@ -84,8 +91,12 @@ def equity_points(result: BacktestResult, max_points: int = 1_000) -> list[list[
     time = result.bars.time[start:]
     peak = np.maximum.accumulate(np.maximum(equity, result.initial_capital))
     drawdown = (equity / peak - 1.0) * 100.0
-    keep = np.unique(np.concatenate([
-        np.linspace(0, len(equity) - 1, num=min(max_points - 1, len(equity))).astype(np.int64),
-        [int(np.argmin(drawdown))],
-    ]))
+    keep = np.unique(
+        np.concatenate(
+            [
+                np.linspace(0, len(equity) - 1, num=min(max_points - 1, len(equity))).astype(np.int64),
+                [int(np.argmin(drawdown))],
+            ]
+        )
+    )
     return [[iso_utc(time[i]), float(equity[i]), float(drawdown[i])] for i in keep.tolist()]

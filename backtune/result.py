@@ -79,12 +79,20 @@ def truncated(result: BacktestResult, last: int) -> BacktestResult:
     position = result.open_position if result.open_position and result.open_position.entry_idx <= last else None
     if open_now.any():
         i = int(np.flatnonzero(open_now)[0])
-        position = OpenPosition(int(trades.direction[i]), int(trades.entry_idx[i]), int(trades.entry_time[i]),
-                                float(trades.entry_price[i]), float(trades.size[i]), 0.0, 0.0)
+        position = OpenPosition(
+            int(trades.direction[i]),
+            int(trades.entry_idx[i]),
+            int(trades.entry_time[i]),
+            float(trades.entry_price[i]),
+            float(trades.size[i]),
+            0.0,
+            0.0,
+        )
     if position is not None:
         mark = float(result.bars.close[last])
-        position = replace(position, mark_price=mark,
-                           unrealized_pnl=(mark - position.entry_price) * position.size * position.direction)
+        position = replace(
+            position, mark_price=mark, unrealized_pnl=(mark - position.entry_price) * position.size * position.direction
+        )
     return replace(
         result,
         bars=result.bars.slice(0, last),
@@ -107,14 +115,22 @@ def closed_at_end(result: BacktestResult) -> BacktestResult:
     exit_fee = price * position.size * result.commission
     net = gross - exit_fee - position.entry_price * position.size * result.commission
     closing = {
-        "direction": position.direction, "entry_idx": position.entry_idx, "exit_idx": last,
-        "entry_time": position.entry_time, "exit_time": int(result.bars.time[last]),
-        "entry_price": position.entry_price, "exit_price": price, "size": position.size, "net_pnl": net,
+        "direction": position.direction,
+        "entry_idx": position.entry_idx,
+        "exit_idx": last,
+        "entry_time": position.entry_time,
+        "exit_time": int(result.bars.time[last]),
+        "entry_price": position.entry_price,
+        "exit_price": price,
+        "size": position.size,
+        "net_pnl": net,
         "pnl_pct": net / (position.entry_price * position.size) * 100.0,
     }
     trades = result.trades
-    columns = {name: np.append(getattr(trades, name), np.array(value, dtype=getattr(trades, name).dtype))
-               for name, value in closing.items()}
+    columns = {
+        name: np.append(getattr(trades, name), np.array(value, dtype=getattr(trades, name).dtype))
+        for name, value in closing.items()
+    }
     equity = result.equity.copy()
     closed_equity = result.closed_equity.copy()
     closed_equity[last] += gross - exit_fee

@@ -77,11 +77,19 @@ def link_config(strategy: str, *, workers: int, sampler: str, trials: int, seed:
     """
     from backtune.optimize.config import RunConfig
 
-    return RunConfig.parse({
-        "data": str(LINK_15M), "strategy": strategy, "workers": workers, "sampler": sampler, "seed": seed,
-        "budget": {"mode": "trials", "trials": trials}, "capital": CASH, "commission": COMMISSION,
-        "keep_journal": True,
-    })
+    return RunConfig.parse(
+        {
+            "data": str(LINK_15M),
+            "strategy": strategy,
+            "workers": workers,
+            "sampler": sampler,
+            "seed": seed,
+            "budget": {"mode": "trials", "trials": trials},
+            "capital": CASH,
+            "commission": COMMISSION,
+            "keep_journal": True,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -178,8 +186,9 @@ class RunTiming:
         return self.tree.cpu_between(self.warm, self.last_complete) / len(self._steady())
 
 
-def timed_run(config: RunConfig, bars: OHLCV, runs_root: Path, pool: WorkerPool | None = None,
-              sample_processes: bool = True) -> RunTiming:
+def timed_run(
+    config: RunConfig, bars: OHLCV, runs_root: Path, pool: WorkerPool | None = None, sample_processes: bool = True
+) -> RunTiming:
     """prepare_run (untimed), then time execute_run (with ``pool``'s warm workers, if
     given), sampling its processes (see ProcessTree) unless told not to, and read the kept
     journal. The sampler is a thread of this process: a one-worker run's worker thread
@@ -322,8 +331,9 @@ class ProcessTree:
         status = _kb_fields(Path(f"/proc/{pid}/status").read_text())
         if "VmHWM" not in status:
             raise ProcessLookupError(pid)  # exiting: its memory is already gone
-        return Process(kind, (int(fields[11]) + int(fields[12])) / tick, status["VmHWM"] / 1024,
-                       status["RssAnon"] / 1024)
+        return Process(
+            kind, (int(fields[11]) + int(fields[12])) / tick, status["VmHWM"] / 1024, status["RssAnon"] / 1024
+        )
 
 
 def _kind(command: bytes) -> str:

@@ -54,13 +54,22 @@ class Phase:
 
     def describe(self) -> str:
         count = len(self.latencies_ms)
-        return (f"{count} requests in {self.wall_s:.1f} s ({count / self.wall_s:.0f}/s), "
-                f"p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms, "
-                f"p99 {self.percentile(99):.1f} ms, max {max(self.latencies_ms):.1f} ms, errors {self.errors}")
+        return (
+            f"{count} requests in {self.wall_s:.1f} s ({count / self.wall_s:.0f}/s), "
+            f"p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms, "
+            f"p99 {self.percentile(99):.1f} ms, max {max(self.latencies_ms):.1f} ms, errors {self.errors}"
+        )
 
 
-def poll(server: LiveServer, path: str, clients: int, interval: float, requests: int, seconds: float,
-         while_running: bool = False) -> Phase:
+def poll(
+    server: LiveServer,
+    path: str,
+    clients: int,
+    interval: float,
+    requests: int,
+    seconds: float,
+    while_running: bool = False,
+) -> Phase:
     """``requests`` GETs of ``path`` shared by ``clients`` threads, each on a fixed schedule
     of one every ``interval`` s, for at most ``seconds``; with ``while_running``, also only
     while the job says it is running."""
@@ -130,9 +139,16 @@ def main() -> None:
     shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
     try:
         with LiveServer(home, BACKTUNE_MAX_JOBS="1", BACKTUNE_MAX_WORKERS="2") as server:
-            submitted = server.post_json("/api/optimize", {
-                "strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 2,
-                "optuna_budget_mode": "time", "optuna_time_limit": args.seconds + BUDGET_MARGIN_S})
+            submitted = server.post_json(
+                "/api/optimize",
+                {
+                    "strategy": "sma_cross",
+                    "csvPath": "GOOG.csv",
+                    "worker_processes": 2,
+                    "optuna_budget_mode": "time",
+                    "optuna_time_limit": args.seconds + BUDGET_MARGIN_S,
+                },
+            )
             assert submitted.status == 202, submitted.json()
             path = submitted.json()["links"]["self"]
             job = server.get(path).json()
@@ -157,8 +173,10 @@ def main() -> None:
     print(f"while optimising (2 workers busy on {cores:.2f} cores, {trials} trials so far): {busy.describe()}")
     print(f"nothing running (reference): {idle.describe()}")
     p99, ratio = busy.percentile(99), busy.percentile(99) / idle.percentile(99)
-    print(f"p99 while optimising {p99:.1f} ms, {ratio:.2f}x the reference's {idle.percentile(99):.1f} ms "
-          f"(goal <= {GOAL_P99_MS:.0f} ms) {'OK' if p99 <= GOAL_P99_MS else 'ABOVE GOAL'}")
+    print(
+        f"p99 while optimising {p99:.1f} ms, {ratio:.2f}x the reference's {idle.percentile(99):.1f} ms "
+        f"(goal <= {GOAL_P99_MS:.0f} ms) {'OK' if p99 <= GOAL_P99_MS else 'ABOVE GOAL'}"
+    )
     print(machine())
 
 

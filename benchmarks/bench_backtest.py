@@ -60,23 +60,32 @@ def main() -> None:
             warnings.simplefilter("ignore")
             Backtest(frame, SmaCross, cash=10_000, commission=0.0005).run(n1=10, n2=20)
 
-    times = call_times({
-        "theirs": (theirs, 1),
-        "sma": (ours(sma_cross, sma_params), 20),
-        "engine": (engine_only, 20),
-        "tma": (ours(trailing_ma, tma_params), 20),
-    }, rounds=args.rounds)
+    times = call_times(
+        {
+            "theirs": (theirs, 1),
+            "sma": (ours(sma_cross, sma_params), 20),
+            "engine": (engine_only, 20),
+            "tma": (ours(trailing_ma, tma_params), 20),
+        },
+        rounds=args.rounds,
+    )
     ref, sma, engine, tma = (times[name].fastest for name in ("theirs", "sma", "engine", "tma"))
     ratio = ref / sma
     typical = times["theirs"].median / times["sma"].median
-    print(f"bars: {len(bars)}; fastest and median single calls over {args.rounds} interleaved rounds "
-          f"(backtesting.py 1 call a round, Backtune 20); {machine()}")
+    print(
+        f"bars: {len(bars)}; fastest and median single calls over {args.rounds} interleaved rounds "
+        f"(backtesting.py 1 call a round, Backtune 20); {machine()}"
+    )
     print(f"backtesting.py SmaCross:   {ref * 1e3:9.2f} ms  (median {times['theirs'].median * 1e3:.2f} ms)")
-    print(f"backtune sma_cross:        {sma * 1e3:9.3f} ms  (median {times['sma'].median * 1e3:.3f} ms; "
-          f"engine alone {engine * 1e3:.3f} ms, {ref / engine:,.0f}x; metrics {(sma - engine) * 1e3:.3f} ms)")
+    print(
+        f"backtune sma_cross:        {sma * 1e3:9.3f} ms  (median {times['sma'].median * 1e3:.3f} ms; "
+        f"engine alone {engine * 1e3:.3f} ms, {ref / engine:,.0f}x; metrics {(sma - engine) * 1e3:.3f} ms)"
+    )
     print(f"backtune trailing_ma:      {tma * 1e3:9.3f} ms  ({ref / tma:,.0f}x backtesting.py's SmaCross)")
-    print(f"sma_cross speed-up: {ratio:,.0f}x fastest vs fastest (goal >= {GOAL:.0f}x) "
-          f"{'OK' if ratio >= GOAL else 'BELOW GOAL'}; {typical:,.0f}x median vs median")
+    print(
+        f"sma_cross speed-up: {ratio:,.0f}x fastest vs fastest (goal >= {GOAL:.0f}x) "
+        f"{'OK' if ratio >= GOAL else 'BELOW GOAL'}; {typical:,.0f}x median vs median"
+    )
 
 
 if __name__ == "__main__":

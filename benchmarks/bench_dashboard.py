@@ -111,8 +111,13 @@ def measure(config: Any, runs: Path, bars: Any, client: Any | None, interval: fl
     finally:
         if poller is not None:
             poller.stop()
-    return Measured(poller is not None, summary["trials_per_s"], summary["trials"]["total"],
-                    summary["timings"]["optimize_s"], poller)
+    return Measured(
+        poller is not None,
+        summary["trials_per_s"],
+        summary["trials"]["total"],
+        summary["timings"]["optimize_s"],
+        poller,
+    )
 
 
 def main() -> None:
@@ -132,10 +137,16 @@ def main() -> None:
     bars = load_csv(LINK_15M).bars
 
     def config(seconds: float) -> RunConfig:
-        return RunConfig.parse({
-            "data": str(LINK_15M), "strategy": "sma_cross", "workers": 2, "sampler": "random", "seed": 1,
-            "budget": {"mode": "time", "seconds": seconds},
-        })
+        return RunConfig.parse(
+            {
+                "data": str(LINK_15M),
+                "strategy": "sma_cross",
+                "workers": 2,
+                "sampler": "random",
+                "seed": 1,
+                "budget": {"mode": "time", "seconds": seconds},
+            }
+        )
 
     print(load())
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,8 +158,10 @@ def main() -> None:
         pairs: list[tuple[Measured, Measured]] = []
         for round_ in range(args.rounds):
             order = (False, True) if round_ % 2 == 0 else (True, False)
-            measured = {polled: measure(config(args.seconds), home / "runs", bars, client if polled else None,
-                                        args.interval) for polled in order}
+            measured = {
+                polled: measure(config(args.seconds), home / "runs", bars, client if polled else None, args.interval)
+                for polled in order
+            }
             pairs.append((measured[False], measured[True]))
             print(f"round {round_ + 1}: ratio {measured[True].trials_per_s / measured[False].trials_per_s:.3f}")
             for polled in order:
@@ -163,9 +176,11 @@ def main() -> None:
     ratio = polled_rate / alone_rate
     median = statistics.median(p.trials_per_s / a.trials_per_s for a, p in pairs)
     cpu = statistics.mean(p.poller.cpu_s / p.seconds for _, p in pairs)
-    print(f"trials/s alone {alone_rate:.1f}, polled every {args.interval} s {polled_rate:.1f}: ratio {ratio:.3f} "
-          f"(median of rounds {median:.3f}; goal >= {GOAL}) {'OK' if ratio >= GOAL else 'BELOW GOAL'}; "
-          f"polling used {cpu:.1%} of one core")
+    print(
+        f"trials/s alone {alone_rate:.1f}, polled every {args.interval} s {polled_rate:.1f}: ratio {ratio:.3f} "
+        f"(median of rounds {median:.3f}; goal >= {GOAL}) {'OK' if ratio >= GOAL else 'BELOW GOAL'}; "
+        f"polling used {cpu:.1%} of one core"
+    )
 
 
 def load() -> str:
@@ -177,10 +192,12 @@ def describe(result: Measured) -> str:
     line = f"{'polled' if result.polled else 'alone '}: {result.trials_per_s:7.1f} trials/s ({result.trials} trials)"
     if result.poller is not None:
         latencies = sorted(result.poller.latencies)
-        line += (f"; {len(latencies)} polls, median {statistics.median(latencies) * 1e3:.0f} ms, "
-                 f"max {latencies[-1] * 1e3:.0f} ms, poller CPU {result.poller.cpu_s:.2f} s "
-                 f"({result.poller.cpu_s / result.seconds:.1%} of a core), "
-                 f"last seen {result.poller.trials_seen} trials")
+        line += (
+            f"; {len(latencies)} polls, median {statistics.median(latencies) * 1e3:.0f} ms, "
+            f"max {latencies[-1] * 1e3:.0f} ms, poller CPU {result.poller.cpu_s:.2f} s "
+            f"({result.poller.cpu_s / result.seconds:.1%} of a core), "
+            f"last seen {result.poller.trials_seen} trials"
+        )
     return line
 
 

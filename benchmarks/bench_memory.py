@@ -45,15 +45,19 @@ def child(workers: int, trials: int) -> None:
         run = timed_run(link_config("sma_cross", workers=workers, sampler="random", trials=trials), bars, Path(tmp))
         bars_mb = sum(f.stat().st_size for f in Path(run.summary["run_dir"], "bars").iterdir()) / 2**20
     processes = run.tree.processes.values()
-    print(json.dumps({
-        "coordinator": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "coordinator_anon": next(p.anon_mb for p in processes if p.kind == "coordinator"),
-        "largest_joined": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "workers": [(p.peak_rss_mb, p.anon_mb) for p in processes if p.kind == "worker"],
-        "tracker": sum(p.peak_rss_mb for p in processes if p.kind == "resource tracker"),
-        "peak_anon": run.tree.peak_anon_mb(),
-        "bars_mb": bars_mb,
-    }))
+    print(
+        json.dumps(
+            {
+                "coordinator": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "coordinator_anon": next(p.anon_mb for p in processes if p.kind == "coordinator"),
+                "largest_joined": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "workers": [(p.peak_rss_mb, p.anon_mb) for p in processes if p.kind == "worker"],
+                "tracker": sum(p.peak_rss_mb for p in processes if p.kind == "resource tracker"),
+                "peak_anon": run.tree.peak_anon_mb(),
+                "bars_mb": bars_mb,
+            }
+        )
+    )
 
 
 def measure(workers: int, trials: int) -> dict:
@@ -65,9 +69,11 @@ def measure(workers: int, trials: int) -> dict:
 def import_floor(module: str) -> tuple[float, float]:
     """Peak RSS and anonymous RSS (MB) of a fresh interpreter that only imports ``module``:
     what every spawned worker costs before its first trial."""
-    code = (f"import resource, {module}; status = open('/proc/self/status').read(); "
-            "anon = next(l for l in status.splitlines() if l.startswith('RssAnon:')).split()[1]; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, int(anon) / 1024)")
+    code = (
+        f"import resource, {module}; status = open('/proc/self/status').read(); "
+        "anon = next(l for l in status.splitlines() if l.startswith('RssAnon:')).split()[1]; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, int(anon) / 1024)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout
     peak, anon = out.split()
     return float(peak), float(anon)
@@ -83,24 +89,33 @@ def main() -> None:
         return
 
     runs = {workers: measure(workers, args.trials) for workers in (1, 2)}
-    print(f"sma_cross on LINK 15m, random sampler, {args.trials:,} trials, each run in a fresh interpreter; "
-          f"{machine()}")
-    print(f"{'workers':>7} {'coordinator':>16} {'each worker':>28} {'largest (kernel)':>17} {'tracker':>8} "
-          f"{'sum of peak RSS':>16} {'peak anonymous':>15}")
+    print(
+        f"sma_cross on LINK 15m, random sampler, {args.trials:,} trials, each run in a fresh interpreter; {machine()}"
+    )
+    print(
+        f"{'workers':>7} {'coordinator':>16} {'each worker':>28} {'largest (kernel)':>17} {'tracker':>8} "
+        f"{'sum of peak RSS':>16} {'peak anonymous':>15}"
+    )
     totals = {}
     for workers, r in runs.items():
         each = ", ".join(f"{rss:.0f} / {anon:.0f} MB" for rss, anon in r["workers"]) or "in-process"
         largest = f"{r['largest_joined']:.0f} MB" if r["workers"] else "-"
         totals[workers] = r["coordinator"] + sum(rss for rss, _ in r["workers"]) + r["tracker"]
-        print(f"{workers:>7} {r['coordinator']:6.0f} / {r['coordinator_anon']:3.0f} MB {each:>28} {largest:>17} "
-              f"{r['tracker']:5.0f} MB {totals[workers]:13.0f} MB {r['peak_anon']:12.0f} MB")
+        print(
+            f"{workers:>7} {r['coordinator']:6.0f} / {r['coordinator_anon']:3.0f} MB {each:>28} {largest:>17} "
+            f"{r['tracker']:5.0f} MB {totals[workers]:13.0f} MB {r['peak_anon']:12.0f} MB"
+        )
     print("(coordinator and each worker: peak RSS / anonymous memory at its last sample)")
     peak, anon = import_floor(WORKER_MODULE)
-    print(f"a fresh interpreter that imports {WORKER_MODULE}: {peak:.0f} MB peak RSS, {anon:.0f} MB anonymous; "
-          f"the shared bars are {runs[1]['bars_mb']:.1f} MB of .npy")
+    print(
+        f"a fresh interpreter that imports {WORKER_MODULE}: {peak:.0f} MB peak RSS, {anon:.0f} MB anonymous; "
+        f"the shared bars are {runs[1]['bars_mb']:.1f} MB of .npy"
+    )
     added = runs[2]["peak_anon"] - runs[1]["peak_anon"]
-    print(f"2 workers vs 1: {runs[2]['peak_anon'] / runs[1]['peak_anon']:.2f}x peak anonymous memory "
-          f"(+{added:.0f} MB), {totals[2] / totals[1]:.2f}x sum of peak RSS (goal: report, none set)")
+    print(
+        f"2 workers vs 1: {runs[2]['peak_anon'] / runs[1]['peak_anon']:.2f}x peak anonymous memory "
+        f"(+{added:.0f} MB), {totals[2] / totals[1]:.2f}x sum of peak RSS (goal: report, none set)"
+    )
 
 
 if __name__ == "__main__":

@@ -55,9 +55,15 @@ def backtesting_optimize(frame, max_tries: int) -> tuple[float, int, list[tuple[
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             started = time.perf_counter()
-            _, heatmap = backtest.optimize(n1=N1, n2=N2, constraint=lambda p: p.n1 < p.n2,
-                                           maximize="Equity Final [$]", max_tries=max_tries,
-                                           random_state=0, return_heatmap=True)
+            _, heatmap = backtest.optimize(
+                n1=N1,
+                n2=N2,
+                constraint=lambda p: p.n1 < p.n2,
+                maximize="Equity Final [$]",
+                max_tries=max_tries,
+                random_state=0,
+                return_heatmap=True,
+            )
             seconds = time.perf_counter() - started
     finally:
         backtesting.Pool = make_pool
@@ -85,8 +91,10 @@ def main() -> None:
     assert space == {"n1": (N1.start, N1[-1], N1.step), "n2": (N2.start, N2[-1], N2.step)}, space
     frame = oracle_frame(bars)
     valid_pairs = sum(1 for n1 in N1 for n2 in N2 if n1 < n2)
-    print(f"sma_cross on LINK 15m ({len(bars):,} bars), n1 5..50 step 5, n2 10..200 step 10 "
-          f"({valid_pairs} pairs with n1 < n2); {machine()}")
+    print(
+        f"sma_cross on LINK 15m ({len(bars):,} bars), n1 5..50 step 5, n2 10..200 step 10 "
+        f"({valid_pairs} pairs with n1 < n2); {machine()}"
+    )
 
     ours, theirs = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,25 +107,35 @@ def main() -> None:
     starts = " / ".join(f"{s:.2f}" for s in run.first_starts)
     firsts = " / ".join(f"{s * 1e3:.0f}" for s in run.first_backtest_s)
     workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
-    print(f"Backtune execute_run, {workers}, random sampler, {len(run.finished):,} trials "
-          f"({backtested:,} backtested, {len(run.finished) - backtested:,} pruned as n1 >= n2), "
-          f"fastest of {args.repeat}:")
-    print(f"  wall {run.wall_s:.2f} s = start-up {run.warm:.2f} s (each worker's first trial started at {starts} s, "
-          f"its first backtest took {firsts} ms) + warm trials {run.last_complete - run.warm:.2f} s"
-          f" + worker exit {run.exit_s:.2f} s + dump and results {run.finish_s:.2f} s")
+    print(
+        f"Backtune execute_run, {workers}, random sampler, {len(run.finished):,} trials "
+        f"({backtested:,} backtested, {len(run.finished) - backtested:,} pruned as n1 >= n2), "
+        f"fastest of {args.repeat}:"
+    )
+    print(
+        f"  wall {run.wall_s:.2f} s = start-up {run.warm:.2f} s (each worker's first trial started at {starts} s, "
+        f"its first backtest took {firsts} ms) + warm trials {run.last_complete - run.warm:.2f} s"
+        f" + worker exit {run.exit_s:.2f} s + dump and results {run.finish_s:.2f} s"
+    )
     ours_rate = run.rate(backtests_only=True)
     steady = max(r.steady_rate(backtests_only=True) for r in ours)
-    print(f"  {run.rate():,.1f} trials/s, {ours_rate:,.1f} backtests/s from wall; "
-          f"{max(r.steady_rate() for r in ours):,.1f} trials/s, {steady:,.1f} backtests/s once every worker ran warm")
+    print(
+        f"  {run.rate():,.1f} trials/s, {ours_rate:,.1f} backtests/s from wall; "
+        f"{max(r.steady_rate() for r in ours):,.1f} trials/s, {steady:,.1f} backtests/s once every worker ran warm"
+    )
 
     seconds, pairs, pools = min(theirs)
     their_rate = pairs / seconds
     pool = ", ".join(f"{processes} processes ({method})" for processes, method in pools)
-    print(f"backtesting.py Backtest.optimize, max_tries={args.max_tries}: {pairs} pairs in {seconds:.2f} s "
-          f"= {their_rate:.2f} backtests/s, multiprocessing pool of {pool}, fastest of {args.repeat}")
+    print(
+        f"backtesting.py Backtest.optimize, max_tries={args.max_tries}: {pairs} pairs in {seconds:.2f} s "
+        f"= {their_rate:.2f} backtests/s, multiprocessing pool of {pool}, fastest of {args.repeat}"
+    )
     ratio = ours_rate / their_rate
-    print(f"speed-up in backtests/s: {ratio:,.1f}x from wall (goal >= {GOAL:.0f}x) "
-          f"{'OK' if ratio >= GOAL else 'BELOW GOAL'}; {steady / their_rate:,.1f}x excluding start-up")
+    print(
+        f"speed-up in backtests/s: {ratio:,.1f}x from wall (goal >= {GOAL:.0f}x) "
+        f"{'OK' if ratio >= GOAL else 'BELOW GOAL'}; {steady / their_rate:,.1f}x excluding start-up"
+    )
 
 
 if __name__ == "__main__":

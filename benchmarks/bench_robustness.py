@@ -109,38 +109,58 @@ def main() -> None:
     rng = np.random.default_rng(1)
     bars_per_block = 17_000 // 16
     returns = rng.normal(0.0, 0.01, (args.trials, 16, bars_per_block)) + rng.normal(0, 0.0003, (args.trials, 1, 1))
-    stats = np.stack([np.full(returns.shape[:2], bars_per_block), returns.sum(axis=2), (returns ** 2).sum(axis=2)],
-                     axis=2)
+    stats = np.stack(
+        [np.full(returns.shape[:2], bars_per_block), returns.sum(axis=2), (returns**2).sum(axis=2)], axis=2
+    )
     cscv(stats[:20])  # compile (or load the cache)
     ours = fastest(lambda: cscv(stats), args.repeat)
     reference = fastest(lambda: numpy_cscv(stats), max(1, args.repeat // 2))
     np.testing.assert_allclose(cscv(stats).logits, numpy_cscv(stats), rtol=1e-9)
-    print(f"CSCV S=16, {args.trials} trials: {ours:.3f} s (goal < 1 s: {'met' if ours < 1 else 'MISSED'}); "
-          f"numpy reference {reference:.3f} s; {reference / ours:.1f}x faster")
+    print(
+        f"CSCV S=16, {args.trials} trials: {ours:.3f} s (goal < 1 s: {'met' if ours < 1 else 'MISSED'}); "
+        f"numpy reference {reference:.3f} s; {reference / ours:.1f}x faster"
+    )
 
     trade_returns = rng.normal(0.002, 0.02, 1_000)
     simulate(trade_returns[:10], 100.0, 10, 1, RESHUFFLE)
     simulate(trade_returns[:10], 100.0, 10, 1, BOOTSTRAP)
-    ours = fastest(lambda: (simulate(trade_returns, 100.0, 10_000, 1, RESHUFFLE),
-                            simulate(trade_returns, 100.0, 10_000, 1, BOOTSTRAP)), args.repeat)
+    ours = fastest(
+        lambda: (
+            simulate(trade_returns, 100.0, 10_000, 1, RESHUFFLE),
+            simulate(trade_returns, 100.0, 10_000, 1, BOOTSTRAP),
+        ),
+        args.repeat,
+    )
     reference = fastest(lambda: numpy_monte_carlo(trade_returns, 10_000, 1), max(1, args.repeat // 2))
-    print(f"Monte Carlo 2 x 10,000 scenarios of 1,000 trades: {ours:.3f} s (goal < 1 s: "
-          f"{'met' if ours < 1 else 'MISSED'}); numpy reference {reference:.3f} s; {reference / ours:.1f}x faster")
+    print(
+        f"Monte Carlo 2 x 10,000 scenarios of 1,000 trades: {ours:.3f} s (goal < 1 s: "
+        f"{'met' if ours < 1 else 'MISSED'}); numpy reference {reference:.3f} s; {reference / ours:.1f}x faster"
+    )
 
     bars = load_csv(LINK_15M).bars
     strategy = get_strategy("trailing_ma")
-    config = RunConfig.parse({"data": str(LINK_15M), "strategy": "trailing_ma", "workers": 2, "capital": CASH,
-                              "commission": COMMISSION, "window": {"start": "2025-06-15", "end": "2025-11-15",
-                                                                   "warmup_bars": 1000}})
+    config = RunConfig.parse(
+        {
+            "data": str(LINK_15M),
+            "strategy": "trailing_ma",
+            "workers": 2,
+            "capital": CASH,
+            "commission": COMMISSION,
+            "window": {"start": "2025-06-15", "end": "2025-11-15", "warmup_bars": 1000},
+        }
+    )
     settings = EngineSettings(CASH, COMMISSION)
     params = strategy.validate({})
     result = run_backtest(bars, strategy, params, config.window, settings)
     return_stats(result, 16)
-    trial = fastest(lambda: compute_metrics(run_backtest(bars, strategy, params, config.window, settings)),
-                    args.repeat * 20)
+    trial = fastest(
+        lambda: compute_metrics(run_backtest(bars, strategy, params, config.window, settings)), args.repeat * 20
+    )
     extra = fastest(lambda: return_stats(result, 16), args.repeat * 20)
-    print(f"worker pass per trial: {extra * 1e6:.0f} us, {100 * extra / trial:.1f}% of a trailing_ma trial "
-          f"({trial * 1e3:.2f} ms)")
+    print(
+        f"worker pass per trial: {extra * 1e6:.0f} us, {100 * extra / trial:.1f}% of a trailing_ma trial "
+        f"({trial * 1e3:.2f} ms)"
+    )
 
     with tempfile.TemporaryDirectory() as folder, WorkerPool(2) as pool:
         run = prepare_run(config, Path(folder), bars)
@@ -150,13 +170,19 @@ def main() -> None:
         evaluate(run, sets[:4], pool)  # each process maps the run's bars once
         pooled = fastest(lambda: evaluate(run, sets, pool), args.repeat)
         alone = fastest(lambda: evaluate(run, sets, None), max(1, args.repeat // 2))
-        busiest = min(max(cpu for _, cpu in pool.map_calls([CpuTimed(b) for b in split(run, sets, 2)]))
-                      for _ in range(args.repeat))
+        busiest = min(
+            max(cpu for _, cpu in pool.map_calls([CpuTimed(b) for b in split(run, sets, 2)]))
+            for _ in range(args.repeat)
+        )
         alone_cpu = fastest(lambda: evaluate(run, sets, None), max(1, args.repeat // 2), time.process_time)
-    print(f"plateau, 729 neighbours of trailing_ma on LINK 15m: {pooled:.3f} s on 2 pooled workers (goal < 2 s: "
-          f"{'met' if pooled < 2 else 'MISSED'}); in-process reference {alone:.3f} s; {alone / pooled:.2f}x faster")
-    print(f"  CPU time: the busier pooled process {busiest:.3f} s (goal < 2 s: {'met' if busiest < 2 else 'MISSED'}); "
-          f"in-process {alone_cpu:.3f} s; {alone_cpu / busiest:.2f}x")
+    print(
+        f"plateau, 729 neighbours of trailing_ma on LINK 15m: {pooled:.3f} s on 2 pooled workers (goal < 2 s: "
+        f"{'met' if pooled < 2 else 'MISSED'}); in-process reference {alone:.3f} s; {alone / pooled:.2f}x faster"
+    )
+    print(
+        f"  CPU time: the busier pooled process {busiest:.3f} s (goal < 2 s: {'met' if busiest < 2 else 'MISSED'}); "
+        f"in-process {alone_cpu:.3f} s; {alone_cpu / busiest:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -131,15 +131,21 @@ def sampling_ms(name: str, space: dict, n: int, asks: int) -> tuple[float, float
 
 def speed(sizes: list[int], asks: int) -> None:
     space = trailing_ma_space()
-    print(f"\n1. sampling time per trial, trailing_ma default space ({len(space)} parameters), {asks} trials: "
-          "median CPU ms (fastest wall, median wall)")
+    print(
+        f"\n1. sampling time per trial, trailing_ma default space ({len(space)} parameters), {asks} trials: "
+        "median CPU ms (fastest wall, median wall)"
+    )
     print(f"{'trials':>7} {'tpe':>24} {'tpe-optuna':>26} {'speed-up (CPU; wall fastest, median)':>38}")
     for n in sizes:
         ours, theirs = sampling_ms("tpe", space, n, asks), sampling_ms("tpe-optuna", space, n, asks)
         ratios = [t / o for t, o in zip(theirs, ours)]
-        verdict = f"  (goal >= {SPEED_GOAL:g}x: {'met' if ratios[0] >= SPEED_GOAL else 'NOT met'})" if n == sizes[-1] else ""
-        print(f"{n:>7,} {ours[0]:>7.2f} ({ours[1]:6.2f}, {ours[2]:6.2f}) {theirs[0]:>8.2f} ({theirs[1]:7.2f}, "
-              f"{theirs[2]:7.2f}) {ratios[0]:>10.1f}x ({ratios[1]:5.1f}x, {ratios[2]:5.1f}x){verdict}")
+        verdict = (
+            f"  (goal >= {SPEED_GOAL:g}x: {'met' if ratios[0] >= SPEED_GOAL else 'NOT met'})" if n == sizes[-1] else ""
+        )
+        print(
+            f"{n:>7,} {ours[0]:>7.2f} ({ours[1]:6.2f}, {ours[2]:6.2f}) {theirs[0]:>8.2f} ({theirs[1]:7.2f}, "
+            f"{theirs[2]:7.2f}) {ratios[0]:>10.1f}x ({ratios[1]:5.1f}x, {ratios[2]:5.1f}x){verdict}"
+        )
 
 
 def end_to_end(trials: int, workers: int) -> None:
@@ -154,21 +160,34 @@ def end_to_end(trials: int, workers: int) -> None:
     print(f"\n2. end to end: trailing_ma, LINK 15m, {trials:,} trials, {workers} worker(s), execute_run")
     wall, cpu = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        timed_run(link_config("trailing_ma", workers=workers, sampler="random", trials=20), bars,
-                  Path(tmp) / "warm-up", sample_processes=False)
+        timed_run(
+            link_config("trailing_ma", workers=workers, sampler="random", trials=20),
+            bars,
+            Path(tmp) / "warm-up",
+            sample_processes=False,
+        )
         for name in ("random", "tpe"):
             before = os.times()
-            run = timed_run(link_config("trailing_ma", workers=workers, sampler=name, trials=trials), bars,
-                            Path(tmp) / name, sample_processes=False)
+            run = timed_run(
+                link_config("trailing_ma", workers=workers, sampler=name, trials=trials),
+                bars,
+                Path(tmp) / name,
+                sample_processes=False,
+            )
             after = os.times()
             seconds = sum(after[i] - before[i] for i in range(4))
             finished = len(run.finished)
             wall[name], cpu[name] = run.rate(), finished / seconds
-            print(f"  {name:<7} {wall[name]:7.1f} trials/s of wall time ({run.wall_s:.1f} s), "
-                  f"{cpu[name]:7.1f} trials per CPU-second ({seconds:.1f} s)", flush=True)
+            print(
+                f"  {name:<7} {wall[name]:7.1f} trials/s of wall time ({run.wall_s:.1f} s), "
+                f"{cpu[name]:7.1f} trials per CPU-second ({seconds:.1f} s)",
+                flush=True,
+            )
     for label, rates in (("wall", wall), ("CPU", cpu)):
         ratio = rates["tpe"] / rates["random"]
-        print(f"  tpe / random ({label}) = {ratio:.2f}  (goal >= {E2E_GOAL}: {'met' if ratio >= E2E_GOAL else 'NOT met'})")
+        print(
+            f"  tpe / random ({label}) = {ratio:.2f}  (goal >= {E2E_GOAL}: {'met' if ratio >= E2E_GOAL else 'NOT met'})"
+        )
 
 
 def best_values(task: tuple[str, str, int, list[int], bool]) -> list[float]:
@@ -196,15 +215,20 @@ def best_values(task: tuple[str, str, int, list[int], bool]) -> list[float]:
 def compare(pool, label: str, case: str, checkpoints: list[int], seeds: int, maximize: bool) -> None:
     from scipy.stats import mannwhitneyu
 
-    runs = {name: pool.map(best_values, [(case, name, seed, checkpoints, maximize) for seed in range(seeds)])
-            for name in SAMPLERS}
+    runs = {
+        name: pool.map(best_values, [(case, name, seed, checkpoints, maximize) for seed in range(seeds)])
+        for name in SAMPLERS
+    }
     for i, n in enumerate(checkpoints):
         ours = [r[i] for r in runs["tpe"]]
         theirs = [r[i] for r in runs["tpe-optuna"]]
         two_sided = mannwhitneyu(ours, theirs, alternative="two-sided").pvalue
         worse = mannwhitneyu(ours, theirs, alternative="less" if maximize else "greater").pvalue
-        print(f"  {label:<24} {n:>6,} {statistics.median(ours):>12.4f} {statistics.median(theirs):>12.4f} "
-              f"{two_sided:>9.3f} {worse:>12.3f}", flush=True)
+        print(
+            f"  {label:<24} {n:>6,} {statistics.median(ours):>12.4f} {statistics.median(theirs):>12.4f} "
+            f"{two_sided:>9.3f} {worse:>12.3f}",
+            flush=True,
+        )
 
 
 def strategy_objective(strategy: str):
@@ -218,6 +242,7 @@ def strategy_objective(strategy: str):
 def shifted_sphere(dims: int):
     def objective(trial) -> float:
         return sum((trial.suggest_float(f"x{i}", -5, 5) - (1.0 + 0.1 * i)) ** 2 for i in range(dims))
+
     return objective
 
 
@@ -244,10 +269,14 @@ def quality(seeds: int, strategy_checkpoints: list[int], function_trials: int) -
     """Seeds run two at a time (a process each): the machine's two cores."""
     import multiprocessing
 
-    print(f"\n3. search quality over {seeds} seeds: median best value; Mann-Whitney U p-values "
-          "(two-sided; one-sided for 'tpe worse')")
-    print(f"  {'case':<24} {'trials':>6} {'tpe':>12} {'tpe-optuna':>12} {'p (2-sided)':>9} {'p (tpe worse)':>12}",
-          flush=True)
+    print(
+        f"\n3. search quality over {seeds} seeds: median best value; Mann-Whitney U p-values "
+        "(two-sided; one-sided for 'tpe worse')"
+    )
+    print(
+        f"  {'case':<24} {'trials':>6} {'tpe':>12} {'tpe-optuna':>12} {'p (2-sided)':>9} {'p (tpe worse)':>12}",
+        flush=True,
+    )
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         for strategy in ("sma_cross", "trailing_ma"):
             compare(pool, f"{strategy} score (max)", strategy, strategy_checkpoints, seeds, True)

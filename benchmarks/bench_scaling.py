@@ -36,8 +36,10 @@ WORKER_MODULE = "backtune.optimize.worker"
 def import_seconds(module: str, repeat: int = 3) -> float:
     """How long a fresh interpreter takes to import ``module``, as a spawned worker must (fastest of ``repeat``)."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    return min(float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
-                                    text=True).stdout) for _ in range(repeat))
+    return min(
+        float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+        for _ in range(repeat)
+    )
 
 
 def main() -> None:
@@ -53,19 +55,24 @@ def main() -> None:
     configs = {n: link_config("trailing_ma", workers=n, sampler="tpe", trials=args.trials) for n in (1, 2)}
     variants = {"1": (1, False), "2 warm": (2, True), "2 cold": (2, False)}
     runs: dict[str, list[RunTiming]] = {name: [] for name in variants}
-    print(f"trailing_ma on LINK 15m ({len(bars):,} bars), TPE, {args.trials} trials, best of {args.repeat} "
-          f"for each figure; {machine()}")
+    print(
+        f"trailing_ma on LINK 15m ({len(bars):,} bars), TPE, {args.trials} trials, best of {args.repeat} "
+        f"for each figure; {machine()}"
+    )
     with tempfile.TemporaryDirectory() as tmp, WorkerPool(2) as pool:
         warm_up = link_config("trailing_ma", workers=1, sampler="tpe", trials=3)
         timed_run(warm_up, bars, Path(tmp) / "warm-up")  # load the JIT cache into this process
         pool.wait_warm()
         for attempt in range(args.repeat):
             for name, (workers, pooled) in variants.items():
-                runs[name].append(timed_run(configs[workers], bars, Path(tmp) / f"{attempt}-{name}",
-                                            pool if pooled else None))
+                runs[name].append(
+                    timed_run(configs[workers], bars, Path(tmp) / f"{attempt}-{name}", pool if pooled else None)
+                )
 
-    print(f"{'workers':>7} {'wall':>7} {'trials/s':>9} {'start-up per worker':>20} {'1st backtest':>12} "
-          f"{'all warm':>12} {'CPU/trial':>10} {'exit':>6} {'finish':>7}")
+    print(
+        f"{'workers':>7} {'wall':>7} {'trials/s':>9} {'start-up per worker':>20} {'1st backtest':>12} "
+        f"{'all warm':>12} {'CPU/trial':>10} {'exit':>6} {'finish':>7}"
+    )
     rates, steady, cpu = {}, {}, {}
     for name, timings in runs.items():
         fastest = min(timings, key=lambda r: r.wall_s)
@@ -74,20 +81,30 @@ def main() -> None:
         cpu[name] = min(r.steady_cpu_per_trial() for r in timings)
         starts = " / ".join(f"{s:.2f}" for s in min((r.first_starts for r in timings), key=max))
         first = " / ".join(f"{s * 1e3:.0f}" for s in fastest.first_backtest_s)
-        print(f"{name:>7} {min(r.wall_s for r in timings):6.2f}s {rates[name]:9.1f} {starts:>18} s "
-              f"{first:>9} ms {steady[name]:6.1f} tr/s {cpu[name] * 1e3:7.1f} ms "
-              f"{min(r.exit_s for r in timings):5.2f}s {min(r.finish_s for r in timings):6.2f}s")
+        print(
+            f"{name:>7} {min(r.wall_s for r in timings):6.2f}s {rates[name]:9.1f} {starts:>18} s "
+            f"{first:>9} ms {steady[name]:6.1f} tr/s {cpu[name] * 1e3:7.1f} ms "
+            f"{min(r.exit_s for r in timings):5.2f}s {min(r.finish_s for r in timings):6.2f}s"
+        )
     print(f"a fresh interpreter imports {WORKER_MODULE} in {import_seconds(WORKER_MODULE):.2f} s")
     late = min(r.warm + r.exit_s for r in runs["2 cold"]) - min(r.warm + r.exit_s for r in runs["1"])
     gain = 1 / steady["1"] - 1 / steady["2 cold"]
     if gain > 0:
-        print(f"at these rates 2 cold workers finish first after {late / gain:,.0f} trials (their start-up and "
-              f"exit take {late:.2f} s more, and they save {gain * 1e3:.1f} ms per trial)")
-    ratio, cold, steady_ratio = (rates["2 warm"] / rates["1"], rates["2 cold"] / rates["1"],
-                                 steady["2 warm"] / steady["1"])
-    print(f"2 workers vs 1: {ratio:.2f}x trials/s from wall with a warm pool (goal >= {GOAL}x) "
-          f"{'OK' if ratio >= GOAL else 'BELOW GOAL'}; {cold:.2f}x spawned cold; "
-          f"{steady_ratio:.2f}x once every worker is warm")
+        print(
+            f"at these rates 2 cold workers finish first after {late / gain:,.0f} trials (their start-up and "
+            f"exit take {late:.2f} s more, and they save {gain * 1e3:.1f} ms per trial)"
+        )
+    ratio, cold, steady_ratio = (
+        rates["2 warm"] / rates["1"],
+        rates["2 cold"] / rates["1"],
+        steady["2 warm"] / steady["1"],
+    )
+    print(
+        f"2 workers vs 1: {ratio:.2f}x trials/s from wall with a warm pool (goal >= {GOAL}x) "
+        f"{'OK' if ratio >= GOAL else 'BELOW GOAL'}; {cold:.2f}x spawned cold; "
+        f"{steady_ratio:.2f}x once every worker is warm"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -21,8 +21,9 @@ also compares one worker on PostgreSQL (``BatchedDatabaseStorage``, a web job's 
 with BACKTUNE_DATABASE_URL) with one worker on the journal: the same one-worker
 ``execute_run`` on each storage, taking turns; trials per second from the first trial's
 start to the last one's end (the worker's own rate: opening the storage, a one-off
-that costs the database a few hundred milliseconds more, is left out), fastest of ``--repeat``. Goals (issue 13): sma_cross with random sampling
->= 50% of the journal's rate, trailing_ma with TPE >= 80%.
+that costs the database a few hundred milliseconds more, is left out), fastest of ``--repeat``.
+Goals (issue 13): sma_cross with random sampling >= 50% of the journal's rate, trailing_ma
+with TPE >= 80%.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def journal_tax(args: argparse.Namespace) -> None:
 
     def in_memory(trials: int) -> float:
         started = time.perf_counter()
-        study = optuna.create_study(directions=config.directions, sampler=build_sampler(config, 0),
-                                    pruner=build_pruner(config))
+        study = optuna.create_study(
+            directions=config.directions, sampler=build_sampler(config, 0), pruner=build_pruner(config)
+        )
         study.optimize(objective, n_trials=trials)
         return time.perf_counter() - started
 
@@ -118,12 +120,15 @@ def journal_tax(args: argparse.Namespace) -> None:
             memory_runs.append(in_memory(args.trials))
             for index, (name, folder) in enumerate(journals.items()):
                 with journal_env(folder):
-                    journal_runs[name].append(timed_run(config, bars, Path(tmp) / f"{attempt}-{index}",
-                                                        sample_processes=False))
+                    journal_runs[name].append(
+                        timed_run(config, bars, Path(tmp) / f"{attempt}-{index}", sample_processes=False)
+                    )
 
     reference = min(memory_runs) / args.trials
-    print(f"{args.strategy} on LINK 15m ({len(bars):,} bars), random sampler, {args.trials} trials, one worker, "
-          f"fastest of {args.repeat}; {machine()}")
+    print(
+        f"{args.strategy} on LINK 15m ({len(bars):,} bars), random sampler, {args.trials} trials, one worker, "
+        f"fastest of {args.repeat}; {machine()}"
+    )
     print(f"{'storage':<52} {'trial loop':>18} {'over in-memory':>17} {'finish':>8} {'journal':>19}")
     print(f"{'in-memory (study.optimize)':<52} {reference * 1e3:7.2f} ms/trial")
     ratios = []
@@ -131,12 +136,16 @@ def journal_tax(args: argparse.Namespace) -> None:
         loop = min(t.optimize_s for t in timings) / args.trials
         ratios.append(loop / reference)
         appends = timings[0].trial_lines / len(timings[0].finished)
-        print(f"{name:<52} {loop * 1e3:7.2f} ms {loop / reference:6.1f}x {(loop - reference) * 1e3:+9.2f} ms/trial "
-              f"{min(t.finish_s for t in timings):6.2f} s {appends:5.1f} appends/trial")
+        print(
+            f"{name:<52} {loop * 1e3:7.2f} ms {loop / reference:6.1f}x {(loop - reference) * 1e3:+9.2f} ms/trial "
+            f"{min(t.finish_s for t in timings):6.2f} s {appends:5.1f} appends/trial"
+        )
     journals_used = {str(Path(t.storage).parent) for timings in journal_runs.values() for t in timings}
     print(f"journal directories used: {', '.join(sorted(journals_used))}")
-    print(f"storage tax of the default journal ({shm or 'run directory'}): {ratios[0]:.1f}x per trial "
-          f"(goal <= {GOAL:.0f}x) {'OK' if ratios[0] <= GOAL else 'ABOVE GOAL'}")
+    print(
+        f"storage tax of the default journal ({shm or 'run directory'}): {ratios[0]:.1f}x per trial "
+        f"(goal <= {GOAL:.0f}x) {'OK' if ratios[0] <= GOAL else 'ABOVE GOAL'}"
+    )
 
 
 def postgres_ratios(url: str, repeat: int) -> None:
@@ -177,8 +186,10 @@ def postgres_ratios(url: str, repeat: int) -> None:
                 journal.append(rate(strategy, sampler, trials, None, Path(tmp)))
                 database.append(rate(strategy, sampler, trials, url, Path(tmp)))
             ratio = max(database) / max(journal)
-            print(f"{strategy + ' ' + sampler:<26} {max(journal):8.0f} tr/s {max(database):8.0f} tr/s "
-                  f"{ratio:6.0%} {goal:5.0%} {'OK' if ratio >= goal else 'BELOW GOAL'}")
+            print(
+                f"{strategy + ' ' + sampler:<26} {max(journal):8.0f} tr/s {max(database):8.0f} tr/s "
+                f"{ratio:6.0%} {goal:5.0%} {'OK' if ratio >= goal else 'BELOW GOAL'}"
+            )
 
 
 if __name__ == "__main__":

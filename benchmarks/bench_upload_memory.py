@@ -46,8 +46,9 @@ print(json.dumps({"growth": status("VmHWM") - before, "rows": rows}))
 
 
 def reference_growth(path: Path) -> int:
-    done = subprocess.run([sys.executable, "-c", REFERENCE, str(path)], cwd=ROOT, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", REFERENCE, str(path)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout)["growth"]
 
 
@@ -66,14 +67,17 @@ def main() -> None:
         with LiveServer(Path(folder) / "home", BACKTUNE_MAX_UPLOAD_MB=limit) as server:
             server.get("/api/datasets")  # both workers have imported and registered the samples
             server.get("/api/datasets")
-            growth, response = peak_growth(server, lambda: server.post_form(
-                "/api/datasets", {}, {"file": ("big.csv", data)}, timeout=600))
+            growth, response = peak_growth(
+                server, lambda: server.post_form("/api/datasets", {}, {"file": ("big.csv", data)}, timeout=600)
+            )
     assert response.status == 201, response.body[:300]
     size, rows = len(data), response.json()["summary"]["rows"]
     print(f"file {size / 1e6:.1f} MB, {rows:,} rows")
     print(f"in-memory parse (reference): peak +{reference / 1e6:.0f} MB, {reference / size:.2f}x the file")
-    print(f"upload to the web worker: peak +{growth / 1e6:.0f} MB, {growth / size:.2f}x the file, "
-          f"{growth / reference:.2f}x the reference ({'OK' if growth < size else 'ABOVE GOAL'}: goal below the file)")
+    print(
+        f"upload to the web worker: peak +{growth / 1e6:.0f} MB, {growth / size:.2f}x the file, "
+        f"{growth / reference:.2f}x the reference ({'OK' if growth < size else 'ABOVE GOAL'}: goal below the file)"
+    )
     print(machine())
 
 

@@ -30,11 +30,19 @@ WARMUP = 200
 def request(windows: int, trials: int, workers: int):
     from backtune.walkforward.settings import WalkForwardRequest
 
-    return WalkForwardRequest.parse({
-        "data": str(LINK_15M), "strategy": "sma_cross", "workers": workers, "seed": 1,
-        "budget": {"mode": "trials", "trials": trials}, "window": {"warmup_bars": WARMUP},
-        "capital": CASH, "commission": COMMISSION, "walkforward": {"windows": windows},
-    })
+    return WalkForwardRequest.parse(
+        {
+            "data": str(LINK_15M),
+            "strategy": "sma_cross",
+            "workers": workers,
+            "seed": 1,
+            "budget": {"mode": "trials", "trials": trials},
+            "window": {"warmup_bars": WARMUP},
+            "capital": CASH,
+            "commission": COMMISSION,
+            "walkforward": {"windows": windows},
+        }
+    )
 
 
 def walk_forward(windows: int, trials: int, workers: int, root: Path) -> float:
@@ -87,18 +95,26 @@ def main() -> None:
         for attempt in range(args.repeat):
             theirs.append(separate_runs(args.windows, args.trials, args.workers, Path(tmp) / f"separate-{attempt}"))
             ours.append(walk_forward(args.windows, args.trials, args.workers, Path(tmp) / f"wf-{attempt}"))
-        print(f"{args.windows} separate optimisation runs of {args.trials} trials: "
-              f"{' / '.join(f'{s:.2f}' for s in theirs)} s")
-        print(f"one walk-forward of {args.windows} windows x {args.trials} trials: "
-              f"{' / '.join(f'{s:.2f}' for s in ours)} s")
+        print(
+            f"{args.windows} separate optimisation runs of {args.trials} trials: "
+            f"{' / '.join(f'{s:.2f}' for s in theirs)} s"
+        )
+        print(
+            f"one walk-forward of {args.windows} windows x {args.trials} trials: "
+            f"{' / '.join(f'{s:.2f}' for s in ours)} s"
+        )
         ratio = min(ours) / min(theirs)
-        print(f"walk-forward / separate runs: {ratio:.2f}x (goal <= {GOAL:.1f}x) "
-              f"{'OK' if ratio <= GOAL else 'ABOVE GOAL'}")
+        print(
+            f"walk-forward / separate runs: {ratio:.2f}x (goal <= {GOAL:.1f}x) "
+            f"{'OK' if ratio <= GOAL else 'ABOVE GOAL'}"
+        )
         if args.e2e_windows:
             seconds = walk_forward(args.e2e_windows, args.e2e_trials, args.workers, Path(tmp) / "e2e")
             total = args.e2e_windows * args.e2e_trials
-            print(f"end to end: {args.e2e_windows} windows x {args.e2e_trials} trials ({total:,} trials) in "
-                  f"{seconds:.1f} s = {total / seconds:.0f} trials/s; {machine()}")
+            print(
+                f"end to end: {args.e2e_windows} windows x {args.e2e_trials} trials ({total:,} trials) in "
+                f"{seconds:.1f} s = {total / seconds:.0f} trials/s; {machine()}"
+            )
 
 
 if __name__ == "__main__":

@@ -35,24 +35,90 @@ from backtune.params import Param, ParamError
 from backtune.strategy import Params, Strategy
 
 PARAMS = (
-    Param("entry_length", "int", 20, label="Entry channel length", group="Channels", min=20, max=100, step=5,
-          bounds=(2, 10_000), description="A close beyond the extreme of this many previous bars enters."),
-    Param("exit_length", "int", 10, label="Exit channel length", group="Channels", min=5, max=50, step=5,
-          bounds=(1, 10_000),
-          description="A close beyond the opposite extreme of this many previous bars exits; "
-                      "must be shorter than the entry channel."),
-    Param("allow_shorts", "bool", True, label="Allow shorts", group="Direction",
-          description="Trade downside breakouts too; off: long only."),
-    Param("stop_n", "float", 2.0, label="Stop (N multiple)", group="Risk", min=1.0, max=4.0, step=0.5,
-          bounds=(0.0, 100.0),
-          description="Stop this many ATRs (N) from the entry price; 0 places it at the exit channel instead."),
-    Param("atr_length", "int", 20, label="N (ATR) length", group="Risk", min=10, max=50, step=5, bounds=(1, 1_000),
-          optimize=False, description="Wilder smoothing period of the Average True Range (the turtles' N)."),
-    Param("risk_pct", "float", 1.0, label="Risk per trade %", group="Sizing", min=0.5, max=3.0, step=0.5,
-          bounds=(0.01, 100.0), optimize=False,
-          description="% of closed-trade equity lost if the stop is hit; sets the position size."),
-    Param("lot_size", "float", 0.01, label="Lot size", group="Sizing", min=0.01, max=1.0, step=0.01,
-          bounds=(1e-12, 1e12), optimize=False, description="Quantities are floored to a multiple of this."),
+    Param(
+        "entry_length",
+        "int",
+        20,
+        label="Entry channel length",
+        group="Channels",
+        min=20,
+        max=100,
+        step=5,
+        bounds=(2, 10_000),
+        description="A close beyond the extreme of this many previous bars enters.",
+    ),
+    Param(
+        "exit_length",
+        "int",
+        10,
+        label="Exit channel length",
+        group="Channels",
+        min=5,
+        max=50,
+        step=5,
+        bounds=(1, 10_000),
+        description="A close beyond the opposite extreme of this many previous bars exits; "
+        "must be shorter than the entry channel.",
+    ),
+    Param(
+        "allow_shorts",
+        "bool",
+        True,
+        label="Allow shorts",
+        group="Direction",
+        description="Trade downside breakouts too; off: long only.",
+    ),
+    Param(
+        "stop_n",
+        "float",
+        2.0,
+        label="Stop (N multiple)",
+        group="Risk",
+        min=1.0,
+        max=4.0,
+        step=0.5,
+        bounds=(0.0, 100.0),
+        description="Stop this many ATRs (N) from the entry price; 0 places it at the exit channel instead.",
+    ),
+    Param(
+        "atr_length",
+        "int",
+        20,
+        label="N (ATR) length",
+        group="Risk",
+        min=10,
+        max=50,
+        step=5,
+        bounds=(1, 1_000),
+        optimize=False,
+        description="Wilder smoothing period of the Average True Range (the turtles' N).",
+    ),
+    Param(
+        "risk_pct",
+        "float",
+        1.0,
+        label="Risk per trade %",
+        group="Sizing",
+        min=0.5,
+        max=3.0,
+        step=0.5,
+        bounds=(0.01, 100.0),
+        optimize=False,
+        description="% of closed-trade equity lost if the stop is hit; sets the position size.",
+    ),
+    Param(
+        "lot_size",
+        "float",
+        0.01,
+        label="Lot size",
+        group="Sizing",
+        min=0.01,
+        max=1.0,
+        step=0.01,
+        bounds=(1e-12, 1e12),
+        optimize=False,
+        description="Quantities are floored to a multiple of this.",
+    ),
 )
 
 
@@ -71,26 +137,42 @@ def signals(bars: OHLCV, params: Params) -> Signals:
     else:
         stop_long = rolling_min(low, params["exit_length"])
         stop_short = rolling_max(high, params["exit_length"])
-    return Signals.build(len(bars), entry_long=entry_long, entry_short=entry_short, exit_long=exit_long,
-                         exit_short=exit_short, stop_long=stop_long, stop_short=stop_short)
+    return Signals.build(
+        len(bars),
+        entry_long=entry_long,
+        entry_short=entry_short,
+        exit_long=exit_long,
+        exit_short=exit_short,
+        stop_long=stop_long,
+        stop_short=stop_short,
+    )
 
 
 def rules(params: Params) -> ExecutionRules:
-    return ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=params["risk_pct"],
-                          lot_size=params["lot_size"], reverse=True, gap_fills=True)
+    return ExecutionRules(
+        fill=Fill.CLOSE,
+        sizing=Sizing.RISK,
+        risk_pct=params["risk_pct"],
+        lot_size=params["lot_size"],
+        reverse=True,
+        gap_fills=True,
+    )
 
 
 def check(params: Params) -> None:
     if params["exit_length"] >= params["entry_length"]:
-        raise ParamError("exit_length", f"exit channel length {params['exit_length']} must be below the entry "
-                                        f"channel length {params['entry_length']}")
+        raise ParamError(
+            "exit_length",
+            f"exit channel length {params['exit_length']} must be below the entry "
+            f"channel length {params['entry_length']}",
+        )
 
 
 STRATEGY = Strategy(
     id="donchian_breakout",
     name="Donchian breakout",
     description="Turtle-style channel breakout: enter on a close beyond the entry channel, exit on the "
-                "shorter opposite channel; ATR (N) stops and risk-based sizing.",
+    "shorter opposite channel; ATR (N) stops and risk-based sizing.",
     params=PARAMS,
     signals=signals,
     rules=rules,

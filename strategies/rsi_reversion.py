@@ -31,27 +31,113 @@ from backtune.params import Param, ParamError
 from backtune.strategy import Params, Strategy
 
 PARAMS = (
-    Param("rsi_length", "int", 14, label="RSI length", group="RSI", min=2, max=30, step=1, bounds=(1, 1_000),
-          description="Bars in Wilder's RSI of close."),
-    Param("oversold", "float", 30.0, label="Oversold level", group="RSI", min=10.0, max=35.0, step=5.0,
-          bounds=(0.0, 100.0), description="A long is entered when RSI crosses up through this level."),
-    Param("exit_level", "float", 50.0, label="Exit level", group="RSI", min=40.0, max=60.0, step=5.0,
-          bounds=(0.0, 100.0),
-          description="Longs exit once RSI is above this level, shorts once it is below; "
-                      "must lie between the oversold and overbought levels."),
-    Param("overbought", "float", 70.0, label="Overbought level", group="RSI", min=65.0, max=90.0, step=5.0,
-          bounds=(0.0, 100.0), description="A short is entered when RSI crosses down through this level."),
-    Param("allow_shorts", "bool", True, label="Allow shorts", group="Direction",
-          description="Trade the overbought side too; off: long only."),
-    Param("trend_length", "int", 200, label="Trend SMA length", group="Trend filter", min=50, max=400, step=50,
-          bounds=(0, 5_000),
-          description="Longs only above, shorts only below the SMA of close of this length; 0 disables."),
-    Param("stop_atr", "float", 3.0, label="Stop (ATR multiple)", group="Stop", min=1.0, max=5.0, step=0.5,
-          bounds=(0.0, 100.0), description="Protective stop this many ATRs from the entry price; 0 disables."),
-    Param("atr_length", "int", 14, label="ATR length", group="Stop", min=5, max=50, step=1, bounds=(1, 1_000),
-          optimize=False, description="Wilder smoothing period of the Average True Range used for the stop."),
-    Param("lot_size", "float", 0.01, label="Lot size", group="Sizing", min=0.01, max=1.0, step=0.01,
-          bounds=(1e-12, 1e12), optimize=False, description="Quantities are floored to a multiple of this."),
+    Param(
+        "rsi_length",
+        "int",
+        14,
+        label="RSI length",
+        group="RSI",
+        min=2,
+        max=30,
+        step=1,
+        bounds=(1, 1_000),
+        description="Bars in Wilder's RSI of close.",
+    ),
+    Param(
+        "oversold",
+        "float",
+        30.0,
+        label="Oversold level",
+        group="RSI",
+        min=10.0,
+        max=35.0,
+        step=5.0,
+        bounds=(0.0, 100.0),
+        description="A long is entered when RSI crosses up through this level.",
+    ),
+    Param(
+        "exit_level",
+        "float",
+        50.0,
+        label="Exit level",
+        group="RSI",
+        min=40.0,
+        max=60.0,
+        step=5.0,
+        bounds=(0.0, 100.0),
+        description="Longs exit once RSI is above this level, shorts once it is below; "
+        "must lie between the oversold and overbought levels.",
+    ),
+    Param(
+        "overbought",
+        "float",
+        70.0,
+        label="Overbought level",
+        group="RSI",
+        min=65.0,
+        max=90.0,
+        step=5.0,
+        bounds=(0.0, 100.0),
+        description="A short is entered when RSI crosses down through this level.",
+    ),
+    Param(
+        "allow_shorts",
+        "bool",
+        True,
+        label="Allow shorts",
+        group="Direction",
+        description="Trade the overbought side too; off: long only.",
+    ),
+    Param(
+        "trend_length",
+        "int",
+        200,
+        label="Trend SMA length",
+        group="Trend filter",
+        min=50,
+        max=400,
+        step=50,
+        bounds=(0, 5_000),
+        description="Longs only above, shorts only below the SMA of close of this length; 0 disables.",
+    ),
+    Param(
+        "stop_atr",
+        "float",
+        3.0,
+        label="Stop (ATR multiple)",
+        group="Stop",
+        min=1.0,
+        max=5.0,
+        step=0.5,
+        bounds=(0.0, 100.0),
+        description="Protective stop this many ATRs from the entry price; 0 disables.",
+    ),
+    Param(
+        "atr_length",
+        "int",
+        14,
+        label="ATR length",
+        group="Stop",
+        min=5,
+        max=50,
+        step=1,
+        bounds=(1, 1_000),
+        optimize=False,
+        description="Wilder smoothing period of the Average True Range used for the stop.",
+    ),
+    Param(
+        "lot_size",
+        "float",
+        0.01,
+        label="Lot size",
+        group="Sizing",
+        min=0.01,
+        max=1.0,
+        step=0.01,
+        bounds=(1e-12, 1e12),
+        optimize=False,
+        description="Quantities are floored to a multiple of this.",
+    ),
 )
 
 
@@ -82,8 +168,9 @@ def signals(bars: OHLCV, params: Params) -> Signals:
         fill[:-1] = bars.open[1:]  # the next-open price an entry signalled on each bar fills at
         distance = params["stop_atr"] * atr(bars.high, bars.low, close, params["atr_length"])
         stops = {"stop_long": fill - distance, "stop_short": fill + distance}
-    return Signals.build(n, entry_long=entry_long, entry_short=entry_short, exit_long=exit_long,
-                         exit_short=exit_short, **stops)
+    return Signals.build(
+        n, entry_long=entry_long, entry_short=entry_short, exit_long=exit_long, exit_short=exit_short, **stops
+    )
 
 
 def rules(params: Params) -> ExecutionRules:
@@ -92,11 +179,13 @@ def rules(params: Params) -> ExecutionRules:
 
 def check(params: Params) -> None:
     if not params["oversold"] < params["exit_level"]:
-        raise ParamError("oversold", f"oversold {params['oversold']} must be below the exit level "
-                                     f"{params['exit_level']}")
+        raise ParamError(
+            "oversold", f"oversold {params['oversold']} must be below the exit level {params['exit_level']}"
+        )
     if not params["exit_level"] < params["overbought"]:
-        raise ParamError("overbought", f"overbought {params['overbought']} must be above the exit level "
-                                       f"{params['exit_level']}")
+        raise ParamError(
+            "overbought", f"overbought {params['overbought']} must be above the exit level {params['exit_level']}"
+        )
     if params["trend_length"] == 1:
         raise ParamError("trend_length", "a 1-bar SMA is the close itself; use 0 to disable the filter or >= 2")
 
@@ -105,7 +194,7 @@ STRATEGY = Strategy(
     id="rsi_reversion",
     name="RSI mean reversion",
     description="Long when RSI leaves oversold, short when it leaves overbought, out at the exit level; "
-                "optional trend filter and ATR stop.",
+    "optional trend filter and ATR stop.",
     params=PARAMS,
     signals=signals,
     rules=rules,

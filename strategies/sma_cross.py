@@ -21,10 +21,30 @@ from backtune.params import Param, ParamError
 from backtune.strategy import Params, Strategy
 
 PARAMS = (
-    Param("n1", "int", 10, label="Fast SMA length", group="Averages", min=5, max=50, step=5, bounds=(1, 10_000),
-          description="Bars in the fast simple moving average of close."),
-    Param("n2", "int", 20, label="Slow SMA length", group="Averages", min=10, max=200, step=10, bounds=(2, 10_000),
-          description="Bars in the slow simple moving average of close; must exceed the fast length."),
+    Param(
+        "n1",
+        "int",
+        10,
+        label="Fast SMA length",
+        group="Averages",
+        min=5,
+        max=50,
+        step=5,
+        bounds=(1, 10_000),
+        description="Bars in the fast simple moving average of close.",
+    ),
+    Param(
+        "n2",
+        "int",
+        20,
+        label="Slow SMA length",
+        group="Averages",
+        min=10,
+        max=200,
+        step=10,
+        bounds=(2, 10_000),
+        description="Bars in the slow simple moving average of close; must exceed the fast length.",
+    ),
 )
 
 
@@ -49,8 +69,14 @@ def signals(bars: OHLCV, params: Params) -> Signals:
 def rules(params: Params) -> ExecutionRules:
     # One machine epsilon of equity held back, as backtesting.py does, so that rounding
     # can never make an all-in order cost more than the account holds.
-    return ExecutionRules(fill=Fill.NEXT_OPEN, sizing=Sizing.ALL_IN, lot_size=1.0,
-                          equity_fraction=1.0 - sys.float_info.epsilon, reverse=True, reenter=True)
+    return ExecutionRules(
+        fill=Fill.NEXT_OPEN,
+        sizing=Sizing.ALL_IN,
+        lot_size=1.0,
+        equity_fraction=1.0 - sys.float_info.epsilon,
+        reverse=True,
+        reenter=True,
+    )
 
 
 def check(params: Params) -> None:

@@ -82,6 +82,8 @@ def exchanges_follow_the_contract():
 
     with held_to_the_contract():
         yield
+
+
 # --- the web app ----------------------------------------------------------------------------
 
 

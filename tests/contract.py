@@ -26,8 +26,10 @@ class Contract:
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document = document
-        self.paths = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), operations)
-                      for path, operations in document["paths"].items()]
+        self.paths = [
+            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), operations)
+            for path, operations in document["paths"].items()
+        ]
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
         return Draft202012Validator({**schema, "components": self.document["components"]})
@@ -45,11 +47,14 @@ class Contract:
         return {"$ref": f"#/components/schemas/{name}"}
 
     def errors(self, schema: Mapping[str, Any], value: Any) -> list[str]:
-        return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-                for e in self.validator(schema).iter_errors(value)]
+        return [
+            f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+            for e in self.validator(schema).iter_errors(value)
+        ]
 
-    def check(self, method: str, path: str, status: int, sent: Any = None, form_config: Any = None,
-              answer: Any = None) -> None:
+    def check(
+        self, method: str, path: str, status: int, sent: Any = None, form_config: Any = None, answer: Any = None
+    ) -> None:
         """Raise AssertionError when an accepted exchange strays from the document."""
         from app.web.dashboard import is_dashboard_path
 
@@ -117,12 +122,14 @@ def held_to_the_contract() -> Iterator[None]:
         if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
             sent, config = _sent(kwargs)
             answer = response.get_json(silent=True) if response.mimetype == JSON else None
-            flask_contract(self.application).check(request.method, request.path, response.status_code, sent,
-                                                   config, answer)
+            flask_contract(self.application).check(
+                request.method, request.path, response.status_code, sent, config, answer
+            )
         return response
 
-    def request_checked(self, method: str, path: str, body: bytes | None = None,
-                        headers: Mapping[str, str] | None = None, **kwargs: Any):
+    def request_checked(
+        self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ):
         response = original_request(self, method, path, body, headers, **kwargs)
         route = path.split("?", 1)[0]
         if (route.startswith("/api/") or route in ("/healthz", "/readyz")) and route != "/api/openapi.json":

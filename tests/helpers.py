@@ -43,48 +43,65 @@ class Tab:
     """A browser page on the server that records console errors and uncaught exceptions."""
 
     def __init__(self, browser, server: LiveServer) -> None:
-        self.context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC",
-                                           base_url=f"http://127.0.0.1:{server.port}", accept_downloads=True)
+        self.context = browser.new_context(
+            viewport=VIEWPORT,
+            locale="en-US",
+            timezone_id="UTC",
+            base_url=f"http://127.0.0.1:{server.port}",
+            accept_downloads=True,
+        )
         self.context.set_default_timeout(20_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("console",
-                     lambda m: self.errors.append(f"{self.page.url}: {m.text}") if m.type == "error" else None)
+        self.page.on(
+            "console", lambda m: self.errors.append(f"{self.page.url}: {m.text}") if m.type == "error" else None
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"{self.page.url}: {e}"))
 
     def close(self) -> None:
         self.context.close()
 
 
-
 def cli(*args: str) -> subprocess.CompletedProcess:
     """``python -m app ARGS`` as a user runs it, from the project root."""
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 # --- a live gunicorn's home and jobs -------------------------------------------------------
 
 
 def server_env(home: Path) -> dict[str, str]:
-    return {"BACKTUNE_MAX_JOBS": "1", "BACKTUNE_MAX_WORKERS": "2", "BACKTUNE_MAX_UPLOAD_MB": "1",
-            "BACKTUNE_JOURNAL_DIR": str(home / "journals")}
+    return {
+        "BACKTUNE_MAX_JOBS": "1",
+        "BACKTUNE_MAX_WORKERS": "2",
+        "BACKTUNE_MAX_UPLOAD_MB": "1",
+        "BACKTUNE_JOURNAL_DIR": str(home / "journals"),
+    }
 
 
 def make_home(home: Path) -> Path:
     """GOOG.csv and a CSV with a bad row in the data folder, for requests by ``csvPath``."""
     (home / "data").mkdir(parents=True)
     shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
-    (home / "data" / "bad.csv").write_text("time,open,high,low,close\n1700000000,1,2,0.5,1.5\n"
-                                           "1700000060,1,0.4,0.5,1.5\n")
+    (home / "data" / "bad.csv").write_text(
+        "time,open,high,low,close\n1700000000,1,2,0.5,1.5\n1700000060,1,0.4,0.5,1.5\n"
+    )
     return home
 
 
 def long_job_with_trials(server: LiveServer, trials: int = 5) -> str:
     """A job with a 2-minute time budget (and no trial cap), returned once it has ``trials`` trials."""
-    response = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
-                                                  "worker_processes": 2, "optuna_sampler": "random",
-                                                  "optuna_budget_mode": "time", "optuna_time_limit": 120})
+    response = server.post_json(
+        "/api/optimize",
+        {
+            "strategy": "sma_cross",
+            "csvPath": "GOOG.csv",
+            "worker_processes": 2,
+            "optuna_sampler": "random",
+            "optuna_budget_mode": "time",
+            "optuna_time_limit": 120,
+        },
+    )
     assert response.status == 202, response.json()
     job_id = response.json()["job_id"]
     deadline = time.monotonic() + 90
@@ -140,8 +157,17 @@ SMALL_SPACE = {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high"
 
 
 def config(**overrides) -> RunConfig:
-    raw = {"data": GOOG, "strategy": "sma_cross", "space": SMALL_SPACE, "workers": 1, "sampler": "random",
-           "seed": 3, "budget": {"mode": "trials", "trials": 20}, "capital": 10_000, "commission": 0.002}
+    raw = {
+        "data": GOOG,
+        "strategy": "sma_cross",
+        "space": SMALL_SPACE,
+        "workers": 1,
+        "sampler": "random",
+        "seed": 3,
+        "budget": {"mode": "trials", "trials": 20},
+        "capital": 10_000,
+        "commission": 0.002,
+    }
     raw.update(overrides)
     return RunConfig.parse(raw)
 
@@ -218,19 +244,34 @@ def write_v1_entry(data_dir: Path, data: bytes, summary: dict[str, Any], **extra
     folder = data_dir / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{digest}.csv").write_bytes(data)
-    entry = {"id": digest[:16], "name": "my prices", "file_name": "prices.csv", "uploaded_at": "2025-01-05T10:00:00Z",
-             "sample": False, "description": "daily closes", "summary": {**summary, "sha256": digest}, **extra}
+    entry = {
+        "id": digest[:16],
+        "name": "my prices",
+        "file_name": "prices.csv",
+        "uploaded_at": "2025-01-05T10:00:00Z",
+        "sample": False,
+        "description": "daily closes",
+        "summary": {**summary, "sha256": digest},
+        **extra,
+    }
     (folder / f"{digest[:16]}.json").write_text(json.dumps(entry))
     return digest[:16]
 
 
 def v1_summary(first_time: str, last_time: str) -> dict[str, Any]:
-    return {"rows": 3, "first_time": first_time, "last_time": last_time, "interval_seconds": 1,
-            "interval_label": "1s", "columns": {"time": "time", "open": "open", "high": "high", "low": "low",
-                                                 "close": "close"}, "file_name": "prices.csv"}
+    return {
+        "rows": 3,
+        "first_time": first_time,
+        "last_time": last_time,
+        "interval_seconds": 1,
+        "interval_label": "1s",
+        "columns": {"time": "time", "open": "open", "high": "high", "low": "low", "close": "close"},
+        "file_name": "prices.csv",
+    }
 
 
 # --- backtesting.py's SmaCross, the oracle of the sma_cross parity tests ------------------
+
 
 class SmaCross(BtStrategy):
     """backtesting.py's documented example, the oracle."""
@@ -253,8 +294,9 @@ class SmaCross(BtStrategy):
 
 def oracle_frame(bars) -> pd.DataFrame:
     index = pd.DatetimeIndex(pd.to_datetime(bars.time, utc=True).tz_localize(None))
-    return pd.DataFrame({"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close,
-                         "Volume": bars.volume}, index=index)
+    return pd.DataFrame(
+        {"Open": bars.open, "High": bars.high, "Low": bars.low, "Close": bars.close, "Volume": bars.volume}, index=index
+    )
 
 
 # --- PostgreSQL and a worker on "another host" -------------------------------------------
@@ -297,17 +339,22 @@ def require_namespaces() -> None:
         pytest.skip(f"cannot create namespaces here: {probe.stderr.decode().strip()}")
 
 
-def start_isolated(command: Sequence[str], hidden: Sequence[Path], work_dir: Path, env: dict[str, str],
-                   log: Path) -> subprocess.Popen[bytes]:
+def start_isolated(
+    command: Sequence[str], hidden: Sequence[Path], work_dir: Path, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
     """``command`` as if on another machine: host name REMOTE_HOST, ``hidden`` folders empty,
     ``work_dir`` as its working directory; in a process group of its own (for killpg)."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    full_env = {**env, "HOST_NAME": REMOTE_HOST, "HIDDEN": " ".join(str(p) for p in hidden),
-                "WORK_DIR": str(work_dir)}
+    full_env = {**env, "HOST_NAME": REMOTE_HOST, "HIDDEN": " ".join(str(p) for p in hidden), "WORK_DIR": str(work_dir)}
     with log.open("ab") as out:
-        return subprocess.Popen(["unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", _ISOLATE,
-                                 "isolate", *command], env=full_env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            ["unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", _ISOLATE, "isolate", *command],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def worker_command(server: str, *args: str) -> list[str]:

@@ -58,8 +58,13 @@ class LiveServer:
         self.log = self.home / "gunicorn.log"
         self.runs = JobStore(self.home / "runs")
         base = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV) and k not in FOREIGN_NAMES}
-        self.env = {**base, "BACKTUNE_HOME": str(self.home), "BACKTUNE_BIND": f"127.0.0.1:{self.port}",
-                    "WEB_CONCURRENCY": str(workers), **env}
+        self.env = {
+            **base,
+            "BACKTUNE_HOME": str(self.home),
+            "BACKTUNE_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            **env,
+        }
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LiveServer:
@@ -74,8 +79,14 @@ class LiveServer:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=self.env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -135,8 +146,14 @@ class LiveServer:
 
     # HTTP
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
-                timeout: float = 30.0) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Response:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=dict(headers or {}))
@@ -154,31 +171,47 @@ class LiveServer:
     def post_json(self, path: str, body: Any) -> Response:
         return self.request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
-    def post_form(self, path: str, fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes]] | None = None,
-                  timeout: float = 30.0) -> Response:
+    def post_form(
+        self,
+        path: str,
+        fields: Mapping[str, str],
+        files: Mapping[str, tuple[str, bytes]] | None = None,
+        timeout: float = 30.0,
+    ) -> Response:
         """multipart/form-data: ``files`` maps a field to (file name, content)."""
         boundary = uuid.uuid4().hex
-        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-                 for name, value in fields.items()]
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        ]
         for name, (file_name, content) in (files or {}).items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{file_name}"\r\n'
-                         f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{file_name}"\r\n'
+                f"Content-Type: application/octet-stream\r\n\r\n".encode()
+                + content
+                + b"\r\n"
+            )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.request("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"},
-                            timeout=timeout)
+        return self.request(
+            "POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=timeout
+        )
 
 
 def csv_of_size(megabytes: float) -> bytes:
     """An OKX-style 1-minute file (epoch seconds, six columns) of about ``megabytes`` MB."""
     rows = int(megabytes * 1e6 / 48)
     return b"time,open,high,low,close,Volume\n" + b"".join(
-        b"%d,14.283,14.352,14.282,14.338,358236.574\n" % (1_500_000_000 + 60 * i) for i in range(rows))
+        b"%d,14.283,14.352,14.282,14.338,358236.574\n" % (1_500_000_000 + 60 * i) for i in range(rows)
+    )
 
 
 def web_workers(server: LiveServer) -> list[int]:
     master = server.process.pid
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and _status(int(p.name)).get("PPid") == str(master)]
+    return [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _status(int(p.name)).get("PPid") == str(master)
+    ]
 
 
 def _status(pid: int) -> dict[str, str]:

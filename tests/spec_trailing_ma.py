@@ -86,11 +86,11 @@ def run_spec(bars: OHLCV, p: dict, trade_start: int, capital: float, commission:
                 pos = None
         if pos is None and flat_prev and t >= trade_start and not math.isnan(a[t]):
             if up >= p["closeCountLong"] and lock_long == 0 and not math.isnan(lowest[t]):
-                pos = _enter(1, c[t], lowest[t] - a[t] * p["stopLongX"], p["stopLongMaxPct"], p["stopLongRR"],
-                             eq, p, t)
+                pos = _enter(1, c[t], lowest[t] - a[t] * p["stopLongX"], p["stopLongMaxPct"], p["stopLongRR"], eq, p, t)
             elif down >= p["closeCountShort"] and lock_short == 0 and not math.isnan(highest[t]):
-                pos = _enter(-1, c[t], highest[t] + a[t] * p["stopShortX"], p["stopShortMaxPct"],
-                             p["stopShortRR"], eq, p, t)
+                pos = _enter(
+                    -1, c[t], highest[t] + a[t] * p["stopShortX"], p["stopShortMaxPct"], p["stopShortRR"], eq, p, t
+                )
             if pos is not None:
                 eq -= pos["entry"] * pos["qty"] * commission
         flat_prev = pos is None
@@ -105,5 +105,13 @@ def _enter(direction, close, stop, max_pct, rr, equity, p, t):
     qty = np.floor(equity * p["riskPerTrade"] / 100 / dist / p["contractSize"]) * p["contractSize"]
     if qty <= 0:
         return None
-    return {"dir": direction, "entry": close, "qty": qty, "stop": stop, "target": close + direction * dist * rr,
-            "level": stop, "active": False, "idx": t}
+    return {
+        "dir": direction,
+        "entry": close,
+        "qty": qty,
+        "stop": stop,
+        "target": close + direction * dist * rr,
+        "level": stop,
+        "active": False,
+        "idx": t,
+    }

@@ -37,9 +37,15 @@ def app_with_a_new_endpoint() -> Flask:
     bp = Blueprint("things", __name__)
 
     @bp.post("/api/things/<int:number>")
-    @operation("things", "Make a thing", body=ThingRequest, query=ThingQuery, errors=(400,),
-               replies={201: Answer(ThingReply, "Made", location="/api/things/{number}")},
-               path_params={"number": "Which thing"})
+    @operation(
+        "things",
+        "Make a thing",
+        body=ThingRequest,
+        query=ThingQuery,
+        errors=(400,),
+        replies={201: Answer(ThingReply, "Made", location="/api/things/{number}")},
+        path_params={"number": "Which thing"},
+    )
     def make_thing(number: int, body: ThingRequest, query: ThingQuery):
         return jsonify({"number": number, **body.model_dump()}), 200 if query.dry_run else 201
 
@@ -55,7 +61,8 @@ def test_an_endpoint_plugs_into_the_document_with_one_decorator():
     validate(doc)
     operation_doc = doc["paths"]["/api/things/{number}"]["post"]
     assert operation_doc["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ThingRequest"}
+        "$ref": "#/components/schemas/ThingRequest"
+    }
     parameters = {p["name"]: p for p in operation_doc["parameters"]}
     assert parameters["number"]["in"] == "path" and parameters["number"]["schema"] == {"type": "integer"}
     assert parameters["dry_run"]["in"] == "query"
@@ -69,13 +76,15 @@ def test_the_declared_model_is_the_one_enforced():
     made = client.post("/api/things/3", json={"name": "box", "size": 2})
     assert made.status_code == 201 and made.json == {"number": 3, "name": "box", "size": 2}
     assert client.post("/api/things/3?dry_run=true", json={"name": "box", "size": 2}).status_code == 200
-    assert_api_error(client.post("/api/things/3", json={"name": "box", "size": 2, "colour": "red"}), 400, "colour",
-                     "unknown_field")
+    assert_api_error(
+        client.post("/api/things/3", json={"name": "box", "size": 2, "colour": "red"}), 400, "colour", "unknown_field"
+    )
     assert_api_error(client.post("/api/things/3", json={"name": "box"}), 400, "size", "missing_field")
     assert_api_error(client.post("/api/things/3", json={"name": "box", "size": "2"}), 400, "size", "invalid_field")
     assert_api_error(client.post("/api/things/3?dry_run=perhaps", json={"name": "box", "size": 2}), 400, "dry_run")
-    assert_api_error(client.post("/api/things/3", data="{", content_type="application/json"), 400, "body",
-                     "malformed_json")
+    assert_api_error(
+        client.post("/api/things/3", data="{", content_type="application/json"), 400, "body", "malformed_json"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,7 @@ from backtune.window import DataWindow
 from tests.conftest import LINK_15M, TRAILING_MA_CASE, backtesting_csv
 from tests.helpers import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
 
-GOOD_CSV = b"time,open,high,low,close\n" + b"".join(
-    f"2025-01-{day:02d},1,2,0.5,1.5\n".encode() for day in range(1, 11))
+GOOD_CSV = b"time,open,high,low,close\n" + b"".join(f"2025-01-{day:02d},1,2,0.5,1.5\n".encode() for day in range(1, 11))
 
 
 def make_app(tmp_path: Path, **overrides: Any):
@@ -141,7 +140,8 @@ def test_store_survives_a_new_instance_and_rejects_foreign_ids(tmp_path: Path):
 
 
 def test_entries_summarised_by_older_reading_rules_are_listed_as_the_current_rules_read_them(
-        client: FlaskClient, tmp_path: Path):
+    client: FlaskClient, tmp_path: Path
+):
     stale = v1_summary("1970-08-23T06:15:02Z", "1970-08-23T06:15:04Z")
     rebuilt = write_v1_entry(tmp_path / "data", YYYYMMDD_CSV, stale)
     rejected = write_v1_entry(tmp_path / "data", MIXED_CSV, stale)
@@ -178,23 +178,44 @@ def test_strategies_list_and_declarations(client: FlaskClient):
 # --- backtest -------------------------------------------------------------------------
 
 
-def core_report(path: Path, strategy_id: str, params: dict[str, Any], start: str, end: str, warmup: int,
-                capital: float, commission: float) -> dict[str, Any]:
+def core_report(
+    path: Path,
+    strategy_id: str,
+    params: dict[str, Any],
+    start: str,
+    end: str,
+    warmup: int,
+    capital: float,
+    commission: float,
+) -> dict[str, Any]:
     """What the CLI computes for the same request."""
     strategy = get_strategy(strategy_id)
     checked = strategy.validate(params)
-    result = run_backtest(load_csv(path).bars, strategy, checked, DataWindow.parse(start, end, warmup),
-                          EngineSettings.checked(capital, commission))
+    result = run_backtest(
+        load_csv(path).bars,
+        strategy,
+        checked,
+        DataWindow.parse(start, end, warmup),
+        EngineSettings.checked(capital, commission),
+    )
     return backtest_report(strategy.id, checked, result, compute_metrics(result).as_dict())
 
 
 def test_backtest_matches_the_core_for_an_upload_and_a_csv_path(tmp_path: Path):
     case = json.loads((TRAILING_MA_CASE / "case.json").read_text())
     window = case["window"]
-    body = {"strategy": "trailing_ma", "params": case["params"], "start": window["start"], "end": window["end"],
-            "warmup_bars": window["warmup_bars"], "capital": 100, "commission": 0.0005}
-    expected = core_report(LINK_15M, "trailing_ma", case["params"], window["start"], window["end"],
-                           window["warmup_bars"], 100, 0.0005)
+    body = {
+        "strategy": "trailing_ma",
+        "params": case["params"],
+        "start": window["start"],
+        "end": window["end"],
+        "warmup_bars": window["warmup_bars"],
+        "capital": 100,
+        "commission": 0.0005,
+    }
+    expected = core_report(
+        LINK_15M, "trailing_ma", case["params"], window["start"], window["end"], window["warmup_bars"], 100, 0.0005
+    )
     client = make_app(tmp_path, csv_roots=(LINK_15M.parent,)).test_client()
     dataset_id = upload(client, LINK_15M.read_bytes()).get_json()["id"]
     for source in ({"dataset": dataset_id}, {"csvPath": LINK_15M.name}, {"csvPath": str(LINK_15M)}):
@@ -212,8 +233,16 @@ def test_backtest_matches_the_core_for_an_upload_and_a_csv_path(tmp_path: Path):
 
 def test_backtest_defaults_on_a_small_csv_path(client: FlaskClient):
     report = backtest(client, csvPath="goog.csv", strategy="sma_cross").get_json()
-    expected = core_report(backtesting_csv("GOOG"), "sma_cross", {}, None, None, 0,
-                           EngineSettings().initial_capital, EngineSettings().commission)
+    expected = core_report(
+        backtesting_csv("GOOG"),
+        "sma_cross",
+        {},
+        None,
+        None,
+        0,
+        EngineSettings().initial_capital,
+        EngineSettings().commission,
+    )
     assert report["params"] == {"n1": 10, "n2": 20}
     assert report["metrics"]["total_trades"] == expected["metrics"]["total_trades"]
     assert report["metrics"]["net_profit"] == pytest.approx(expected["metrics"]["net_profit"], rel=1e-12)
@@ -235,17 +264,37 @@ def up(data: bytes) -> Call:
 BAD_INPUTS: list[tuple[str, Call, int, str, str | None]] = [
     ("empty file", up(b""), 400, "empty_file", "file"),
     ("not a CSV", up(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10), 400, "invalid_data", "file"),
-    ("missing column", up(b"time,open,high,low\n2025-01-01,1,2,0.5\n2025-01-02,1,2,0.5\n"), 400, "invalid_data",
-     "file"),
-    ("high below low", up(GOOD_CSV.replace(b"2025-01-03,1,2,0.5", b"2025-01-03,1,0.4,0.5")), 400, "invalid_data",
-     "high"),
-    ("no file part", lambda c: c.post("/api/datasets", data={"other": "x"}, content_type="multipart/form-data"),
-     400, "missing_file", "file"),
+    (
+        "missing column",
+        up(b"time,open,high,low\n2025-01-01,1,2,0.5\n2025-01-02,1,2,0.5\n"),
+        400,
+        "invalid_data",
+        "file",
+    ),
+    (
+        "high below low",
+        up(GOOD_CSV.replace(b"2025-01-03,1,2,0.5", b"2025-01-03,1,0.4,0.5")),
+        400,
+        "invalid_data",
+        "high",
+    ),
+    (
+        "no file part",
+        lambda c: c.post("/api/datasets", data={"other": "x"}, content_type="multipart/form-data"),
+        400,
+        "missing_file",
+        "file",
+    ),
     ("blank file input", lambda c: upload(c, b"", name=""), 400, "missing_file", "file"),
     ("unknown dataset page", lambda c: c.get("/api/datasets/0123456789abcdef"), 404, "unknown_dataset", "dataset"),
     ("unknown strategy page", lambda c: c.get("/api/strategies/nope"), 404, "unknown_strategy", "strategy"),
-    ("body not JSON", lambda c: c.post("/api/backtest", data="{", content_type="application/json"), 400,
-     "malformed_json", "body"),
+    (
+        "body not JSON",
+        lambda c: c.post("/api/backtest", data="{", content_type="application/json"),
+        400,
+        "malformed_json",
+        "body",
+    ),
     ("unknown field", bt(warmupBars=10), 400, "unknown_field", "warmupBars"),
     ("no strategy", bt(strategy=None), 400, "invalid_field", "strategy"),
     ("bad strategy", bt(strategy="nope"), 400, "unknown_strategy", "strategy"),
@@ -274,10 +323,12 @@ BAD_INPUTS: list[tuple[str, Call, int, str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("call", "status", "code", "field"), [row[1:] for row in BAD_INPUTS],
-                         ids=[row[0] for row in BAD_INPUTS])
-def test_bad_input_is_a_json_error_naming_the_field(client: FlaskClient, call: Call, status: int, code: str,
-                                                     field: str | None):
+@pytest.mark.parametrize(
+    ("call", "status", "code", "field"), [row[1:] for row in BAD_INPUTS], ids=[row[0] for row in BAD_INPUTS]
+)
+def test_bad_input_is_a_json_error_naming_the_field(
+    client: FlaskClient, call: Call, status: int, code: str, field: str | None
+):
     assert_error(call(client), status, code, field)
 
 
@@ -296,6 +347,7 @@ def test_a_rejected_upload_leaves_nothing_behind(client: FlaskClient, tmp_path: 
 
 def test_optimize_sources_include_an_upload_kept_in_the_store(client: FlaskClient):
     """dataset_for_request is what /api/optimize uses: an uploaded file becomes a dataset."""
+
     def part() -> FileStorage:
         return FileStorage(io.BytesIO(GOOD_CSV), filename="mine.csv")
 
@@ -305,25 +357,40 @@ def test_optimize_sources_include_an_upload_kept_in_the_store(client: FlaskClien
         with pytest.raises(ApiError) as refused:
             dataset_for_request({"csvPath": "goog.csv"}, {"file": part()})
         assert (refused.value.status, refused.value.code, refused.value.field) == (400, "conflicting_fields", "csvPath")
-        assert dataset_for_request({"csvPath": "goog.csv"}, {"file": FileStorage(io.BytesIO(b""), filename="")}).name \
+        assert (
+            dataset_for_request({"csvPath": "goog.csv"}, {"file": FileStorage(io.BytesIO(b""), filename="")}).name
             == "goog.csv"
+        )
     assert any(d["name"] == "mine.csv" for d in client.get("/api/datasets").get_json()["datasets"])
 
 
 # --- OpenAPI --------------------------------------------------------------------------
 
 DOCUMENTED = {
-    "/healthz": {"get"}, "/readyz": {"get"}, "/api/openapi.json": {"get"},
-    "/api/datasets": {"get", "post"}, "/api/datasets/{dataset_id}": {"get"},
-    "/api/strategies": {"get"}, "/api/strategies/{strategy_id}": {"get"},
-    "/api/backtest": {"post"}, "/api/optimize": {"post"},
-    "/api/jobs": {"get"}, "/api/jobs/{job_id}": {"get", "delete"}, "/api/jobs/{job_id}/results": {"get"},
-    "/api/jobs/{job_id}/trials/{number}": {"get"}, "/api/jobs/{job_id}/resume": {"post"},
-    "/api/walkforward": {"post"}, "/api/walkforward/preview": {"post"}, "/api/jobs/{job_id}/walkforward": {"get"},
+    "/healthz": {"get"},
+    "/readyz": {"get"},
+    "/api/openapi.json": {"get"},
+    "/api/datasets": {"get", "post"},
+    "/api/datasets/{dataset_id}": {"get"},
+    "/api/strategies": {"get"},
+    "/api/strategies/{strategy_id}": {"get"},
+    "/api/backtest": {"post"},
+    "/api/optimize": {"post"},
+    "/api/jobs": {"get"},
+    "/api/jobs/{job_id}": {"get", "delete"},
+    "/api/jobs/{job_id}/results": {"get"},
+    "/api/jobs/{job_id}/trials/{number}": {"get"},
+    "/api/jobs/{job_id}/resume": {"post"},
+    "/api/walkforward": {"post"},
+    "/api/walkforward/preview": {"post"},
+    "/api/jobs/{job_id}/walkforward": {"get"},
     "/api/jobs/{job_id}/holdout": {"post"},
-    "/api/jobs/{job_id}/cscv": {"get"}, "/api/jobs/{job_id}/trials/{number}/robustness": {"get"},
+    "/api/jobs/{job_id}/cscv": {"get"},
+    "/api/jobs/{job_id}/trials/{number}/robustness": {"get"},
     "/api/jobs/{job_id}/heatmap": {"get"},
-    "/api/jobs/{job_id}/plan": {"get"}, "/api/jobs/{job_id}/workers": {"get"}, "/api/datasets/{dataset_id}/file": {"get"},
+    "/api/jobs/{job_id}/plan": {"get"},
+    "/api/jobs/{job_id}/workers": {"get"},
+    "/api/datasets/{dataset_id}/file": {"get"},
 }
 
 

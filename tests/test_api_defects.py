@@ -21,8 +21,13 @@ from tests.helpers import assert_api_error, wait_for_job
 from tests.live_server import LiveServer
 
 GOOG = backtesting_csv("GOOG")
-BODY = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 1, "optuna_sampler": "random",
-        "optuna_n_trials": 5}
+BODY = {
+    "strategy": "sma_cross",
+    "csvPath": "GOOG.csv",
+    "worker_processes": 1,
+    "optuna_sampler": "random",
+    "optuna_n_trials": 5,
+}
 OPTIONS = {k: v for k, v in BODY.items() if k not in ("strategy", "csvPath")}  # a form's config
 
 
@@ -56,6 +61,7 @@ def with_goog(extra: str) -> str:
 
 # --- 5: seed_params bounded, run within the budget -------------------------------------
 
+
 def test_more_seeds_than_trials_are_refused_naming_seed_params(client):
     seeds = [{"n1": 5 + i, "n2": 40} for i in range(10)]
     error = assert_api_error(submit(client, seed_params=seeds), 400, "seed_params")
@@ -86,8 +92,11 @@ BAD_BODIES = [
     ("trials NaN", with_goog('"optuna_n_trials": NaN'), "optuna_n_trials"),
     ("trials Infinity", with_goog('"optuna_n_trials": Infinity'), "optuna_n_trials"),
     ("warm-up trials NaN", with_goog('"optuna_warmup_trials": NaN'), "optuna_warmup_trials"),
-    ("patience Infinity", with_goog('"optuna_budget_mode": "convergence", "optuna_convergence": Infinity'),
-     "optuna_convergence"),
+    (
+        "patience Infinity",
+        with_goog('"optuna_budget_mode": "convergence", "optuna_convergence": Infinity'),
+        "optuna_convergence",
+    ),
     ("seed NaN", with_goog('"seed": NaN'), "seed"),
     ("capital -Infinity", with_goog('"capital": -Infinity'), "capital"),
     ("target nested", with_goog('"optuna_target": [["a"]]'), "optuna_target"),
@@ -105,22 +114,33 @@ def test_bad_json_values_are_a_400_naming_the_field(client, text, field):
     assert error["code"] != "internal_error" and len(error["message"]) < 400
 
 
-@pytest.mark.parametrize("config, form, field", [
-    ('{"optuna_n_trials": NaN}', {}, "optuna_n_trials"),
-    ('{"seed": 1e400}', {}, "seed"),
-    ("[" * 10_000, {}, "config"),
-    ("{}", {"warmupBars": "\u00b2"}, "warmupBars"),
-    ("{}", {"strategy": ""}, "strategy"),
-])
+@pytest.mark.parametrize(
+    "config, form, field",
+    [
+        ('{"optuna_n_trials": NaN}', {}, "optuna_n_trials"),
+        ('{"seed": 1e400}', {}, "seed"),
+        ("[" * 10_000, {}, "config"),
+        ("{}", {"warmupBars": "\u00b2"}, "warmupBars"),
+        ("{}", {"strategy": ""}, "strategy"),
+    ],
+)
 def test_bad_form_values_are_a_400_naming_the_field(client, config, form, field):
     data = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "config": config, **form}
     assert_api_error(client.post("/api/optimize", data=data, content_type="multipart/form-data"), 400, field)
 
 
-@pytest.mark.parametrize("query, field", [
-    ("limit=%C2%B2", "limit"), ("limit=1e3", "limit"), ("offset=%E2%91%A0", "offset"), ("limit=" + "9" * 5000, "limit"),
-    ("sort=%00", "sort"), ("format=xml", "format"), ("order=", "order"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("limit=%C2%B2", "limit"),
+        ("limit=1e3", "limit"),
+        ("offset=%E2%91%A0", "offset"),
+        ("limit=" + "9" * 5000, "limit"),
+        ("sort=%00", "sort"),
+        ("format=xml", "format"),
+        ("order=", "order"),
+    ],
+)
 def test_bad_query_parameters_are_a_400_naming_the_parameter(client, query, field):
     job_id = submit(client).json["job_id"]
     wait_for_job(client, job_id)
@@ -130,13 +150,15 @@ def test_bad_query_parameters_are_a_400_naming_the_parameter(client, query, fiel
 
 # --- 8: trial and time budgets bounded by settings --------------------------------------
 
+
 def test_budgets_beyond_the_settings_are_refused(home):
     client = app_client(home, max_trials=5, max_run_s=30)
     assert_api_error(submit(client, optuna_n_trials=1e12), 400, "optuna_n_trials")
     error = assert_api_error(submit(client, optuna_n_trials=6), 400, "optuna_n_trials")
     assert "BACKTUNE_MAX_TRIALS" in error["message"]
-    error = assert_api_error(submit(client, optuna_budget_mode="time", optuna_time_limit=1e308), 400,
-                             "optuna_time_limit")
+    error = assert_api_error(
+        submit(client, optuna_budget_mode="time", optuna_time_limit=1e308), 400, "optuna_time_limit"
+    )
     assert "BACKTUNE_MAX_RUN_S" in error["message"]
     assert_api_error(submit(client, optuna_budget_mode="time", optuna_time_limit=31), 400, "optuna_time_limit")
     job_id = submit(client, optuna_n_trials=5).json["job_id"]
@@ -165,11 +187,13 @@ def test_workers_above_the_servers_limit_are_refused_not_clamped(client):
 
 # --- 9: refused at submission; a later failure says why ----------------------------------
 
+
 def test_a_window_outside_the_data_or_a_huge_seed_is_refused_at_submission(client, home):
     outside = {"dateFilter": True, "start": "2030-01-01", "end": None}
     assert_api_error(submit(client, fixed_params=outside), 400, "start")
-    assert_api_error(submit(client, fixed_params={"dateFilter": True, "start": None, "end": "1990-01-01"}), 400,
-                     "start")
+    assert_api_error(
+        submit(client, fixed_params={"dateFilter": True, "start": None, "end": "1990-01-01"}), 400, "start"
+    )
     assert_api_error(submit(client, seed=2**70), 400, "seed")
     assert client.get("/api/jobs").json["total"] == 0
     assert not [p for p in (home / "runs").iterdir() if p.is_dir()]
@@ -198,15 +222,20 @@ def test_a_job_that_fails_later_says_why_in_its_top_level_error(client, home):
 
 # --- 11: every too-large body is a 413 saying so ----------------------------------------
 
+
 def test_an_over_limit_json_body_is_a_413_saying_the_body_is_too_large(home):
     client = app_client(home, max_json_kb=4)
     padding = {"fixed_params": {"dateFilter": False, "start": "x" * 5000}}
     error = assert_api_error(submit(client, **padding), 413, "body", "request_entity_too_large")
     assert "too large" in error["message"] and "4 KB" in error["message"]
     # Chunked: werkzeug ignores any Content-Length then, and the server has terminated the stream.
-    chunked = client.post("/api/optimize", input_stream=io.BytesIO(json.dumps({**BODY, **padding}).encode()),
-                          content_type="application/json", headers={"Transfer-Encoding": "chunked"},
-                          environ_overrides={"wsgi.input_terminated": True})
+    chunked = client.post(
+        "/api/optimize",
+        input_stream=io.BytesIO(json.dumps({**BODY, **padding}).encode()),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert_api_error(chunked, 413, "body")
     assert_api_error(client.post("/api/backtest", json={"strategy": "sma_cross", "start": "x" * 5000}), 413, "body")
 
@@ -215,8 +244,11 @@ def test_an_over_limit_upload_or_form_field_is_a_413_saying_the_body_is_too_larg
     client = app_client(home, max_upload_mb=1, max_json_kb=4)
     big = b"time,open,high,low,close\n" + b"1700000000,1,2,0.5,1.5\n" * 60_000
     for path in ("/api/datasets", "/api/optimize"):
-        response = client.post(path, data={"strategy": "sma_cross", "file": (io.BytesIO(big), "big.csv")},
-                               content_type="multipart/form-data")
+        response = client.post(
+            path,
+            data={"strategy": "sma_cross", "file": (io.BytesIO(big), "big.csv")},
+            content_type="multipart/form-data",
+        )
         assert "too large" in assert_api_error(response, 413, "file")["message"]
     form = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "config": json.dumps({"seed_params": [{"n1": 5}] * 500})}
     assert_api_error(client.post("/api/optimize", data=form, content_type="multipart/form-data"), 413, "file")
@@ -227,8 +259,13 @@ def test_a_chunked_json_body_over_the_limit_is_a_413_over_http(tmp_path):
     with LiveServer(tmp_path / "home", workers=1, BACKTUNE_MAX_JSON_KB="64") as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         chunks = (b'{"strategy": "sma_cross", "fixed_params": {"start": "' + b"x" * 100_000, b'"}}')
-        connection.request("POST", "/api/optimize", body=iter(chunks), encode_chunked=True,
-                           headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        connection.request(
+            "POST",
+            "/api/optimize",
+            body=iter(chunks),
+            encode_chunked=True,
+            headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        )
         response = connection.getresponse()
         error = json.loads(response.read())["error"]
         connection.close()
@@ -237,25 +274,34 @@ def test_a_chunked_json_body_over_the_limit_is_a_413_over_http(tmp_path):
 
 # --- 14: a rejected request stores nothing ---------------------------------------------
 
+
 def csv_bytes(rows: int, seed: int) -> bytes:
     """A small OHLCV file whose bytes no other test uses."""
     closes = 100 + np.cumsum(np.random.default_rng(seed).normal(0, 1, rows))
-    lines = ["time,open,high,low,close"] + [f"{1_700_000_000 + 3600 * i},{c:.4f},{c + 1:.4f},{c - 1:.4f},{c:.4f}"
-                                            for i, c in enumerate(closes)]
+    lines = ["time,open,high,low,close"] + [
+        f"{1_700_000_000 + 3600 * i},{c:.4f},{c + 1:.4f},{c - 1:.4f},{c:.4f}" for i, c in enumerate(closes)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.mark.parametrize("config, form, field", [
-    ({"optuna_sampler": "nope"}, {}, "optuna_sampler"),
-    ({"fixed_params": {"dateFilter": True, "start": "2030-01-01"}}, {}, "start"),
-    ({"colour": "blue"}, {}, "colour"),
-    ({}, {"warmupBars": "-1"}, "warmupBars"),
-])
+@pytest.mark.parametrize(
+    "config, form, field",
+    [
+        ({"optuna_sampler": "nope"}, {}, "optuna_sampler"),
+        ({"fixed_params": {"dateFilter": True, "start": "2030-01-01"}}, {}, "start"),
+        ({"colour": "blue"}, {}, "colour"),
+        ({}, {"warmupBars": "-1"}, "warmupBars"),
+    ],
+)
 def test_a_rejected_optimise_request_with_a_new_file_stores_nothing(client, home, config, form, field):
     listed = client.get("/api/datasets").json["total"]
     stored = sorted((home / "data" / "datasets").iterdir())
-    data = {"strategy": "sma_cross", "config": json.dumps({**OPTIONS, **config}),
-            "file": (io.BytesIO(csv_bytes(300, seed=len(field))), "new.csv"), **form}
+    data = {
+        "strategy": "sma_cross",
+        "config": json.dumps({**OPTIONS, **config}),
+        "file": (io.BytesIO(csv_bytes(300, seed=len(field))), "new.csv"),
+        **form,
+    }
     assert_api_error(client.post("/api/optimize", data=data, content_type="multipart/form-data"), 400, field)
     assert client.get("/api/datasets").json["total"] == listed
     assert sorted((home / "data" / "datasets").iterdir()) == stored
@@ -263,8 +309,11 @@ def test_a_rejected_optimise_request_with_a_new_file_stores_nothing(client, home
 
 def test_an_accepted_optimise_request_keeps_its_new_file(client):
     before = client.get("/api/datasets").json["total"]
-    data = {"strategy": "sma_cross", "config": json.dumps(OPTIONS),
-            "file": (io.BytesIO(csv_bytes(300, seed=99)), "kept.csv")}
+    data = {
+        "strategy": "sma_cross",
+        "config": json.dumps(OPTIONS),
+        "file": (io.BytesIO(csv_bytes(300, seed=99)), "kept.csv"),
+    }
     response = client.post("/api/optimize", data=data, content_type="multipart/form-data")
     assert response.status_code == 202, response.json
     listed = client.get("/api/datasets").json

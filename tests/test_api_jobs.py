@@ -32,8 +32,14 @@ def app_settings(home: Path) -> dict[str, Any]:
 
 
 def submit(client, **options):
-    body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 2, "optuna_sampler": "random",
-            "optuna_n_trials": 20, **options}
+    body = {
+        "strategy": "sma_cross",
+        "csvPath": "GOOG.csv",
+        "worker_processes": 2,
+        "optuna_sampler": "random",
+        "optuna_n_trials": 20,
+        **options,
+    }
     response = client.post("/api/optimize", json=body)
     assert response.status_code == 202, response.json
     return response
@@ -44,8 +50,7 @@ wait_for = wait_for_job
 
 @pytest.mark.slow
 def test_json_request_runs_to_ranked_results_csv_and_trial_detail(client):
-    response = submit(client, param_ranges={"n1": [5, 20, 1], "n2": [30, 80, 5]},
-                      enabled_params=["n1", "n2"])
+    response = submit(client, param_ranges={"n1": [5, 20, 1], "n2": [30, 80, 5]}, enabled_params=["n1", "n2"])
     job_id = response.json["job_id"]
     assert response.headers["Location"] == f"/api/jobs/{job_id}"
     assert set(response.json["links"]) >= {"self", "results", "dashboard"}
@@ -77,10 +82,19 @@ def test_json_request_runs_to_ranked_results_csv_and_trial_detail(client):
 
 @pytest.mark.slow
 def test_multipart_upload_with_config_string_and_wait(client):
-    config = {"worker_processes": 1, "optuna_n_trials": 8, "optuna_sampler": "random", "enabled_params": ["n1"],
-              "fixed_params": {"n2": 60, "dateFilter": True, "start": "2008-01-01", "end": "2012-12-31"}}
-    data = {"strategy": "sma_cross", "warmupBars": "100", "config": json.dumps(config),
-            "file": (io.BytesIO(backtesting_csv("GOOG").read_bytes()), "goog daily.csv")}
+    config = {
+        "worker_processes": 1,
+        "optuna_n_trials": 8,
+        "optuna_sampler": "random",
+        "enabled_params": ["n1"],
+        "fixed_params": {"n2": 60, "dateFilter": True, "start": "2008-01-01", "end": "2012-12-31"},
+    }
+    data = {
+        "strategy": "sma_cross",
+        "warmupBars": "100",
+        "config": json.dumps(config),
+        "file": (io.BytesIO(backtesting_csv("GOOG").read_bytes()), "goog daily.csv"),
+    }
     response = client.post("/api/optimize?wait=true", data=data, content_type="multipart/form-data")
     assert response.status_code == 200, response.json
     body = response.json
@@ -153,8 +167,9 @@ def test_a_job_whose_coordinator_died_is_interrupted_at_start_up_and_resumable(h
 
 @pytest.mark.parametrize("change, status, field", BAD_REQUESTS)
 def test_bad_optimize_requests_get_a_4xx_naming_the_field(client, home, change, status, field):
-    (home / "data" / "bad.csv").write_text("time,open,high,low,close\n1700000000,1,2,0.5,1.5\n"
-                                           "1700000060,1,0.4,0.5,1.5\n")
+    (home / "data" / "bad.csv").write_text(
+        "time,open,high,low,close\n1700000000,1,2,0.5,1.5\n1700000060,1,0.4,0.5,1.5\n"
+    )
     body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "optuna_n_trials": 5, **change}
     body = {k: v for k, v in body.items() if v is not None or k == "strategy"}
     response = client.post("/api/optimize", json=body)
@@ -165,8 +180,11 @@ def test_bad_optimize_requests_get_a_4xx_naming_the_field(client, home, change, 
 
 def test_malformed_bodies_and_unknown_jobs(client):
     assert client.post("/api/optimize", data="{oops", content_type="application/json").json["error"]["field"] == "body"
-    form = client.post("/api/optimize", data={"strategy": "sma_cross", "config": "{oops", "csvPath": "GOOG.csv"},
-                       content_type="multipart/form-data")
+    form = client.post(
+        "/api/optimize",
+        data={"strategy": "sma_cross", "config": "{oops", "csvPath": "GOOG.csv"},
+        content_type="multipart/form-data",
+    )
     assert form.status_code == 400 and form.json["error"]["field"] == "config"
     assert client.post("/api/optimize", data="x", content_type="text/plain").status_code == 415
     assert client.get("/api/jobs/nope").status_code == 404

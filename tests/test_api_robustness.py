@@ -23,10 +23,18 @@ def client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def job(client):
-    return finished_job(client, {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 2,
-                                 "optuna_sampler": "random", "optuna_n_trials": 24,
-                                 "param_ranges": {"n1": [5, 20, 1], "n2": [30, 80, 5]},
-                                 "enabled_params": ["n1", "n2"]})
+    return finished_job(
+        client,
+        {
+            "strategy": "sma_cross",
+            "csvPath": "GOOG.csv",
+            "worker_processes": 2,
+            "optuna_sampler": "random",
+            "optuna_n_trials": 24,
+            "param_ranges": {"n1": [5, 20, 1], "n2": [30, 80, 5]},
+            "enabled_params": ["n1", "n2"],
+        },
+    )
 
 
 def test_cscv_matrix_recomputes_the_pbo(client, job):
@@ -57,17 +65,20 @@ def test_trial_robustness_on_demand_then_cached(client, job):
     assert level["plateau"] == body["plateau"]
 
 
-@pytest.mark.parametrize("path, status, field", [
-    ("/trials/{best}/robustness?scenarios=0", 400, "scenarios"),
-    ("/trials/{best}/robustness?seed=x", 400, "seed"),
-    ("/trials/{best}/robustness?drawdown=-3", 400, "drawdown"),
-    ("/trials/{best}/robustness?drawdown=nan", 400, "drawdown"),
-    ("/trials/{best}/robustness?scenarios=100001", 400, "scenarios"),
-    ("/trials/{best}/robustness?seed=1.5", 400, "seed"),
-    ("/trials/{best}/robustness?trials=3", 400, "trials"),
-    ("/trials/99999/robustness", 404, "number"),
-    ("/heatmap?x=n1&y=nope", 400, "y"),
-])
+@pytest.mark.parametrize(
+    "path, status, field",
+    [
+        ("/trials/{best}/robustness?scenarios=0", 400, "scenarios"),
+        ("/trials/{best}/robustness?seed=x", 400, "seed"),
+        ("/trials/{best}/robustness?drawdown=-3", 400, "drawdown"),
+        ("/trials/{best}/robustness?drawdown=nan", 400, "drawdown"),
+        ("/trials/{best}/robustness?scenarios=100001", 400, "scenarios"),
+        ("/trials/{best}/robustness?seed=1.5", 400, "seed"),
+        ("/trials/{best}/robustness?trials=3", 400, "trials"),
+        ("/trials/99999/robustness", 404, "number"),
+        ("/heatmap?x=n1&y=nope", 400, "y"),
+    ],
+)
 def test_bad_requests_name_the_field(client, job, path, status, field):
     best = client.get(f"/api/jobs/{job}/results").json["results"][0]["number"]
     response = client.get(f"/api/jobs/{job}" + path.format(best=best))

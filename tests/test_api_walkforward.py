@@ -24,9 +24,16 @@ def client(tmp_path: Path):
 
 
 def submit(client, walkforward=None, **options):
-    body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 1, "optuna_n_trials": 20,
-            "seed": 3, "warmupBars": 50,
-            "walkforward": {"windows": 2, "holdout_days": 365} if walkforward is None else walkforward, **options}
+    body = {
+        "strategy": "sma_cross",
+        "csvPath": "GOOG.csv",
+        "worker_processes": 1,
+        "optuna_n_trials": 20,
+        "seed": 3,
+        "warmupBars": 50,
+        "walkforward": {"windows": 2, "holdout_days": 365} if walkforward is None else walkforward,
+        **options,
+    }
     return client.post("/api/walkforward", json=body)
 
 
@@ -53,9 +60,23 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     assert len(study["trials"]) == report["windows"][1]["trials"]
     # The API's report is the CLI's object for the same run directory.
     window = report["windows"][1]
-    done = cli("backtest", "--data", str(backtesting_csv("GOOG")), "--strategy", "sma_cross",
-               "--params", json.dumps(window["params"]), "--start", window["oos"]["start"],
-               "--end", window["oos"]["end"], "--warmup", "50", "--close-at-end", "--json")
+    done = cli(
+        "backtest",
+        "--data",
+        str(backtesting_csv("GOOG")),
+        "--strategy",
+        "sma_cross",
+        "--params",
+        json.dumps(window["params"]),
+        "--start",
+        window["oos"]["start"],
+        "--end",
+        window["oos"]["end"],
+        "--warmup",
+        "50",
+        "--close-at-end",
+        "--json",
+    )
     assert json.loads(done.stdout)["metrics"] == window["oos_metrics"]
 
     first = client.post(f"/api/jobs/{job_id}/holdout")
@@ -68,16 +89,19 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     assert holdout["sealed"] is False and holdout["openings"] == second["openings"]
 
 
-@pytest.mark.parametrize("walkforward, field", [
-    ({"is_days": 5000, "oos_days": 100}, "walkforward.is_days"),
-    ({"windows": 2, "holdout_days": 9000}, "walkforward.holdout_days"),
-    ({"windows": 2, "gap": 3}, "walkforward.gap"),
-    ({"windows": "two"}, "walkforward.windows"),
-    ({"windows": 1}, "walkforward.windows"),
-    ({"mode": "sideways", "windows": 2}, "walkforward.mode"),
-    ({}, "walkforward.is_days"),
-    ({"windows": 2, "thresholds": {"wfe": "high"}}, "walkforward.thresholds.wfe"),
-])
+@pytest.mark.parametrize(
+    "walkforward, field",
+    [
+        ({"is_days": 5000, "oos_days": 100}, "walkforward.is_days"),
+        ({"windows": 2, "holdout_days": 9000}, "walkforward.holdout_days"),
+        ({"windows": 2, "gap": 3}, "walkforward.gap"),
+        ({"windows": "two"}, "walkforward.windows"),
+        ({"windows": 1}, "walkforward.windows"),
+        ({"mode": "sideways", "windows": 2}, "walkforward.mode"),
+        ({}, "walkforward.is_days"),
+        ({"windows": 2, "thresholds": {"wfe": "high"}}, "walkforward.thresholds.wfe"),
+    ],
+)
 def test_bad_walkforward_settings_are_400_naming_the_field(client, walkforward, field):
     response = submit(client, walkforward)
     assert response.status_code == 400, response.json
@@ -86,8 +110,12 @@ def test_bad_walkforward_settings_are_400_naming_the_field(client, walkforward, 
 
 
 def test_an_unknown_setting_is_named_with_the_settings_it_could_have_been(client):
-    error = assert_api_error(submit(client, {"windows": 2, "thresholds": {"wfe": 60, "sharpe": 1}}), 400,
-                             "walkforward.thresholds.sharpe", "unknown_field")
+    error = assert_api_error(
+        submit(client, {"windows": 2, "thresholds": {"wfe": 60, "sharpe": 1}}),
+        400,
+        "walkforward.thresholds.sharpe",
+        "unknown_field",
+    )
     assert "known: wfe, profitable_windows_pct" in error["message"]
     error = assert_api_error(submit(client, {"windows": 2, "gap": 3}), 400, "walkforward.gap", "unknown_field")
     assert "gap_bars" in error["message"] and "optuna_n_trials" not in error["message"]
@@ -138,8 +166,12 @@ def test_cancel_then_resume_continues_from_the_unfinished_window(client):
 
 
 def test_preview_gives_the_schedule_the_run_would_use(client):
-    body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "warmupBars": 50,
-            "walkforward": {"is_days": 720, "oos_days": 360, "gap_bars": 2, "holdout_days": 365}}
+    body = {
+        "strategy": "sma_cross",
+        "csvPath": "GOOG.csv",
+        "warmupBars": 50,
+        "walkforward": {"is_days": 720, "oos_days": 360, "gap_bars": 2, "holdout_days": 365},
+    }
     preview = client.post("/api/walkforward/preview", json=body)
     assert preview.status_code == 200, preview.json
     from backtune.data.loader import load_csv
@@ -150,8 +182,10 @@ def test_preview_gives_the_schedule_the_run_would_use(client):
 
     bars = load_csv(backtesting_csv("GOOG")).bars
     schedule = build_schedule(bars.time, DataWindow(warmup_bars=50), WalkForwardSettings.parse(body["walkforward"]))
-    assert preview.json["windows"] == [{"index": w.index, "is": span_record(bars, w.in_sample),
-                                        "oos": span_record(bars, w.out_of_sample)} for w in schedule.windows]
+    assert preview.json["windows"] == [
+        {"index": w.index, "is": span_record(bars, w.in_sample), "oos": span_record(bars, w.out_of_sample)}
+        for w in schedule.windows
+    ]
     assert preview.json["holdout"] == span_record(bars, schedule.holdout)
     refused = client.post("/api/walkforward/preview", json={**body, "walkforward": {"is_days": 4000, "oos_days": 10}})
     assert refused.status_code == 400 and refused.json["error"]["field"] == "walkforward.is_days"

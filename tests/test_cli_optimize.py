@@ -21,13 +21,30 @@ SPACE = json.dumps({"n1": {"low": 5, "high": 30}, "n2": {"low": 40, "high": 120,
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_optimize_json_summary_then_resume(tmp_path):
-    done = cli("optimize", "--data", GOOG, "--strategy", "sma_cross", "--space", SPACE, "--trials", "16",
-               "--workers", "2", "--sampler", "random", "--out", str(tmp_path), "--json")
+    done = cli(
+        "optimize",
+        "--data",
+        GOOG,
+        "--strategy",
+        "sma_cross",
+        "--space",
+        SPACE,
+        "--trials",
+        "16",
+        "--workers",
+        "2",
+        "--sampler",
+        "random",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert {"run_dir", "study_name", "paths", "trials", "best", "timings", "trials_per_s"} <= set(summary)
@@ -51,8 +68,24 @@ def test_optimize_json_summary_then_resume(tmp_path):
 def test_a_run_with_seeds_resumes_with_fewer_trials_than_seeds(tmp_path):
     """Seeds belong to the first budget: a resume smaller than their count is fine."""
     seeds = json.dumps([{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}, {"n1": 7, "n2": 90}])
-    done = cli("optimize", "--data", GOOG, "--strategy", "sma_cross", "--space", SPACE, "--trials", "4",
-               "--workers", "1", "--seed-params", seeds, "--out", str(tmp_path), "--json")
+    done = cli(
+        "optimize",
+        "--data",
+        GOOG,
+        "--strategy",
+        "sma_cross",
+        "--space",
+        SPACE,
+        "--trials",
+        "4",
+        "--workers",
+        "1",
+        "--seed-params",
+        seeds,
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     run_dir = json.loads(done.stdout)["run_dir"]
     resumed = cli("resume", run_dir, "--trials", "1", "--json")
@@ -61,8 +94,21 @@ def test_a_run_with_seeds_resumes_with_fewer_trials_than_seeds(tmp_path):
 
 
 def test_keep_journal_leaves_it_in_the_run_directory(tmp_path):
-    done = cli("optimize", "--data", GOOG, "--strategy", "sma_cross", "--trials", "5", "--workers", "1",
-               "--out", str(tmp_path), "--keep-journal", "--json")
+    done = cli(
+        "optimize",
+        "--data",
+        GOOG,
+        "--strategy",
+        "sma_cross",
+        "--trials",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--keep-journal",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     journal = Path(json.loads(done.stdout)["paths"]["journal"])
     assert journal.is_file() and journal.parent == Path(json.loads(done.stdout)["run_dir"])
@@ -70,9 +116,30 @@ def test_keep_journal_leaves_it_in_the_run_directory(tmp_path):
 
 def test_ctrl_c_cancels_cleanly_with_a_dump_and_a_summary(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "optimize", "--data", GOOG, "--strategy", "sma_cross", "--budget", "time",
-         "--timeout", "120", "--workers", "2", "--out", str(tmp_path), "--json"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "optimize",
+            "--data",
+            GOOG,
+            "--strategy",
+            "sma_cross",
+            "--budget",
+            "time",
+            "--timeout",
+            "120",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob("*/workers/worker-1.json")):
         time.sleep(0.1)
@@ -86,14 +153,17 @@ def test_ctrl_c_cancels_cleanly_with_a_dump_and_a_summary(tmp_path):
     assert summary["timings"]["optimize_s"] < 30
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--target", "alpha"], "unknown target"),
-    (["--workers", "40"], "workers: expected 1 to 32"),
-    (["--budget", "time"], "budget.seconds"),
-    (["--space", '{"n1": {"low": 9, "high": 3}}'], "parameter 'n1'"),
-    (["--sampler", "nope"], "--sampler"),
-    (["--constraint", "trades>3"], "--constraint"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--target", "alpha"], "unknown target"),
+        (["--workers", "40"], "workers: expected 1 to 32"),
+        (["--budget", "time"], "budget.seconds"),
+        (["--space", '{"n1": {"low": 9, "high": 3}}'], "parameter 'n1'"),
+        (["--sampler", "nope"], "--sampler"),
+        (["--constraint", "trades>3"], "--constraint"),
+    ],
+)
 def test_optimize_errors_are_one_line_with_exit_code_2(tmp_path, args, fragment):
     done = cli("optimize", "--data", GOOG, "--strategy", "sma_cross", "--out", str(tmp_path), *args)
     assert done.returncode == 2, done.stderr

@@ -22,18 +22,26 @@ from tests.conftest import LINK_15M, backtesting_csv
 from tests.helpers import SmaCross, cli, oracle_frame
 
 
-@pytest.mark.parametrize("path, n1, n2, cash, commission", [
-    (backtesting_csv("GOOG"), 10, 20, 10_000, 0.002),
-    (LINK_15M, 12, 48, 10_000, 0.0005),
-])
+@pytest.mark.parametrize(
+    "path, n1, n2, cash, commission",
+    [
+        (backtesting_csv("GOOG"), 10, 20, 10_000, 0.002),
+        (LINK_15M, 12, 48, 10_000, 0.0005),
+    ],
+)
 def test_closes_at_the_last_close_against_backtesting_py(path, n1, n2, cash, commission):
     bars = load_csv(path).bars
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = Backtest(oracle_frame(bars), SmaCross, cash=cash, commission=commission).run(n1=n1, n2=n2)
     expected = stats["_trades"]
-    result = run_backtest(bars, STRATEGY, STRATEGY.validate({"n1": n1, "n2": n2}),
-                          settings=EngineSettings(cash, commission), close_at_end=True)
+    result = run_backtest(
+        bars,
+        STRATEGY,
+        STRATEGY.validate({"n1": n1, "n2": n2}),
+        settings=EngineSettings(cash, commission),
+        close_at_end=True,
+    )
     trades = result.trades
     assert result.open_position is None
     assert len(trades) == len(expected) + 1
@@ -61,8 +69,22 @@ def test_a_flat_run_is_unchanged():
 
 
 def test_cli_option_realises_the_open_position():
-    common = ("backtest", "--data", str(backtesting_csv("GOOG")), "--strategy", "sma_cross", "--start", "2006-01-01",
-              "--end", "2007-06-30", "--warmup", "30", "--commission", "0.002", "--json")
+    common = (
+        "backtest",
+        "--data",
+        str(backtesting_csv("GOOG")),
+        "--strategy",
+        "sma_cross",
+        "--start",
+        "2006-01-01",
+        "--end",
+        "2007-06-30",
+        "--warmup",
+        "30",
+        "--commission",
+        "0.002",
+        "--json",
+    )
     marked = json.loads(cli(*common).stdout)
     done = cli(*common, "--close-at-end")
     assert done.returncode == 0, done.stderr

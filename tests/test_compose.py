@@ -48,7 +48,10 @@ def test_the_web_app_keeps_jobs_in_the_postgres_service():
     url = make_url(settings.database_url)
     assert (url.get_backend_name(), url.get_driver_name()) == ("postgresql", "psycopg")
     assert url.host == "postgres" and url.port == 5432
-    assert (url.username, url.password, url.database) == (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"],
-                                                          postgres["POSTGRES_DB"])
+    assert (url.username, url.password, url.database) == (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
+    )
     assert settings.api_token == "<BACKTUNE_API_TOKEN>"
     assert SERVICES["web"]["depends_on"]["postgres"]["condition"] == "service_healthy"

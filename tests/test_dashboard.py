@@ -37,11 +37,19 @@ STUDY = "backtune"
 def template_runs(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("template") / "runs"
     for seed in (1, 2, 3):
-        config = RunConfig.parse({
-            "data": str(backtesting_csv("GOOG")), "strategy": "sma_cross", "workers": 1, "sampler": "random",
-            "seed": seed, "budget": {"mode": "trials", "trials": TRIALS}, "capital": 10_000, "commission": 0.002,
-            "space": {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}},
-        })
+        config = RunConfig.parse(
+            {
+                "data": str(backtesting_csv("GOOG")),
+                "strategy": "sma_cross",
+                "workers": 1,
+                "sampler": "random",
+                "seed": seed,
+                "budget": {"mode": "trials", "trials": TRIALS},
+                "capital": 10_000,
+                "commission": 0.002,
+                "space": {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}},
+            }
+        )
         assert execute_run(prepare_run(config, runs))["status"] == "done"
     return runs
 
@@ -83,17 +91,48 @@ def _in_memory_copy(sqlite: Path, n_trials: int) -> optuna.Study:
     return study
 
 
-
 # Routing
 
 
-DASHBOARD = ["/dashboard", "/dashboard/", "/dashboard/studies/3", "/static/bundle.js", "/favicon.ico",
-             "/api/meta", "/api/studies", "/api/studies/", "/api/studies/3", "/api/studies/3/plot/slice",
-             "/api/studies/3/param_importances", "/api/trials/5/tell", "/csv/3", "/artifacts/1/2/ab",
-             "/api/artifacts/1", "/api/llm/trial_filter_query", "/incompatible-rdb-schema"]
-OURS = ["/", "/healthz", "/readyz", "/assets/app.css", "/api/optimize", "/api/jobs", "/api/jobs/abc/results",
-        "/api/datasets", "/api/strategies", "/api/backtest", "/api/openapi.json", "/api/metadata",
-        "/api/studies-export", "/api/trialsx", "/dashboards", "/statics/x", "/csvx", "/jobs/abc"]
+DASHBOARD = [
+    "/dashboard",
+    "/dashboard/",
+    "/dashboard/studies/3",
+    "/static/bundle.js",
+    "/favicon.ico",
+    "/api/meta",
+    "/api/studies",
+    "/api/studies/",
+    "/api/studies/3",
+    "/api/studies/3/plot/slice",
+    "/api/studies/3/param_importances",
+    "/api/trials/5/tell",
+    "/csv/3",
+    "/artifacts/1/2/ab",
+    "/api/artifacts/1",
+    "/api/llm/trial_filter_query",
+    "/incompatible-rdb-schema",
+]
+OURS = [
+    "/",
+    "/healthz",
+    "/readyz",
+    "/assets/app.css",
+    "/api/optimize",
+    "/api/jobs",
+    "/api/jobs/abc/results",
+    "/api/datasets",
+    "/api/strategies",
+    "/api/backtest",
+    "/api/openapi.json",
+    "/api/metadata",
+    "/api/studies-export",
+    "/api/trialsx",
+    "/dashboards",
+    "/statics/x",
+    "/csvx",
+    "/jobs/abc",
+]
 
 
 @pytest.mark.parametrize("path", DASHBOARD)
@@ -115,8 +154,9 @@ def _sample(rule: str) -> str:
 def test_every_route_of_the_installed_dashboard_is_routed_to_it(tmp_path):
     dashboard = optuna_dashboard.wsgi(ReadOnlyRunsStorage(tmp_path))
     rules = {route.rule for route in dashboard.routes} - {"/"}  # its "/" redirect: Flask keeps "/"
-    assert rules and all(is_dashboard_path(_sample(rule)) for rule in rules), \
-        [rule for rule in rules if not is_dashboard_path(_sample(rule))]
+    assert rules and all(is_dashboard_path(_sample(rule)) for rule in rules), [
+        rule for rule in rules if not is_dashboard_path(_sample(rule))
+    ]
     assert {_sample(rule).split("/")[1] for rule in rules} >= {p.split("/")[1] for p in DASHBOARD_PATHS}
 
 
@@ -190,11 +230,20 @@ def test_dashboard_views_that_load_the_study_work(client, runs):
 # Read-only
 
 
-WRITES = [("post", "/api/studies"), ("post", "/api/studies/1/rename"), ("delete", "/api/studies/1"),
-          ("put", "/api/studies/1/note"), ("put", "/api/studies/1/0/note"), ("post", "/api/studies/1/preference"),
-          ("post", "/api/trials/4294967296/tell"), ("post", "/api/trials/4294967296/user-attrs"),
-          ("post", "/incompatible-rdb-schema"), ("patch", "/api/studies/1"), ("options", "/api/studies"),
-          ("post", "/api/artifacts/1")]
+WRITES = [
+    ("post", "/api/studies"),
+    ("post", "/api/studies/1/rename"),
+    ("delete", "/api/studies/1"),
+    ("put", "/api/studies/1/note"),
+    ("put", "/api/studies/1/0/note"),
+    ("post", "/api/studies/1/preference"),
+    ("post", "/api/trials/4294967296/tell"),
+    ("post", "/api/trials/4294967296/user-attrs"),
+    ("post", "/incompatible-rdb-schema"),
+    ("patch", "/api/studies/1"),
+    ("options", "/api/studies"),
+    ("post", "/api/artifacts/1"),
+]
 
 
 @pytest.mark.parametrize("method, path", WRITES)
@@ -209,13 +258,21 @@ def test_writes_to_the_dashboard_get_405_in_our_error_shape(client, runs, method
     assert [run.sqlite.stat().st_mtime_ns for run in runs] == mtimes
 
 
-@pytest.mark.parametrize("write, args", [
-    ("create_new_study", ([optuna.study.StudyDirection.MAXIMIZE], "x")), ("delete_study", (1,)),
-    ("set_study_user_attr", (1, "k", 1)), ("set_study_system_attr", (1, "k", 1)), ("create_new_trial", (1,)),
-    ("set_trial_state_values", (1 << 32, TrialState.FAIL)), ("set_trial_user_attr", (1 << 32, "k", 1)),
-    ("set_trial_system_attr", (1 << 32, "k", 1)), ("set_trial_intermediate_value", (1 << 32, 0, 1.0)),
-    ("set_trial_param", (1 << 32, "n1", 5.0, optuna.distributions.IntDistribution(5, 30))),
-])
+@pytest.mark.parametrize(
+    "write, args",
+    [
+        ("create_new_study", ([optuna.study.StudyDirection.MAXIMIZE], "x")),
+        ("delete_study", (1,)),
+        ("set_study_user_attr", (1, "k", 1)),
+        ("set_study_system_attr", (1, "k", 1)),
+        ("create_new_trial", (1,)),
+        ("set_trial_state_values", (1 << 32, TrialState.FAIL)),
+        ("set_trial_user_attr", (1 << 32, "k", 1)),
+        ("set_trial_system_attr", (1 << 32, "k", 1)),
+        ("set_trial_intermediate_value", (1 << 32, 0, 1.0)),
+        ("set_trial_param", (1 << 32, "n1", 5.0, optuna.distributions.IntDistribution(5, 30))),
+    ],
+)
 def test_the_runs_storage_refuses_every_write(home, runs, write, args):
     storage = ReadOnlyRunsStorage(home / "runs")
     with pytest.raises(ReadOnlyStorageError, match=write):
@@ -233,8 +290,9 @@ def test_files_are_opened_read_only(home, runs):
 
 def test_with_an_api_token_the_dashboard_needs_it_too(home, runs):
     """The dashboard bypasses Flask's request hooks, so the dispatcher checks the token itself."""
-    client = create_app({"home": home, "runs_dir": home / "runs", "data_dir": home / "data",
-                         "api_token": "s3cret"}).test_client()
+    client = create_app(
+        {"home": home, "runs_dir": home / "runs", "data_dir": home / "data", "api_token": "s3cret"}
+    ).test_client()
     for path in ("/api/studies", "/api/studies/1"):
         response = client.get(path)
         assert response.status_code == 401 and response.json["error"]["field"] == "Authorization"
@@ -261,8 +319,12 @@ def test_trial_ids_are_unique_across_runs_and_map_back(home, runs):
         for trial in expected:
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id_of(study), trial.number)
             found = storage.get_trial(trial_id)
-            assert (found.number, found.params, found.values, found.user_attrs) == \
-                   (trial.number, trial.params, trial.values, trial.user_attrs)
+            assert (found.number, found.params, found.values, found.user_attrs) == (
+                trial.number,
+                trial.params,
+                trial.values,
+                trial.user_attrs,
+            )
         assert storage.get_n_trials(study_id_of(study)) == TRIALS
         assert storage.get_best_trial(study_id_of(study)).value == max(t.value for t in expected)
         assert storage.get_study_name_from_id(study_id_of(study)) == run.run_id
@@ -280,18 +342,31 @@ def _every_kind_of_trial(storage: RDBStorage, directions: list[str]) -> None:
     """Trials in every state, every distribution, infinite values, attributes of each kind."""
     study = optuna.create_study(study_name=STUDY, storage=storage, directions=directions)
     study.set_user_attr("run_id", "x")
-    distributions = {"i": IntDistribution(1, 9, step=2), "f": FloatDistribution(1e-3, 1.0, log=True),
-                     "c": CategoricalDistribution(["SMA", "EMA", None, 3]), "b": CategoricalDistribution([True, False])}
-    values = [v[:len(directions)] for v in ([1.5, -2.0], [float("inf"), 3.0], [-float("inf"), 0.0])]
+    distributions = {
+        "i": IntDistribution(1, 9, step=2),
+        "f": FloatDistribution(1e-3, 1.0, log=True),
+        "c": CategoricalDistribution(["SMA", "EMA", None, 3]),
+        "b": CategoricalDistribution([True, False]),
+    }
+    values = [v[: len(directions)] for v in ([1.5, -2.0], [float("inf"), 3.0], [-float("inf"), 0.0])]
     for number in range(9):
         state = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL][number % 3]
-        study.add_trial(optuna.trial.create_trial(
-            state=state, values=values[number % 3] if state == TrialState.COMPLETE else None,
-            params={"i": 1 + 2 * (number % 5), "f": 0.01 * (number + 1), "c": ["SMA", "EMA", None, 3][number % 4],
-                    "b": number % 2 == 0},
-            distributions=distributions,
-            intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
-            user_attrs={"metrics": {"sharpe": 1.0 * number, "trades": [number, None]}}, system_attrs={"seed": number}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                values=values[number % 3] if state == TrialState.COMPLETE else None,
+                params={
+                    "i": 1 + 2 * (number % 5),
+                    "f": 0.01 * (number + 1),
+                    "c": ["SMA", "EMA", None, 3][number % 4],
+                    "b": number % 2 == 0,
+                },
+                distributions=distributions,
+                intermediate_values={0: 0.5, 5: -float("inf")} if state == TrialState.PRUNED else {},
+                user_attrs={"metrics": {"sharpe": 1.0 * number, "trades": [number, None]}},
+                system_attrs={"seed": number},
+            )
+        )
     running = study.ask({"i": distributions["i"]})
     running.set_user_attr("worker", 1)
     study.enqueue_trial({"i": 3})
@@ -428,8 +503,9 @@ def test_a_finished_study_is_not_rescanned_on_every_request(client, runs, monkey
     cursor = install_finished_study_cursor()
     scanned = []
     original = cursor._update_search_space
-    monkeypatch.setattr(cursor, "_update_search_space",
-                        lambda self, trial: (scanned.append(trial.number), original(self, trial)))
+    monkeypatch.setattr(
+        cursor, "_update_search_space", lambda self, trial: (scanned.append(trial.number), original(self, trial))
+    )
     study_id = listed(client)[runs[0].run_id]
     first = client.get(f"/api/studies/{study_id}").json
     assert len(scanned) == TRIALS - sum(t["state"] == "Fail" for t in first["trials"])
@@ -455,8 +531,12 @@ class CountingApp:
 
 def call(app, path: str, method: str = "GET") -> tuple[str, bytes]:
     started = {}
-    body = b"".join(app({"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": ""},
-                        lambda status, headers, exc_info=None: started.update(status=status)))
+    body = b"".join(
+        app(
+            {"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": ""},
+            lambda status, headers, exc_info=None: started.update(status=status),
+        )
+    )
     return started["status"], body
 
 

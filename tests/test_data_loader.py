@@ -242,8 +242,16 @@ def test_numbers_of_other_lengths_stay_unix_seconds(tmp_path, times, expected):
         ("1\u00a0234", 1234.0),
         ("12\u202f345\u202f678,5", 12345678.5),
     ],
-    ids=["integer", "decimal-comma", "small", "point-thousands", "point-groups", "space-thousands",
-         "no-break-space", "narrow-no-break-space"],
+    ids=[
+        "integer",
+        "decimal-comma",
+        "small",
+        "point-thousands",
+        "point-groups",
+        "space-thousands",
+        "no-break-space",
+        "narrow-no-break-space",
+    ],
 )
 def test_decimal_commas_in_semicolon_files(tmp_path, cell, value):
     text = "Date;Open;High;Low;Close;Volume\n" + "".join(
@@ -265,16 +273,27 @@ def test_semicolon_file_with_decimal_points_reads_points(tmp_path):
 @pytest.mark.parametrize(
     ("text", "expected", "columns"),
     [
-        pytest.param("Date,Time,Open,High,Low,Close,Volume\n2024.01.02,13:45,1,2,0.5,1.5,10\n"
-                     "2024.01.02,13:50,1,2,0.5,1.5,10\n2024.01.03,00:00,1,2,0.5,1.5,10\n",
-                     ["2024-01-02T13:45", "2024-01-02T13:50", "2024-01-03T00:00"], ("Date", "Time"), id="metatrader-4"),
-        pytest.param("<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
-                     "2024.01.02\t09:05:00\t1.1\t1.2\t1.0\t1.15\t100\t10\t2\n"
-                     "2024.01.02\t9:10:30.25\t1.1\t1.2\t1.0\t1.15\t100\t10\t2\n",
-                     ["2024-01-02T09:05:00", "2024-01-02T09:10:30.25"], ("<DATE>", "<TIME>"), id="metatrader-5"),
-        pytest.param("date;time;open;high;low;close\n20240102;23:59:59;1,1;1,2;1,0;1,15\n"
-                     "20240103;00:00:00;1,1;1,2;1,0;1,15\n",
-                     ["2024-01-02T23:59:59", "2024-01-03T00:00:00"], ("date", "time"), id="yyyymmdd-decimal-comma"),
+        pytest.param(
+            "Date,Time,Open,High,Low,Close,Volume\n2024.01.02,13:45,1,2,0.5,1.5,10\n"
+            "2024.01.02,13:50,1,2,0.5,1.5,10\n2024.01.03,00:00,1,2,0.5,1.5,10\n",
+            ["2024-01-02T13:45", "2024-01-02T13:50", "2024-01-03T00:00"],
+            ("Date", "Time"),
+            id="metatrader-4",
+        ),
+        pytest.param(
+            "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
+            "2024.01.02\t09:05:00\t1.1\t1.2\t1.0\t1.15\t100\t10\t2\n"
+            "2024.01.02\t9:10:30.25\t1.1\t1.2\t1.0\t1.15\t100\t10\t2\n",
+            ["2024-01-02T09:05:00", "2024-01-02T09:10:30.25"],
+            ("<DATE>", "<TIME>"),
+            id="metatrader-5",
+        ),
+        pytest.param(
+            "date;time;open;high;low;close\n20240102;23:59:59;1,1;1,2;1,0;1,15\n20240103;00:00:00;1,1;1,2;1,0;1,15\n",
+            ["2024-01-02T23:59:59", "2024-01-03T00:00:00"],
+            ("date", "time"),
+            id="yyyymmdd-decimal-comma",
+        ),
     ],
 )
 def test_date_and_time_of_day_columns_are_combined(tmp_path, text, expected, columns):
@@ -287,8 +306,14 @@ def test_date_and_time_of_day_columns_are_combined(tmp_path, text, expected, col
 def test_metatrader_headers_in_angle_brackets_pick_real_volume(tmp_path):
     text = "<DATE>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\n" + csv_rows(["2024.01.02", "2024.01.03"], "\t")
     data = load_text(tmp_path, text.replace("\t100\n", "\t100\t7\n"))
-    assert data.summary.columns == {"time": "<DATE>", "open": "<OPEN>", "high": "<HIGH>", "low": "<LOW>",
-                                    "close": "<CLOSE>", "volume": "<VOL>"}
+    assert data.summary.columns == {
+        "time": "<DATE>",
+        "open": "<OPEN>",
+        "high": "<HIGH>",
+        "low": "<LOW>",
+        "close": "<CLOSE>",
+        "volume": "<VOL>",
+    }
     np.testing.assert_array_equal(data.bars.volume, [7, 7])
 
 
@@ -303,8 +328,21 @@ def test_a_full_timestamp_column_wins_over_date_and_time(tmp_path):
 
 @pytest.mark.parametrize(
     ("seconds", "label"),
-    [(1, "1s"), (90, "90s"), (60, "1m"), (900, "15m"), (5400, "90m"), (3600, "1h"), (14400, "4h"),
-     (86400, "1D"), (172800, "2D"), (604800, "1W"), (2678400, "1M"), (2592000, "1M"), (0, "<1s")],
+    [
+        (1, "1s"),
+        (90, "90s"),
+        (60, "1m"),
+        (900, "15m"),
+        (5400, "90m"),
+        (3600, "1h"),
+        (14400, "4h"),
+        (86400, "1D"),
+        (172800, "2D"),
+        (604800, "1W"),
+        (2678400, "1M"),
+        (2592000, "1M"),
+        (0, "<1s"),
+    ],
 )
 def test_interval_label(seconds, label):
     assert interval_label(seconds) == label
@@ -329,106 +367,292 @@ SPLIT = "Date,Time,open,high,low,close\n"
         pytest.param("time,open,low,close\n" + GOOD, 1, None, "missing high column", id="missing-high"),
         pytest.param("time,open,close\n", 1, None, "missing high, low columns", id="missing-high-low"),
         pytest.param("date_x,open,high,low,close\n", 1, None, "missing time column", id="missing-time"),
-        pytest.param("time,Close,open,high,low,close\n", 1, "close", "columns 'Close' and 'close' both look like close",
-                     id="ambiguous-column"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,abc,11,100\n", 3, "low", "low 'abc' is not a number",
-                     id="non-numeric-price"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9,nan,100\n", 3, "close", "close nan is not a finite number",
-                     id="nan-price"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,inf,9,11,100\n", 3, "high", "high inf is not a finite number",
-                     id="inf-price"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9,11,lots\n", 3, "volume", "volume 'lots' is not a number",
-                     id="non-numeric-volume"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},11,10.5,11.0,11,100\n", 3, "high", "high 10.5 is below low 11.0",
-                     id="high-below-low"),
-        pytest.param(HEADER + f"{T0},13,12,9,11,100\n" + NEXT, 2, "open",
-                     "open 13.0 is outside the bar's range [low 9.0, high 12.0]", id="open-above-high"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9,8.5,100\n", 3, "close",
-                     "close 8.5 is outside the bar's range [low 9.0, high 12.0]", id="close-below-low"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,0,11,100\n", 3, "low", "low 0.0 is not positive",
-                     id="zero-price"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},-1,-1,-1,-1,100\n", 3, "open", "open -1.0 is not positive",
-                     id="negative-price"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9,11,-5\n", 3, "volume", "volume -5.0 is negative",
-                     id="negative-volume"),
-        pytest.param(HEADER + GOOD + NEXT + NEXT, 4, "time", "time 2023-11-14T22:14:20Z repeats row 3",
-                     id="duplicate-time"),
-        pytest.param(HEADER + csv_rows([T0, T0 + 120, T0 + 60, T0 + 180]), 4, "time",
-                     "time 2023-11-14T22:14:20Z is earlier than 2023-11-14T22:15:20Z on row 3", id="out-of-order"),
-        pytest.param(HEADER + csv_rows([T0 + 180, T0 + 120, T0 + 240, T0]), 4, "time",
-                     "is later than 2023-11-14T22:15:20Z on row 3, but the file is in newest-first time order",
-                     id="newest-first-out-of-order"),
-        pytest.param("Date,open,high,low,close,volume\n" + csv_rows(["2024-01-02", "2024-02-30"]), 3, "Date",
-                     "cannot read time '2024-02-30'", id="unparseable-date"),
-        pytest.param(HEADER + GOOD + csv_rows(["yesterday"]), 3, "time", "cannot read time 'yesterday'",
-                     id="unparseable-epoch"),
-        pytest.param("Date,open,high,low,close,volume\n" + csv_rows(["2024-01-02", "2300-01-01"]), 3, "Date",
-                     "cannot read time '2300-01-01'", id="time-out-of-range"),
-        pytest.param(DAILY + csv_rows(["20240131", "20240230"]), 3, "Date",
-                     "cannot read time 20240230: expected a YYYYMMDD date", id="yyyymmdd-impossible-date"),
-        pytest.param(DAILY + csv_rows(["21991231", "22000101"]), 3, "Date",
-                     "cannot read time 22000101: expected a YYYYMMDD date such as 20240131 like most of the column, "
-                     "between the years 1800 and 2199", id="yyyymmdd-out-of-range"),
-        pytest.param(DAILY + csv_rows(["20240131", "20240201", "202402020"]), 4, "Date",
-                     "cannot read time 202402020: expected a YYYYMMDD date", id="yyyymmdd-with-9-digit-typo"),
-        pytest.param(DAILY + csv_rows(["2024013", "20240201", "20240202"]), 2, "Date",
-                     "cannot read time 2024013: expected a YYYYMMDD date", id="yyyymmdd-with-7-digit-typo"),
-        pytest.param(DAILY + csv_rows(["20240131", "20240201.5"]), 3, "Date",
-                     "cannot read time 20240201.5: expected a YYYYMMDD date", id="yyyymmdd-with-fraction"),
-        pytest.param(HEADER + csv_rows([10_000_000, 10_000_060]), 2, "time",
-                     "(8-digit numbers as Unix seconds would fall in 1970-1973)", id="8-digit-unix-seconds"),
-        pytest.param(HEADER + csv_rows([T0, T0 + 60, 17_000_120]), 4, "time",
-                     "cannot read time 17000120: expected Unix seconds, milliseconds or microseconds like the "
-                     "column's other numbers", id="8-digit-number-among-unix-seconds"),
+        pytest.param(
+            "time,Close,open,high,low,close\n",
+            1,
+            "close",
+            "columns 'Close' and 'close' both look like close",
+            id="ambiguous-column",
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,abc,11,100\n",
+            3,
+            "low",
+            "low 'abc' is not a number",
+            id="non-numeric-price",
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,9,nan,100\n",
+            3,
+            "close",
+            "close nan is not a finite number",
+            id="nan-price",
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,inf,9,11,100\n", 3, "high", "high inf is not a finite number", id="inf-price"
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,9,11,lots\n",
+            3,
+            "volume",
+            "volume 'lots' is not a number",
+            id="non-numeric-volume",
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},11,10.5,11.0,11,100\n",
+            3,
+            "high",
+            "high 10.5 is below low 11.0",
+            id="high-below-low",
+        ),
+        pytest.param(
+            HEADER + f"{T0},13,12,9,11,100\n" + NEXT,
+            2,
+            "open",
+            "open 13.0 is outside the bar's range [low 9.0, high 12.0]",
+            id="open-above-high",
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,9,8.5,100\n",
+            3,
+            "close",
+            "close 8.5 is outside the bar's range [low 9.0, high 12.0]",
+            id="close-below-low",
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,0,11,100\n", 3, "low", "low 0.0 is not positive", id="zero-price"
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},-1,-1,-1,-1,100\n", 3, "open", "open -1.0 is not positive", id="negative-price"
+        ),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,9,11,-5\n", 3, "volume", "volume -5.0 is negative", id="negative-volume"
+        ),
+        pytest.param(
+            HEADER + GOOD + NEXT + NEXT, 4, "time", "time 2023-11-14T22:14:20Z repeats row 3", id="duplicate-time"
+        ),
+        pytest.param(
+            HEADER + csv_rows([T0, T0 + 120, T0 + 60, T0 + 180]),
+            4,
+            "time",
+            "time 2023-11-14T22:14:20Z is earlier than 2023-11-14T22:15:20Z on row 3",
+            id="out-of-order",
+        ),
+        pytest.param(
+            HEADER + csv_rows([T0 + 180, T0 + 120, T0 + 240, T0]),
+            4,
+            "time",
+            "is later than 2023-11-14T22:15:20Z on row 3, but the file is in newest-first time order",
+            id="newest-first-out-of-order",
+        ),
+        pytest.param(
+            "Date,open,high,low,close,volume\n" + csv_rows(["2024-01-02", "2024-02-30"]),
+            3,
+            "Date",
+            "cannot read time '2024-02-30'",
+            id="unparseable-date",
+        ),
+        pytest.param(
+            HEADER + GOOD + csv_rows(["yesterday"]), 3, "time", "cannot read time 'yesterday'", id="unparseable-epoch"
+        ),
+        pytest.param(
+            "Date,open,high,low,close,volume\n" + csv_rows(["2024-01-02", "2300-01-01"]),
+            3,
+            "Date",
+            "cannot read time '2300-01-01'",
+            id="time-out-of-range",
+        ),
+        pytest.param(
+            DAILY + csv_rows(["20240131", "20240230"]),
+            3,
+            "Date",
+            "cannot read time 20240230: expected a YYYYMMDD date",
+            id="yyyymmdd-impossible-date",
+        ),
+        pytest.param(
+            DAILY + csv_rows(["21991231", "22000101"]),
+            3,
+            "Date",
+            "cannot read time 22000101: expected a YYYYMMDD date such as 20240131 like most of the column, "
+            "between the years 1800 and 2199",
+            id="yyyymmdd-out-of-range",
+        ),
+        pytest.param(
+            DAILY + csv_rows(["20240131", "20240201", "202402020"]),
+            4,
+            "Date",
+            "cannot read time 202402020: expected a YYYYMMDD date",
+            id="yyyymmdd-with-9-digit-typo",
+        ),
+        pytest.param(
+            DAILY + csv_rows(["2024013", "20240201", "20240202"]),
+            2,
+            "Date",
+            "cannot read time 2024013: expected a YYYYMMDD date",
+            id="yyyymmdd-with-7-digit-typo",
+        ),
+        pytest.param(
+            DAILY + csv_rows(["20240131", "20240201.5"]),
+            3,
+            "Date",
+            "cannot read time 20240201.5: expected a YYYYMMDD date",
+            id="yyyymmdd-with-fraction",
+        ),
+        pytest.param(
+            HEADER + csv_rows([10_000_000, 10_000_060]),
+            2,
+            "time",
+            "(8-digit numbers as Unix seconds would fall in 1970-1973)",
+            id="8-digit-unix-seconds",
+        ),
+        pytest.param(
+            HEADER + csv_rows([T0, T0 + 60, 17_000_120]),
+            4,
+            "time",
+            "cannot read time 17000120: expected Unix seconds, milliseconds or microseconds like the "
+            "column's other numbers",
+            id="8-digit-number-among-unix-seconds",
+        ),
         # Issue 9, row 12: 19-digit epochs were read silently as nanoseconds, bars 1 ns apart.
-        pytest.param(HEADER + csv_rows([1_700_000_000_000_000_000 + i for i in range(3)]), 2, "time",
-                     "nanoseconds, 18 or 19 digits, are not read", id="19-digit-nanosecond-epochs"),
-        pytest.param(HEADER + csv_rows([1_700_000_000_000_000, 1_700_000_060_000_000, 1_700_000_000_000_000_000]),
-                     4, "time", "cannot read time 1700000000000000000", id="19-digits-among-microseconds"),
-        pytest.param(EURO + "2024-01-03;1,2;1,3;1.1;1,2;5\n", 3, "Low",
-                     "low '1.1' is not a number: expected a number with a decimal comma, as the file writes '1,2345'",
-                     id="decimal-point-in-decimal-comma-file"),
-        pytest.param(EURO + "2024-01-03;1,2;1,3;1,1;1,2;1.234\n", 3, "Volume",
-                     "volume '1.234' is not a number: expected a number with a decimal comma",
-                     id="lone-thousands-point"),
-        pytest.param(HEADER + GOOD + f'{T0 + 60},10,12,9,"11,5",100\n', 3, "close",
-                     "close '11,5' is not a number: expected a number such as 1234.5 (decimal commas only in "
-                     "semicolon-separated files)", id="decimal-comma-in-comma-file"),
-        pytest.param("time\topen\thigh\tlow\tclose\n" + f"{T0}\t10\t12\t9\t11\n{T0 + 60}\t10\t12\t9\t1,234\n",
-                     3, "close", "close '1,234' is not a number: expected a number such as 1234.5",
-                     id="decimal-comma-in-tab-file"),
-        pytest.param(SPLIT + "2024.01.02,13:45,10,12,9,11\n2024.01.02,24:00,10,12,9,11\n", 3, "Time",
-                     "cannot read time '24:00': expected a time of day such as 09:30 or 13:45:30",
-                     id="bad-time-of-day"),
-        pytest.param(SPLIT + "20240102,1345,10,12,9,11\n20240102,1350,10,12,9,11\n", 2, "Time",
-                     "cannot read time 1345: expected a time of day", id="time-of-day-as-number"),
-        pytest.param(SPLIT + "2024.01.02 13:00,13:45,10,12,9,11\n2024.01.02,13:50,10,12,9,11\n", 2, "Date",
-                     "cannot read time '2024.01.02 13:00': expected a date such as 2024-01-31, 2024.01.31 or 20240131 "
-                     "without a time of day ('Time' has it)", id="time-of-day-in-date-column"),
-        pytest.param(SPLIT + "2024.01.02,,10,12,9,11\n2024.01.02,13:50,10,12,9,11\n", 2, "Time",
-                     "the value is missing", id="missing-time-of-day"),
-        pytest.param(SPLIT + "2024.01.02,13:45,10,12,9,11\n2024.01.02,13:45:00,10,12,9,11\n", 3, "Date",
-                     "time 2024-01-02T13:45:00Z repeats row 2", id="repeated-date-and-time"),
-        pytest.param("Date,Time,DATE,open,high,low,close\n", 1, "DATE", "columns 'Date' and 'DATE' both look like time",
-                     id="two-date-columns-beside-time"),
+        pytest.param(
+            HEADER + csv_rows([1_700_000_000_000_000_000 + i for i in range(3)]),
+            2,
+            "time",
+            "nanoseconds, 18 or 19 digits, are not read",
+            id="19-digit-nanosecond-epochs",
+        ),
+        pytest.param(
+            HEADER + csv_rows([1_700_000_000_000_000, 1_700_000_060_000_000, 1_700_000_000_000_000_000]),
+            4,
+            "time",
+            "cannot read time 1700000000000000000",
+            id="19-digits-among-microseconds",
+        ),
+        pytest.param(
+            EURO + "2024-01-03;1,2;1,3;1.1;1,2;5\n",
+            3,
+            "Low",
+            "low '1.1' is not a number: expected a number with a decimal comma, as the file writes '1,2345'",
+            id="decimal-point-in-decimal-comma-file",
+        ),
+        pytest.param(
+            EURO + "2024-01-03;1,2;1,3;1,1;1,2;1.234\n",
+            3,
+            "Volume",
+            "volume '1.234' is not a number: expected a number with a decimal comma",
+            id="lone-thousands-point",
+        ),
+        pytest.param(
+            HEADER + GOOD + f'{T0 + 60},10,12,9,"11,5",100\n',
+            3,
+            "close",
+            "close '11,5' is not a number: expected a number such as 1234.5 (decimal commas only in "
+            "semicolon-separated files)",
+            id="decimal-comma-in-comma-file",
+        ),
+        pytest.param(
+            "time\topen\thigh\tlow\tclose\n" + f"{T0}\t10\t12\t9\t11\n{T0 + 60}\t10\t12\t9\t1,234\n",
+            3,
+            "close",
+            "close '1,234' is not a number: expected a number such as 1234.5",
+            id="decimal-comma-in-tab-file",
+        ),
+        pytest.param(
+            SPLIT + "2024.01.02,13:45,10,12,9,11\n2024.01.02,24:00,10,12,9,11\n",
+            3,
+            "Time",
+            "cannot read time '24:00': expected a time of day such as 09:30 or 13:45:30",
+            id="bad-time-of-day",
+        ),
+        pytest.param(
+            SPLIT + "20240102,1345,10,12,9,11\n20240102,1350,10,12,9,11\n",
+            2,
+            "Time",
+            "cannot read time 1345: expected a time of day",
+            id="time-of-day-as-number",
+        ),
+        pytest.param(
+            SPLIT + "2024.01.02 13:00,13:45,10,12,9,11\n2024.01.02,13:50,10,12,9,11\n",
+            2,
+            "Date",
+            "cannot read time '2024.01.02 13:00': expected a date such as 2024-01-31, 2024.01.31 or 20240131 "
+            "without a time of day ('Time' has it)",
+            id="time-of-day-in-date-column",
+        ),
+        pytest.param(
+            SPLIT + "2024.01.02,,10,12,9,11\n2024.01.02,13:50,10,12,9,11\n",
+            2,
+            "Time",
+            "the value is missing",
+            id="missing-time-of-day",
+        ),
+        pytest.param(
+            SPLIT + "2024.01.02,13:45,10,12,9,11\n2024.01.02,13:45:00,10,12,9,11\n",
+            3,
+            "Date",
+            "time 2024-01-02T13:45:00Z repeats row 2",
+            id="repeated-date-and-time",
+        ),
+        pytest.param(
+            "Date,Time,DATE,open,high,low,close\n",
+            1,
+            "DATE",
+            "columns 'Date' and 'DATE' both look like time",
+            id="two-date-columns-beside-time",
+        ),
         pytest.param(HEADER + GOOD, None, None, "at least 2 bars are needed, the file has 1", id="one-row"),
         pytest.param(HEADER, None, None, "at least 2 bars are needed, the file has 0", id="header-only"),
         pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9\n", 3, "close", "the value is missing", id="short-row"),
         pytest.param(HEADER + GOOD + f"{T0 + 60},10,,9,11,100\n", 3, "high", "the value is missing", id="empty-cell"),
-        pytest.param(HEADER + GOOD + f"{T0 + 60},10,12,9,11,100,7\n", 3, None,
-                     "the row has 7 fields but the header has 6", id="long-row"),
-        pytest.param(HEADER + f"{T0},10,12,9,11,100,7\n" + NEXT, 2, None,
-                     "the row has 7 fields but the header has 6", id="long-first-row"),
-        pytest.param(HEADER + "\n\n" + GOOD + "\n" + f"{T0 + 60},10,12,9,11,100,7\n", 6, None,
-                     "the row has 7 fields but the header has 6", id="long-row-after-blank-lines"),
-        pytest.param("\ufeff\n" + HEADER + GOOD + "\n" + f"{T0 + 60},10,12,9,11,-5\n", 5, "volume",
-                     "volume -5.0 is negative", id="bad-row-after-bom-and-blank-lines"),
-        pytest.param(HEADER + GOOD + f'"{T0 + 60},10,12,9,11,100\n', 3, None, "a quoted field is never closed",
-                     id="unclosed-quote"),
-        pytest.param((HEADER + GOOD + NEXT).replace("\n", "\r"), 1, None, "cannot split the line into fields",
-                     id="bare-carriage-returns"),
-        pytest.param((HEADER + GOOD).encode() + f"{T0 + 60},10,12,9,11,1\xe9\n".encode("latin-1"), 3, None,
-                     "the file is not UTF-8 text", id="not-utf8"),
+        pytest.param(
+            HEADER + GOOD + f"{T0 + 60},10,12,9,11,100,7\n",
+            3,
+            None,
+            "the row has 7 fields but the header has 6",
+            id="long-row",
+        ),
+        pytest.param(
+            HEADER + f"{T0},10,12,9,11,100,7\n" + NEXT,
+            2,
+            None,
+            "the row has 7 fields but the header has 6",
+            id="long-first-row",
+        ),
+        pytest.param(
+            HEADER + "\n\n" + GOOD + "\n" + f"{T0 + 60},10,12,9,11,100,7\n",
+            6,
+            None,
+            "the row has 7 fields but the header has 6",
+            id="long-row-after-blank-lines",
+        ),
+        pytest.param(
+            "\ufeff\n" + HEADER + GOOD + "\n" + f"{T0 + 60},10,12,9,11,-5\n",
+            5,
+            "volume",
+            "volume -5.0 is negative",
+            id="bad-row-after-bom-and-blank-lines",
+        ),
+        pytest.param(
+            HEADER + GOOD + f'"{T0 + 60},10,12,9,11,100\n',
+            3,
+            None,
+            "a quoted field is never closed",
+            id="unclosed-quote",
+        ),
+        pytest.param(
+            (HEADER + GOOD + NEXT).replace("\n", "\r"),
+            1,
+            None,
+            "cannot split the line into fields",
+            id="bare-carriage-returns",
+        ),
+        pytest.param(
+            (HEADER + GOOD).encode() + f"{T0 + 60},10,12,9,11,1\xe9\n".encode("latin-1"),
+            3,
+            None,
+            "the file is not UTF-8 text",
+            id="not-utf8",
+        ),
     ],
 )
 def test_bad_files_raise_located_errors(tmp_path, text, row, column, reason):
@@ -488,8 +712,9 @@ def test_data_error_is_a_value_error_that_survives_pickling():
 # --- real files ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "interval", "label"), [(LINK_CSV, 900, "15m"), (SUI_CSV, 1800, "30m")],
-                         ids=["LINK-15m", "SUI-30m"])
+@pytest.mark.parametrize(
+    ("path", "interval", "label"), [(LINK_CSV, 900, "15m"), (SUI_CSV, 1800, "30m")], ids=["LINK-15m", "SUI-30m"]
+)
 def test_shared_tradingview_exports(path, interval, label):
     data = load_csv(path)
     reference = pd.read_csv(path)

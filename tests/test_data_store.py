@@ -38,18 +38,24 @@ def parse_calls(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("version_field", [{}, {"format_version": FORMAT_VERSION - 1}],
-                         ids=["unversioned", "older-version"])
+@pytest.mark.parametrize(
+    "version_field", [{}, {"format_version": FORMAT_VERSION - 1}], ids=["unversioned", "older-version"]
+)
 def test_a_stale_summary_is_rebuilt_from_the_kept_file(tmp_path, no_samples, parse_calls, version_field):
-    dataset_id = write_v1_entry(tmp_path, YYYYMMDD_CSV, v1_summary("1970-08-23T06:15:02Z", "1970-08-23T06:15:04Z"),
-                                **version_field)
+    dataset_id = write_v1_entry(
+        tmp_path, YYYYMMDD_CSV, v1_summary("1970-08-23T06:15:02Z", "1970-08-23T06:15:04Z"), **version_field
+    )
 
     [listed] = DatasetStore(tmp_path).list()
     assert (listed.id, listed.format_version, listed.error) == (dataset_id, FORMAT_VERSION, None)
     assert (listed.summary.first_time, listed.summary.last_time) == ("2024-01-02T00:00:00Z", "2024-01-04T00:00:00Z")
     assert (listed.summary.interval_label, listed.summary.columns["time"]) == ("1D", "date")
     assert (listed.name, listed.file_name, listed.uploaded_at, listed.description) == (
-        "my prices", "prices.csv", "2025-01-05T10:00:00Z", "daily closes")
+        "my prices",
+        "prices.csv",
+        "2025-01-05T10:00:00Z",
+        "daily closes",
+    )
     assert parse_calls == ["prices.csv"]
 
     on_disk = json.loads((tmp_path / "datasets" / f"{dataset_id}.json").read_text())

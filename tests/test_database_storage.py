@@ -56,8 +56,16 @@ def run_study(storage: optuna.storages.BaseStorage, name: str, trials: int) -> N
 
 
 def comparable(trial: optuna.trial.FrozenTrial) -> tuple:
-    return (trial.number, trial.state, trial.params, trial.distributions, trial.values, trial.user_attrs,
-            trial.system_attrs, {k: (v if v == v else "nan") for k, v in trial.intermediate_values.items()})
+    return (
+        trial.number,
+        trial.state,
+        trial.params,
+        trial.distributions,
+        trial.values,
+        trial.user_attrs,
+        trial.system_attrs,
+        {k: (v if v == v else "nan") for k, v in trial.intermediate_values.items()},
+    )
 
 
 def test_a_study_reads_back_through_rdbstorage_as_optuna_wrote_it(url):

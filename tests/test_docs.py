@@ -38,7 +38,9 @@ def test_every_path_in_the_architecture_tree_exists():
 
 def test_every_package_folder_of_the_core_and_the_app_is_in_the_tree():
     listed = set(tree_paths(ARCHITECTURE.read_text(encoding="utf-8")))
-    packages = [str(folder.parent.relative_to(ROOT)) for top in ("backtune", "app")
-                for folder in sorted((ROOT / top).glob("*/__init__.py"))]
+    packages = [
+        str(folder.parent.relative_to(ROOT))
+        for top in ("backtune", "app")
+        for folder in sorted((ROOT / top).glob("*/__init__.py"))
+    ]
     assert packages and [p for p in packages if p not in listed] == []
-

@@ -171,9 +171,7 @@ def _snapshot(sqlite_path: Path, study_name: str) -> dict[str, Any]:
     return {
         "directions": study.directions,
         "user_attrs": _comparable(study.user_attrs),
-        "system_attrs": _comparable(
-            storage.get_study_system_attrs(storage.get_study_id_from_name(study_name))
-        ),
+        "system_attrs": _comparable(storage.get_study_system_attrs(storage.get_study_id_from_name(study_name))),
         # Trial ids too: the dashboard's API and URLs address trials by id.
         "trials": [{**_trial_fields(t), "trial_id": trial_id_of(t)} for t in study.trials],
     }
@@ -183,10 +181,7 @@ def _rows(sqlite_path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every table as stored, surrogate keys included: a stricter check than load_study."""
     with sqlite3.connect(sqlite_path) as conn:
         tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            for (table,) in tables
-        }
+        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for (table,) in tables}
 
 
 def _copy_study(source: BaseStorage, study_name: str, sqlite_path: Path) -> None:
@@ -223,9 +218,7 @@ def test_dump_study_equals_copy_study(
     }
 
 
-def test_dump_study_leaves_an_ordinary_database_and_no_temporary_file(
-    journal: JournalStorage, tmp_path: Path
-) -> None:
+def test_dump_study_leaves_an_ordinary_database_and_no_temporary_file(journal: JournalStorage, tmp_path: Path) -> None:
     _build_multi_objective(journal)
     target = tmp_path / "out" / "study.db"
     target.parent.mkdir()
@@ -258,9 +251,7 @@ def _trials(sqlite_path: Path, study_name: str) -> list[dict[str, Any]]:
 @pytest.mark.slow  # optuna.copy_study, the reference, commits per trial
 def test_incremental_dumper_equals_copy_study(journal: JournalStorage, tmp_path: Path) -> None:
     live = tmp_path / "live.db"
-    study = optuna.create_study(
-        study_name="live", storage=journal, sampler=optuna.samplers.RandomSampler(seed=3)
-    )
+    study = optuna.create_study(study_name="live", storage=journal, sampler=optuna.samplers.RandomSampler(seed=3))
     study.set_user_attr("strategy", "sma_cross")
 
     with IncrementalDumper(journal, "live", live) as dumper:
@@ -303,9 +294,7 @@ def test_incremental_dumper_equals_copy_study(journal: JournalStorage, tmp_path:
     assert _snapshot(live, "live") == _snapshot(tmp_path / "copy.db", "live")
 
 
-def test_incremental_dumper_refuses_an_existing_study(
-    journal: JournalStorage, tmp_path: Path
-) -> None:
+def test_incremental_dumper_refuses_an_existing_study(journal: JournalStorage, tmp_path: Path) -> None:
     _build_multi_objective(journal)
     dump_study(journal, "multi", tmp_path / "study.db")
 

@@ -49,9 +49,17 @@ def test_upload_then_optimise_by_dataset_id_with_progress_results_and_dashboard(
     again = server.post_form("/api/datasets", {}, {"file": ("again.csv", windows_export)})
     assert again.status == 200 and again.json()["id"] == dataset_id
 
-    response = server.post_json("/api/optimize", {"strategy": "sma_cross", "dataset": dataset_id,
-                                                  "worker_processes": 2, "optuna_sampler": "random",
-                                                  "optuna_n_trials": 300, **SMALL_SPACE})
+    response = server.post_json(
+        "/api/optimize",
+        {
+            "strategy": "sma_cross",
+            "dataset": dataset_id,
+            "worker_processes": 2,
+            "optuna_sampler": "random",
+            "optuna_n_trials": 300,
+            **SMALL_SPACE,
+        },
+    )
     assert response.status == 202, response.json()
     job_id = response.json()["job_id"]
     assert response.headers["Location"] == f"/api/jobs/{job_id}"
@@ -82,11 +90,19 @@ def test_upload_then_optimise_by_dataset_id_with_progress_results_and_dashboard(
 
 
 def test_multipart_upload_with_config_string_and_warmup_bars_waits_for_results(server):
-    config = {"worker_processes": 2, "optuna_n_trials": 12, "optuna_sampler": "random", "enabled_params": ["n1"],
-              "fixed_params": {"n2": 60, "dateFilter": True, "start": "2008-01-01", "end": "2012-12-31"}}
-    response = server.post_form("/api/optimize?wait=true",
-                                {"strategy": "sma_cross", "warmupBars": "100", "config": json.dumps(config)},
-                                {"file": ("goog daily.csv", GOOG)}, timeout=120)
+    config = {
+        "worker_processes": 2,
+        "optuna_n_trials": 12,
+        "optuna_sampler": "random",
+        "enabled_params": ["n1"],
+        "fixed_params": {"n2": 60, "dateFilter": True, "start": "2008-01-01", "end": "2012-12-31"},
+    }
+    response = server.post_form(
+        "/api/optimize?wait=true",
+        {"strategy": "sma_cross", "warmupBars": "100", "config": json.dumps(config)},
+        {"file": ("goog daily.csv", GOOG)},
+        timeout=120,
+    )
     assert response.status == 200, response.json()
     body = response.json()
     assert body["status"] == "done" and body["total"] >= 12
@@ -156,19 +172,36 @@ BAD_BODIES = {
     "oversize upload": (lambda s: s.post_form("/api/datasets", {}, {"file": ("big.csv", OVER_1MB)}), 413, "file"),
     "oversize optimise upload": (
         lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross"}, {"file": ("big.csv", OVER_1MB)}),
-        413, "file"),
-    "not a CSV": (lambda s: s.post_form("/api/datasets", {}, {"file": ("chart.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")}),
-                  400, "file"),
-    "text, not a table": (lambda s: s.post_form("/api/datasets", {}, {"file": ("notes.csv", b"hello\nworld\n")}),
-                          400, "file"),
+        413,
+        "file",
+    ),
+    "not a CSV": (
+        lambda s: s.post_form("/api/datasets", {}, {"file": ("chart.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")}),
+        400,
+        "file",
+    ),
+    "text, not a table": (
+        lambda s: s.post_form("/api/datasets", {}, {"file": ("notes.csv", b"hello\nworld\n")}),
+        400,
+        "file",
+    ),
     "empty file": (lambda s: s.post_form("/api/datasets", {}, {"file": ("empty.csv", b"")}), 400, "file"),
     "no file part": (lambda s: s.post_form("/api/datasets", {"name": "x"}), 400, "file"),
-    "malformed JSON": (lambda s: s.request("POST", "/api/optimize", b"{oops", {"Content-Type": "application/json"}),
-                       400, "body"),
-    "config not JSON": (lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
-                                                                "config": "{oops"}), 400, "config"),
-    "plain text body": (lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}),
-                        415, "body"),
+    "malformed JSON": (
+        lambda s: s.request("POST", "/api/optimize", b"{oops", {"Content-Type": "application/json"}),
+        400,
+        "body",
+    ),
+    "config not JSON": (
+        lambda s: s.post_form("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv", "config": "{oops"}),
+        400,
+        "config",
+    ),
+    "plain text body": (
+        lambda s: s.request("POST", "/api/optimize", b"x", {"Content-Type": "text/plain"}),
+        415,
+        "body",
+    ),
     "unknown job": (lambda s: s.get("/api/jobs/nope"), 404, "job_id"),
     "resume an unknown job": (lambda s: s.post_json("/api/jobs/nope/resume", {"trials": 3}), 404, "job_id"),
 }

@@ -39,16 +39,23 @@ def run(bars, rules, capital=1_000.0, commission=0.0, window=DataWindow(), **arr
             full[name] = flags
         else:
             full[name] = np.asarray(value, dtype=float)
-    strategy = Strategy(id="fixed", name="fixed", description="", params=(),
-                        signals=lambda b, p: Signals.build(len(b), **{k: v[-len(b):] for k, v in full.items()}),
-                        rules=lambda p: rules)
+    strategy = Strategy(
+        id="fixed",
+        name="fixed",
+        description="",
+        params=(),
+        signals=lambda b, p: Signals.build(len(b), **{k: v[-len(b) :] for k, v in full.items()}),
+        rules=lambda p: rules,
+    )
     return run_backtest(bars, strategy, {}, window, EngineSettings(capital, commission))
 
 
 def as_tuples(result):
     t = result.trades
-    return [(int(d), int(e), int(x), float(ep), float(xp)) for d, e, x, ep, xp in
-            zip(t.direction, t.entry_idx, t.exit_idx, t.entry_price, t.exit_price)]
+    return [
+        (int(d), int(e), int(x), float(ep), float(xp))
+        for d, e, x, ep, xp in zip(t.direction, t.entry_idx, t.exit_idx, t.entry_price, t.exit_price)
+    ]
 
 
 CLOSE_RISK = ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=10.0, lot_size=1.0)
@@ -86,8 +93,14 @@ def test_trail_activates_then_rises_with_trail_line_and_exits_at_level():
     lows = [100, 103, 106, 108, 104.5]
     trail = [np.nan, 90, 101, 105, 104]
     rules = ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=10.0, trail_rr_long=1.0)
-    result = run(bars_from(closes, highs, lows), rules, entry_long=[0], stop_long=[95] * 5,
-                 target_long=[200] * 5, trail_long=trail)
+    result = run(
+        bars_from(closes, highs, lows),
+        rules,
+        entry_long=[0],
+        stop_long=[95] * 5,
+        target_long=[200] * 5,
+        trail_long=trail,
+    )
     # Activation at 100 + 5*1 = 105 (bar 1); level: 95 -> 101 -> 105, never falls to 104; bar 4 low 104.5 <= 105.
     assert as_tuples(result) == [(1, 0, 4, 100.0, 105.0)]
 
@@ -95,8 +108,7 @@ def test_trail_activates_then_rises_with_trail_line_and_exits_at_level():
 def test_trail_exit_price_capped_by_high_when_bar_gaps_below_level():
     rules = ExecutionRules(fill=Fill.CLOSE, sizing=Sizing.RISK, risk_pct=10.0, trail_rr_long=0.5)
     bars = bars_from([100, 110, 96], highs=[100, 111, 97], lows=[100, 109, 95.5])
-    result = run(bars, rules, entry_long=[0], stop_long=[95] * 3, target_long=[200] * 3,
-                 trail_long=[np.nan, 108, 108])
+    result = run(bars, rules, entry_long=[0], stop_long=[95] * 3, target_long=[200] * 3, trail_long=[np.nan, 108, 108])
     assert as_tuples(result) == [(1, 0, 2, 100.0, 97.0)]
 
 

@@ -66,21 +66,26 @@ def test_row3_the_ui_on_its_own_origin_and_scripts_without_an_origin_still_work(
 
 def test_row3_a_trusted_origin_may_write(home):
     client = create_app({"home": str(home), "trusted_origins": ("https://backtune.example",)}).test_client()
-    response = client.post("/api/optimize", json=JOB, headers={"Origin": "https://backtune.example",
-                                                                "Sec-Fetch-Site": "cross-site"})
+    response = client.post(
+        "/api/optimize", json=JOB, headers={"Origin": "https://backtune.example", "Sec-Fetch-Site": "cross-site"}
+    )
     assert response.status_code == 202, response.json
 
 
 # Row 10: no security headers; /runs could be framed
 
 
-@pytest.mark.parametrize("path", ["/", "/runs", "/api/jobs", "/api/strategies", "/dashboard", "/api/studies",
-                                  "/nope", "/api/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/runs", "/api/jobs", "/api/strategies", "/dashboard", "/api/studies", "/nope", "/api/nope"]
+)
 def test_row10_pages_api_and_dashboard_send_security_headers(client, path):
     headers = client.get(path).headers
     policy = headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and "'unsafe-inline'" not in \
-           policy.split("script-src")[1].split(";")[0]
+    assert (
+        "frame-ancestors 'none'" in policy
+        and "script-src 'self'" in policy
+        and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    )
     if path != "/dashboard":  # the dashboard's own policy allows eval for its charts
         assert "unsafe-eval" not in policy
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -97,8 +102,9 @@ def test_row15_with_a_token_pages_and_dashboard_redirect_to_login_alike_for_know
     for path, response in answers.items():
         assert response.status_code == 303, path
         assert response.headers["Location"].startswith("/login?next=")
-    assert answers[f"/jobs/{job_id}"].data.replace(job_id.encode(), b"X") == \
-           answers["/jobs/no-such-job"].data.replace(b"no-such-job", b"X")
+    assert answers[f"/jobs/{job_id}"].data.replace(job_id.encode(), b"X") == answers["/jobs/no-such-job"].data.replace(
+        b"no-such-job", b"X"
+    )
     assert client.get("/api/jobs").status_code == 401
     assert client.get("/login").status_code == 200
     assert client.get("/healthz").status_code == 200
@@ -121,9 +127,13 @@ def test_row15_logging_in_sets_a_cookie_that_opens_pages_api_and_dashboard(home)
 def test_row15_no_server_folder_in_job_json_results_csv_or_errors(client, home):
     job_id = client.post("/api/optimize", json=JOB).json["job_id"]
     wait_for_job(client, job_id)
-    answers = [client.get(f"/api/jobs/{job_id}"), client.get(f"/api/jobs/{job_id}/results"),
-               client.get(f"/api/jobs/{job_id}/results?format=csv"), client.get("/api/jobs"),
-               client.post("/api/optimize", json={**JOB, "csvPath": "missing.csv"})]
+    answers = [
+        client.get(f"/api/jobs/{job_id}"),
+        client.get(f"/api/jobs/{job_id}/results"),
+        client.get(f"/api/jobs/{job_id}/results?format=csv"),
+        client.get("/api/jobs"),
+        client.post("/api/optimize", json={**JOB, "csvPath": "missing.csv"}),
+    ]
     job = answers[0].json
     assert job["config"]["data"] == "GOOG.csv"
     assert re.search(r"^data,GOOG\.csv$", answers[2].data.decode(), re.M)
@@ -136,8 +146,10 @@ def test_row15_no_server_folder_in_job_json_results_csv_or_errors(client, home):
 # Row 18: an HTML error page; jobs of one second in any order
 
 
-@pytest.mark.parametrize("path", ["/static/..%2f..", "/static/..%2f..%2fetc%2fpasswd", "/api/nope",
-                                  "/api/jobs/x/results/y", "/api/studies/x"])
+@pytest.mark.parametrize(
+    "path",
+    ["/static/..%2f..", "/static/..%2f..%2fetc%2fpasswd", "/api/nope", "/api/jobs/x/results/y", "/api/studies/x"],
+)
 def test_row18_odd_paths_answer_in_the_api_error_shape(client, path):
     response = client.get(path)
     assert 400 <= response.status_code < 500 and response.mimetype == "application/json", response.data[:200]
@@ -167,7 +179,8 @@ def test_row1_a_header_over_the_column_limit_is_refused_naming_the_header(client
     response = upload(client, f"{header}\n1700000000,1,2,0.5,1.5\n".encode(), "wide.csv")
     assert response.status_code == 400
     assert response.json["error"]["message"] == (
-        f"wide.csv, row 1: the header has {MAX_COLUMNS + 5:,} columns, over the limit of {MAX_COLUMNS}")
+        f"wide.csv, row 1: the header has {MAX_COLUMNS + 5:,} columns, over the limit of {MAX_COLUMNS}"
+    )
     assert client.get("/api/datasets").json["total"] == 3  # the samples only
 
 
@@ -182,4 +195,3 @@ def test_row12_microsecond_epochs_are_read_as_documented(client):
     rows = "".join(f"{1_700_000_000_000_000 + i * 60_000_000},1,2,0.5,1.5\n" for i in range(5))
     summary = upload(client, f"time,open,high,low,close\n{rows}".encode(), "us.csv").json["summary"]
     assert (summary["first_time"], summary["interval_seconds"]) == ("2023-11-14T22:13:20Z", 60)
-

@@ -73,12 +73,23 @@ def test_healthz_answers_within_a_second_with_20_slowloris_clients_connected(ser
 def test_long_waits_do_not_starve_health_checks_or_short_requests(server):
     """16 parallel ``POST /api/optimize?wait=true`` for jobs that queue behind each other
     (one job at a time): while they all wait, /healthz and the job list still answer."""
-    body = {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 1, "optuna_sampler": "random",
-            "optuna_budget_mode": "time", "optuna_time_limit": 30}
+    body = {
+        "strategy": "sma_cross",
+        "csvPath": "GOOG.csv",
+        "worker_processes": 1,
+        "optuna_sampler": "random",
+        "optuna_budget_mode": "time",
+        "optuna_time_limit": 30,
+    }
 
     def wait_for_job(_: int):
-        return server.request("POST", "/api/optimize?wait=true", json.dumps(body).encode(),
-                              {"Content-Type": "application/json"}, timeout=120)
+        return server.request(
+            "POST",
+            "/api/optimize?wait=true",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json"},
+            timeout=120,
+        )
 
     with ThreadPoolExecutor(16) as pool:
         waits = [pool.submit(wait_for_job, i) for i in range(16)]
@@ -117,8 +128,16 @@ def running_jobs(server: LiveServer) -> list[str]:
 
 def test_a_killed_coordinator_is_noticed_its_workers_exit_the_queue_moves_on_and_the_job_resumes(server):
     job_id = long_job_with_trials(server)
-    queued = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv", "worker_processes": 2,
-                                                "optuna_sampler": "random", "optuna_n_trials": 30}).json()["job_id"]
+    queued = server.post_json(
+        "/api/optimize",
+        {
+            "strategy": "sma_cross",
+            "csvPath": "GOOG.csv",
+            "worker_processes": 2,
+            "optuna_sampler": "random",
+            "optuna_n_trials": 30,
+        },
+    ).json()["job_id"]
     assert server.get(f"/api/jobs/{queued}").json()["status"] == "queued"
     record = server.get(f"/api/jobs/{job_id}").json()
     coordinator = server.runs.state(server.runs.run(job_id))["coordinator_pid"]
@@ -157,8 +176,9 @@ def test_cancel_notices_a_dead_coordinator(server):
 
 
 def test_coordinators_of_finished_jobs_are_reaped(server):
-    job_id = server.post_json("/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv",
-                                                "optuna_n_trials": 3}).json()["job_id"]
+    job_id = server.post_json(
+        "/api/optimize", {"strategy": "sma_cross", "csvPath": "GOOG.csv", "optuna_n_trials": 3}
+    ).json()["job_id"]
     server.wait_for_job(job_id)
     coordinator = server.runs.state(server.runs.run(job_id))["coordinator_pid"]
     eventually(lambda: reaped(coordinator), 5, server)
@@ -178,8 +198,9 @@ def upload_server(tmp_path_factory):
 
 def test_a_50_mb_upload_grows_worker_memory_by_less_than_the_file(upload_server):
     data = csv_of_size(50)
-    growth, response = peak_growth(upload_server, lambda: upload_server.post_form(
-        "/api/datasets", {}, {"file": ("big.csv", data)}, timeout=300))
+    growth, response = peak_growth(
+        upload_server, lambda: upload_server.post_form("/api/datasets", {}, {"file": ("big.csv", data)}, timeout=300)
+    )
     assert response.status == 201, response.body[:300]
     assert response.json()["summary"]["rows"] == data.count(b"\n") - 1
     assert growth < len(data), f"worker memory grew {growth / 1e6:.0f} MB for a {len(data) / 1e6:.0f} MB file"
@@ -188,8 +209,9 @@ def test_a_50_mb_upload_grows_worker_memory_by_less_than_the_file(upload_server)
 def test_a_header_of_560000_columns_is_refused_before_parsing(upload_server):
     header = b"time,open,high,low,close," + b",".join(b"c%d" % i for i in range(560_000))
     data = header + b"\n" + b"1700000000,1,2,0.5,1.5" + b",1" * 560_000 + b"\n"
-    growth, response = peak_growth(upload_server, lambda: upload_server.post_form(
-        "/api/datasets", {}, {"file": ("wide.csv", data)}, timeout=300))
+    growth, response = peak_growth(
+        upload_server, lambda: upload_server.post_form("/api/datasets", {}, {"file": ("wide.csv", data)}, timeout=300)
+    )
     assert response.status == 400
     error = response.json()["error"]
     assert error["field"] == "file" and "wide.csv, row 1: the header is longer than" in error["message"]
@@ -199,8 +221,12 @@ def test_a_header_of_560000_columns_is_refused_before_parsing(upload_server):
 def test_parallel_uploads_of_the_same_bytes_create_one_entry(upload_server):
     data = csv_of_size(2)
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda i: upload_server.post_form("/api/datasets", {}, {"file": (f"same-{i}.csv", data)},
-                                                                   timeout=120), range(4)))
+        answers = list(
+            pool.map(
+                lambda i: upload_server.post_form("/api/datasets", {}, {"file": (f"same-{i}.csv", data)}, timeout=120),
+                range(4),
+            )
+        )
     assert sorted(a.status for a in answers) == [200, 200, 200, 201], [a.body[:200] for a in answers]
     stored = upload_server.get(f"/api/datasets/{answers[0].json()['id']}").json()
     assert {(a.json()["id"], a.json()["name"]) for a in answers} == {(stored["id"], stored["name"])}

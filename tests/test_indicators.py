@@ -269,11 +269,7 @@ DATASETS = {
 }
 RANDOM_LENGTHS = (0, 1, 2, 3, 7, 20, 299, 300, 305)
 REAL_LENGTHS = (1, 2, 14, 45, 200)
-CASES = [
-    (data, n)
-    for data in DATASETS
-    for n in (RANDOM_LENGTHS if data.startswith("random") else REAL_LENGTHS)
-]
+CASES = [(data, n) for data in DATASETS for n in (RANDOM_LENGTHS if data.startswith("random") else REAL_LENGTHS)]
 
 
 def _close_enough(got, want, scale):
@@ -523,8 +519,9 @@ def test_rsi_edges():
 def test_rolling_std_matches_reference(data, n):
     c, *_ = DATASETS[data]()
     want = ref_std(c, n)
-    np.testing.assert_allclose(ind.rolling_std(c, n), want, rtol=1e-12, atol=1e-13 * np.nanmax(np.abs(c)),
-                               equal_nan=True)
+    np.testing.assert_allclose(
+        ind.rolling_std(c, n), want, rtol=1e-12, atol=1e-13 * np.nanmax(np.abs(c)), equal_nan=True
+    )
     if n > 1 and data.startswith("random"):
         defined = ~np.isnan(want)
         want_pd = pd.Series(c).rolling(n).std(ddof=0).to_numpy()
@@ -554,8 +551,9 @@ def test_fresh_process_loads_kernels_from_cache():
     """Optimisation workers start often; a recompile would cost seconds each time."""
 
     def probe():
-        done = subprocess.run([sys.executable, "-c", _CACHE_PROBE], cwd=ROOT, capture_output=True, text=True,
-                              check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _CACHE_PROBE], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         return tuple(int(field) for field in done.stdout.split())
 
     probe()  # warms the on-disk cache if this checkout has never compiled these kernels

@@ -125,8 +125,28 @@ def test_sharpe_and_sortino_on_daily_24_7_bars():
 def test_annualisation_counts_weekday_bars_not_calendar_days():
     weekdays = [w * 7 + d for w in range(4) for d in range(5)]  # Mon-Fri for 4 weeks
     times = JAN_1_2024 + np.array(weekdays) * DAY
-    equity = [100, 101, 100.5, 102, 101, 103, 104, 102.5, 103, 105,
-              104, 106, 105.5, 107, 106, 108, 107.5, 109, 110, 109]
+    equity = [
+        100,
+        101,
+        100.5,
+        102,
+        101,
+        103,
+        104,
+        102.5,
+        103,
+        105,
+        104,
+        106,
+        105.5,
+        107,
+        106,
+        108,
+        107.5,
+        109,
+        110,
+        109,
+    ]
     m = compute_metrics(make_result(equity, times=times))
     returns = [b / a - 1 for a, b in zip([100.0, *equity[:-1]], equity)]
     bars_per_year = 365.25 / (25 / 19)  # 19 gaps over 25 calendar days
@@ -139,8 +159,9 @@ def test_annualisation_counts_weekday_bars_not_calendar_days():
 
 def test_trade_statistics():
     pnl = [50, -20, 30, -10, 0]
-    m = compute_metrics(make_result([100] * 12, pnl=pnl, pnl_pct=[5, -2, 3, -1, 0],
-                                    entries=[0, 2, 4, 6, 8], exits=[1, 5, 5, 7, 11]))
+    m = compute_metrics(
+        make_result([100] * 12, pnl=pnl, pnl_pct=[5, -2, 3, -1, 0], entries=[0, 2, 4, 6, 8], exits=[1, 5, 5, 7, 11])
+    )
     assert (m.total_trades, m.winning_trades, m.losing_trades) == (5, 2, 2)
     assert m.win_rate_pct == pytest.approx(40.0)
     assert m.gross_profit == pytest.approx(80.0)
@@ -161,8 +182,7 @@ def test_trade_statistics():
 def test_exposure_counts_overlaps_once_and_ignores_warm_up():
     # 12 bars, window from bar 2 (10 bars). Trades hold bars 1-4 (1 is warm-up), 3-5
     # (overlap), 8; the open position holds 10-11. Held in the window: 2,3,4,5,8,10,11.
-    result = make_result([100] * 12, trade_start=2, pnl=[1, 1, 1],
-                         entries=[1, 3, 8], exits=[5, 6, 9], open_entry=10)
+    result = make_result([100] * 12, trade_start=2, pnl=[1, 1, 1], entries=[1, 3, 8], exits=[5, 6, 9], open_entry=10)
     assert compute_metrics(result).exposure_pct == pytest.approx(70.0)
 
 
@@ -201,8 +221,9 @@ def test_warm_up_bars_do_not_change_any_metric():
     window_times = JAN_1_2024 + np.arange(4) * DAY
     plain = make_result([105, 95, 110, 108], times=window_times, pnl=[5, -8], entries=[0, 2], exits=[1, 3])
     warm_times = np.concatenate([JAN_1_2024 - np.arange(3, 0, -1) * DAY, window_times])
-    warmed = make_result([100, 100, 100, 105, 95, 110, 108], times=warm_times, trade_start=3,
-                         pnl=[5, -8], entries=[3, 5], exits=[4, 6])
+    warmed = make_result(
+        [100, 100, 100, 105, 95, 110, 108], times=warm_times, trade_start=3, pnl=[5, -8], entries=[3, 5], exits=[4, 6]
+    )
     assert compute_metrics(warmed).as_dict() == compute_metrics(plain).as_dict()
 
 
@@ -211,13 +232,41 @@ def test_warm_up_bars_do_not_change_any_metric():
 
 def test_no_trades_and_flat_equity():
     m = compute_metrics(make_result([100.0] * 30))
-    zeros = ("net_profit", "net_profit_pct", "cagr_pct", "max_drawdown", "max_drawdown_pct",
-             "max_drawdown_duration_bars", "max_drawdown_duration_days", "ulcer_index",
-             "consistency_pct", "total_trades", "winning_trades", "losing_trades",
-             "gross_profit", "gross_loss", "exposure_pct")
-    undefined = ("win_rate_pct", "avg_trade", "avg_trade_pct", "avg_win", "avg_loss",
-                 "largest_win", "largest_loss", "profit_factor", "expectancy", "sqn",
-                 "avg_bars_held", "sharpe", "sortino", "calmar", "romad", "recovery_factor")
+    zeros = (
+        "net_profit",
+        "net_profit_pct",
+        "cagr_pct",
+        "max_drawdown",
+        "max_drawdown_pct",
+        "max_drawdown_duration_bars",
+        "max_drawdown_duration_days",
+        "ulcer_index",
+        "consistency_pct",
+        "total_trades",
+        "winning_trades",
+        "losing_trades",
+        "gross_profit",
+        "gross_loss",
+        "exposure_pct",
+    )
+    undefined = (
+        "win_rate_pct",
+        "avg_trade",
+        "avg_trade_pct",
+        "avg_win",
+        "avg_loss",
+        "largest_win",
+        "largest_loss",
+        "profit_factor",
+        "expectancy",
+        "sqn",
+        "avg_bars_held",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "romad",
+        "recovery_factor",
+    )
     for key in zeros:
         assert getattr(m, key) == 0, key
     for key in undefined:
@@ -435,7 +484,8 @@ def reference_metrics(result: BacktestResult) -> dict[str, float]:
         "expectancy": ratio(avg_trade, statistics.mean(losses) if losses else 0.0),
         "sqn": ratio(math.sqrt(count) * avg_trade, statistics.stdev(pnl)) if count >= 2 else math.nan,
         "avg_bars_held": statistics.mean(int(x) - int(e) for e, x in zip(trades.entry_idx, trades.exit_idx))
-        if count else math.nan,
+        if count
+        else math.nan,
         "exposure_pct": 100 * len(held) / m,
     }
 
@@ -458,9 +508,18 @@ def random_result(seed: int) -> BacktestResult:
     pnl = np.round(rng.normal(0.0, 10.0, count), 1) * (rng.random(count) < 0.9)
     close = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     open_entry = int(rng.integers(trade_start, n)) if rng.random() < 0.3 else None
-    return make_result(equity, initial=1_000.0, trade_start=trade_start, times=times, close=close,
-                       pnl=pnl, pnl_pct=rng.normal(0, 1, count), entries=entries, exits=exits,
-                       open_entry=open_entry)
+    return make_result(
+        equity,
+        initial=1_000.0,
+        trade_start=trade_start,
+        times=times,
+        close=close,
+        pnl=pnl,
+        pnl_pct=rng.normal(0, 1, count),
+        entries=entries,
+        exits=exits,
+        open_entry=open_entry,
+    )
 
 
 @pytest.mark.parametrize("seed", range(200))
@@ -500,8 +559,9 @@ def test_agrees_with_backtesting_py_on_shared_definitions():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = Backtest(oracle_frame(bars), SmaCross, cash=10_000, commission=0.002).run(n1=10, n2=20)
-    result = run_backtest(bars, STRATEGY, STRATEGY.validate({"n1": 10, "n2": 20}),
-                          settings=EngineSettings(10_000, 0.002))
+    result = run_backtest(
+        bars, STRATEGY, STRATEGY.validate({"n1": 10, "n2": 20}), settings=EngineSettings(10_000, 0.002)
+    )
     m = compute_metrics(result)
     assert m.net_profit_pct == pytest.approx(stats["Return [%]"], rel=1e-9)
     assert m.max_drawdown_pct == pytest.approx(-stats["Max. Drawdown [%]"], rel=1e-9)

@@ -69,9 +69,10 @@ def test_convergence_counts_trials_of_all_workers(tmp_path):
     summary, study = run(tmp_path, workers=2, budget={"mode": "convergence", "patience": 15, "trials": 500})
     assert summary["stop_reason"] == "converged"
     finished = sorted(study.trials, key=lambda t: (t.datetime_complete, t.number))
-    best = max((t for t in finished if t.state == TrialState.COMPLETE),
-               key=lambda t: (t.value, -finished.index(t)))  # the first to finish with the best value
-    after_best = finished[finished.index(best) + 1:]
+    best = max(
+        (t for t in finished if t.state == TrialState.COMPLETE), key=lambda t: (t.value, -finished.index(t))
+    )  # the first to finish with the best value
+    after_best = finished[finished.index(best) + 1 :]
     assert 15 <= len(after_best) <= 15 + 4, "trials finished after the best one"
     assert summary["trials"]["total"] < 500
 
@@ -84,8 +85,12 @@ def test_every_target_optimises_in_its_direction_and_ranks_by_it(tmp_path, targe
     results = json.loads(Path(summary["run_dir"], "results.json").read_text())["results"]
     ranked = [r for r in results if r["rank"] is not None]
     metric = TARGETS[target].metric
-    values = [r["metrics"][metric] if r["metrics"][metric] is not None else
-              (float("-inf") if TARGETS[target].direction == "maximize" else float("inf")) for r in ranked]
+    values = [
+        r["metrics"][metric]
+        if r["metrics"][metric] is not None
+        else (float("-inf") if TARGETS[target].direction == "maximize" else float("inf"))
+        for r in ranked
+    ]
     assert values == sorted(values, reverse=TARGETS[target].direction == "maximize")
     assert summary["best"]["number"] == ranked[0]["number"]
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
@@ -113,7 +118,8 @@ def test_every_trial_records_all_metrics_in_one_attribute_and_its_worker(tmp_pat
         # A one-worker run's worker is a thread of this process.
         assert trial.user_attrs[WORKER_ATTR] == f"{socket.gethostname()}:{os.getpid()}"
         assert {"net_profit_pct", "sharpe", "max_drawdown_pct", "total_trades", "score"} <= set(
-            trial.user_attrs[METRICS_ATTR])
+            trial.user_attrs[METRICS_ATTR]
+        )
 
 
 def test_min_profit_filter_prunes_and_keeps_the_metrics(tmp_path):
@@ -140,8 +146,12 @@ def test_invalid_sampled_combinations_are_pruned_with_a_reason(tmp_path):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_seeds_count_within_the_trial_budget(tmp_path, workers):
     """Queued seeds are trials of this run: 12 trials with two seeds is 12 trials, not 14."""
-    _, study = run(tmp_path, workers=workers, seed_params=[{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}],
-                   budget={"mode": "trials", "trials": 12})
+    _, study = run(
+        tmp_path,
+        workers=workers,
+        seed_params=[{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}],
+        budget={"mode": "trials", "trials": 12},
+    )
     trials = study.get_trials()
     assert 12 <= len(trials) <= 12 + workers - 1
     assert [t.params for t in trials[:2]] == [{"n1": 10, "n2": 40}, {"n1": 12, "n2": 50}]
@@ -181,20 +191,30 @@ def test_stepped_floats_run_as_their_decimal_grid_points():
 @pytest.mark.slow
 def test_stepped_floats_read_as_decimals_in_results_csv_progress_seeds_and_after_resume(tmp_path):
     seeded = 0.1 + 0.2  # 0.30000000000000004, as an older run's results reported it
-    run_dir = prepare_run(config(strategy="rsi_reversion", space=STEPPED_STOP, seed_params=[{"stop_atr": seeded}],
-                                 budget={"mode": "trials", "trials": 12}), tmp_path)
+    run_dir = prepare_run(
+        config(
+            strategy="rsi_reversion",
+            space=STEPPED_STOP,
+            seed_params=[{"stop_atr": seeded}],
+            budget={"mode": "trials", "trials": 12},
+        ),
+        tmp_path,
+    )
     assert run_dir.read_json(run_dir.config_file)["seed_params"] == [{"stop_atr": 0.3}]
     progress = []
     execute_run(run_dir, on_progress=progress.append)
     resume_run(run_dir, Budget(mode="trials", trials=12), on_progress=progress.append)
 
-    raw = {t.number: t.params["stop_atr"]
-           for t in optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}").trials}
+    raw = {
+        t.number: t.params["stop_atr"]
+        for t in optuna.load_study(study_name="backtune", storage=f"sqlite:///{run_dir.sqlite}").trials
+    }
     assert raw[0] == 0.3 and len(raw) >= 24, "the seed first, then the first run's trials and the resumed ones"
     assert any(repr(value) != decimal_text(value) for value in raw.values()), "no noisy value to clean"
     results = run_dir.read_json(run_dir.results_file)["results"]
     assert {r["number"]: repr(r["params"]["stop_atr"]) for r in results} == {
-        number: decimal_text(value) for number, value in raw.items()}
+        number: decimal_text(value) for number, value in raw.items()
+    }
     best = progress[-1].best_params["stop_atr"]
     assert repr(best) == decimal_text(raw[progress[-1].best_number])
 
@@ -233,9 +253,13 @@ def test_one_worker_with_a_seed_is_reproducible_and_two_workers_agree_on_the_dat
 
 @pytest.mark.slow
 def test_multi_objective_run_reports_a_pareto_front_under_constraints(tmp_path):
-    summary, study = run(tmp_path, target=["net_profit", "max_drawdown"], sampler="nsga2",
-                         constraints=[{"metric": "total_trades", "op": ">=", "value": 30}],
-                         budget={"mode": "trials", "trials": 20})
+    summary, study = run(
+        tmp_path,
+        target=["net_profit", "max_drawdown"],
+        sampler="nsga2",
+        constraints=[{"metric": "total_trades", "op": ">=", "value": 30}],
+        budget={"mode": "trials", "trials": 20},
+    )
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
     results = json.loads(Path(summary["run_dir"], "results.json").read_text())["results"]
     front = [r for r in results if r["pareto"]]
@@ -357,26 +381,29 @@ def test_a_cancel_before_the_workers_start_is_not_lost_and_resume_withdraws_it(t
     assert 5 <= resumed["trials"]["total"] - cancelled["trials"]["total"] <= 6  # overshoot: at most workers - 1
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"strategy": "nope"}, None),
-    ({"target": "alpha"}, "target"),
-    ({"target": ["net_profit", "net_profit"]}, "target"),
-    ({"sampler": "annealing"}, "sampler"),
-    ({"pruner": "hyperband"}, "pruner"),
-    ({"budget": {"mode": "forever"}}, "budget.mode"),
-    ({"budget": {"mode": "trials", "trials": 0}}, "budget.trials"),
-    ({"budget": {"mode": "time"}}, "budget.seconds"),
-    ({"budget": {"mode": "convergence"}}, "budget.patience"),
-    ({"workers": 2.5}, "workers"),
-    ({"space": {"n1": {"low": 30, "high": 5}}}, "n1"),
-    ({"space": {"n1": {"low": 5, "high": 30, "step": 0}}}, "n1"),
-    ({"space": {"n9": 3}}, "n9"),
-    ({"score": {"buy_and_hold_pct": 1}}, "score_config"),
-    ({"constraints": [{"metric": "total_trades", "op": ">", "value": 3}]}, "constraints"),
-    ({"target": ["net_profit", "sharpe"], "pruner": "median"}, "pruner"),
-    ({"study_name": "../etc"}, "study_name"),
-    ({"colour": "blue"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"strategy": "nope"}, None),
+        ({"target": "alpha"}, "target"),
+        ({"target": ["net_profit", "net_profit"]}, "target"),
+        ({"sampler": "annealing"}, "sampler"),
+        ({"pruner": "hyperband"}, "pruner"),
+        ({"budget": {"mode": "forever"}}, "budget.mode"),
+        ({"budget": {"mode": "trials", "trials": 0}}, "budget.trials"),
+        ({"budget": {"mode": "time"}}, "budget.seconds"),
+        ({"budget": {"mode": "convergence"}}, "budget.patience"),
+        ({"workers": 2.5}, "workers"),
+        ({"space": {"n1": {"low": 30, "high": 5}}}, "n1"),
+        ({"space": {"n1": {"low": 5, "high": 30, "step": 0}}}, "n1"),
+        ({"space": {"n9": 3}}, "n9"),
+        ({"score": {"buy_and_hold_pct": 1}}, "score_config"),
+        ({"constraints": [{"metric": "total_trades", "op": ">", "value": 3}]}, "constraints"),
+        ({"target": ["net_profit", "sharpe"], "pruner": "median"}, "pruner"),
+        ({"study_name": "../etc"}, "study_name"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
 def test_bad_run_settings_name_the_field(overrides, field):
     with pytest.raises((FieldError, KeyError)) as info:
         config(**overrides)
@@ -445,6 +472,7 @@ def test_a_spawned_worker_imports_only_what_a_worker_needs(main):
     """A spawned child imports its parent's main module again (as ``__mp_main__``), then the
     module of its target: neither may drag in pandas, SQLAlchemy, Flask or the coordinator,
     which would add about a second to every worker's start-up (docs/performance.md)."""
-    done = subprocess.run([sys.executable, "-c", _WORKER_IMPORTS.format(main=main)], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER_IMPORTS.format(main=main)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert done.stdout.split() == []

@@ -20,8 +20,9 @@ def postgres_url() -> str:
 
 def test_two_workers_share_a_postgres_study_and_the_run_dumps_it(tmp_path, postgres_url):
     name = f"backtune-test-{uuid.uuid4().hex[:8]}"
-    run_dir = prepare_run(config(workers=2, storage=postgres_url, study_name=name,
-                                 budget={"mode": "trials", "trials": 10}), tmp_path)
+    run_dir = prepare_run(
+        config(workers=2, storage=postgres_url, study_name=name, budget={"mode": "trials", "trials": 10}), tmp_path
+    )
     try:
         summary = execute_run(run_dir)
         # Exact: the database refuses a trial numbered past the budget.

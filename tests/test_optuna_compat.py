@@ -21,7 +21,8 @@ def test_the_installed_versions_are_the_ones_the_compat_module_was_written_for()
     unsupported = optuna_compat.unsupported_versions()
     assert not unsupported, (
         f"optuna_compat was written for {optuna_compat.WRITTEN_FOR}, installed {unsupported}: review every "
-        "name in backtune/optimize/optuna_compat.py against the new release, then update WRITTEN_FOR")
+        "name in backtune/optimize/optuna_compat.py against the new release, then update WRITTEN_FOR"
+    )
 
 
 def test_every_private_name_the_compat_module_uses_still_exists():
@@ -30,12 +31,21 @@ def test_every_private_name_the_compat_module_uses_still_exists():
 
 def test_a_missing_private_name_is_reported(monkeypatch):
     """The check above can fail: a name that does not exist is named."""
-    monkeypatch.setattr(optuna_compat, "PRIVATE_NAMES", (
-        "optuna.study.study:Study._storage", "optuna.study.study:Study._no_such_attribute",
-        "optuna.storages._rdb.models:NoSuchModel", "optuna.no_such_module:X"))
+    monkeypatch.setattr(
+        optuna_compat,
+        "PRIVATE_NAMES",
+        (
+            "optuna.study.study:Study._storage",
+            "optuna.study.study:Study._no_such_attribute",
+            "optuna.storages._rdb.models:NoSuchModel",
+            "optuna.no_such_module:X",
+        ),
+    )
     assert optuna_compat.missing_private_names() == [
-        "optuna.study.study:Study._no_such_attribute", "optuna.storages._rdb.models:NoSuchModel",
-        "optuna.no_such_module:X"]
+        "optuna.study.study:Study._no_such_attribute",
+        "optuna.storages._rdb.models:NoSuchModel",
+        "optuna.no_such_module:X",
+    ]
 
 
 def test_an_other_version_is_reported(monkeypatch):
@@ -47,9 +57,11 @@ def test_no_other_module_touches_optunas_private_names():
     """Private modules (``optuna.x._y``, ``optuna_dashboard._z``) and the private attributes
     of Optuna's objects (on anything but ``self``: our own classes have attributes of the
     same names) are reached only through the compat module."""
-    private = re.compile(r"(?:from|import)\s+optuna(?:_dashboard)?(?:\.\w+)*\._\w+|optuna_dashboard import _"
-                         r"|(?<!\bself)\.(?:_trial_id|_study_id|_storage|_replay_result|_write_log"
-                         r"|_sync_with_backend|_backend|_log_number_offset|_file_path|_thread_lock)\b")
+    private = re.compile(
+        r"(?:from|import)\s+optuna(?:_dashboard)?(?:\.\w+)*\._\w+|optuna_dashboard import _"
+        r"|(?<!\bself)\.(?:_trial_id|_study_id|_storage|_replay_result|_write_log"
+        r"|_sync_with_backend|_backend|_log_number_offset|_file_path|_thread_lock)\b"
+    )
     found = []
     for folder in ("backtune", "app", "strategies", "benchmarks"):
         for path in sorted((ROOT / folder).rglob("*.py")):

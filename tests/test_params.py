@@ -21,17 +21,20 @@ def test_missing_parameters_take_defaults_and_values_are_coerced():
     assert type(params["length"]) is int and type(params["mult"]) is float
 
 
-@pytest.mark.parametrize("given, field, fragment", [
-    ({"lenght": 3}, "lenght", "unknown parameter"),
-    ({"length": 2.5}, "length", "whole number"),
-    ({"length": "20"}, "length", "expected a number"),
-    ({"length": True}, "length", "expected a number"),
-    ({"length": 501}, "length", "outside [0, 500]"),
-    ({"mult": float("nan")}, "mult", "finite"),
-    ({"mult": 3.5}, "mult", "outside [1.0, 3.0]"),
-    ({"kind": "WMA"}, "kind", "not one of SMA, EMA"),
-    ({"flip": 1}, "flip", "true or false"),
-])
+@pytest.mark.parametrize(
+    "given, field, fragment",
+    [
+        ({"lenght": 3}, "lenght", "unknown parameter"),
+        ({"length": 2.5}, "length", "whole number"),
+        ({"length": "20"}, "length", "expected a number"),
+        ({"length": True}, "length", "expected a number"),
+        ({"length": 501}, "length", "outside [0, 500]"),
+        ({"mult": float("nan")}, "mult", "finite"),
+        ({"mult": 3.5}, "mult", "outside [1.0, 3.0]"),
+        ({"kind": "WMA"}, "kind", "not one of SMA, EMA"),
+        ({"flip": 1}, "flip", "true or false"),
+    ],
+)
 def test_bad_values_name_the_field(given, field, fragment):
     with pytest.raises(ParamError) as info:
         validate_params(DECLARED, given)

@@ -37,10 +37,15 @@ def postgres() -> str:
 def server(tmp_path_factory, postgres):
     require_namespaces()
     home = tmp_path_factory.mktemp("remote-server") / "home"
-    env = {"BACKTUNE_DATABASE_URL": postgres.replace("postgresql://", "postgresql+psycopg://"),
-           "BACKTUNE_API_TOKEN": TOKEN, "BACKTUNE_MAX_JOBS": "2", "BACKTUNE_MAX_WORKERS": "1",
-           "BACKTUNE_HEARTBEAT_INTERVAL": str(HEARTBEAT_S), "BACKTUNE_GRACE_PERIOD": str(GRACE_S),
-           "BACKTUNE_JOURNAL_DIR": str(home / "journals")}
+    env = {
+        "BACKTUNE_DATABASE_URL": postgres.replace("postgresql://", "postgresql+psycopg://"),
+        "BACKTUNE_API_TOKEN": TOKEN,
+        "BACKTUNE_MAX_JOBS": "2",
+        "BACKTUNE_MAX_WORKERS": "1",
+        "BACKTUNE_HEARTBEAT_INTERVAL": str(HEARTBEAT_S),
+        "BACKTUNE_GRACE_PERIOD": str(GRACE_S),
+        "BACKTUNE_JOURNAL_DIR": str(home / "journals"),
+    }
     with LiveServer(home, **env) as live:
         yield live
 
@@ -53,8 +58,13 @@ def remote(tmp_path, server):
     def start(*args: str, token: str = TOKEN) -> tuple[subprocess.Popen[bytes], Path]:
         log = tmp_path / f"remote-{len(started)}.log"
         env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "BACKTUNE_HOME": str(tmp_path / "remote-home")}
-        process = start_isolated(worker_command(f"http://127.0.0.1:{server.port}", "--token", token, *args),
-                                 hidden=[server.home], work_dir=tmp_path / "remote-cwd", env=env, log=log)
+        process = start_isolated(
+            worker_command(f"http://127.0.0.1:{server.port}", "--token", token, *args),
+            hidden=[server.home],
+            work_dir=tmp_path / "remote-cwd",
+            env=env,
+            log=log,
+        )
         started.append(process)
         return process, log
 
@@ -78,17 +88,20 @@ def api(server: LiveServer, method: str, path: str, body: Any = None) -> Any:
 
 def upload(server: LiveServer, path: Path) -> str:
     boundary = "b0undary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n\r\n'.encode()
-            + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode())
-    response = server.request("POST", "/api/datasets", body,
-                              {**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n\r\n'.encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = server.request(
+        "POST", "/api/datasets", body, {**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert response.status in (200, 201), response.body
     return response.json()["id"]
 
 
 def submit(server: LiveServer, dataset: str, **options: Any) -> str:
-    body = {"strategy": "sma_cross", "dataset": dataset, "worker_processes": 1, "optuna_sampler": "random",
-            **options}
+    body = {"strategy": "sma_cross", "dataset": dataset, "worker_processes": 1, "optuna_sampler": "random", **options}
     return api(server, "POST", "/api/optimize", body)["job_id"]
 
 
@@ -116,8 +129,9 @@ def test_a_remote_worker_and_the_servers_share_the_global_trial_budget(server, r
     # The worker leaves by itself once the job has ended.
     assert worker.wait(60) == 0, log.read_text()
 
-    dumped = optuna.load_study(study_name=job["config"]["study_name"],
-                               storage=f"sqlite:///{server.home / 'runs' / job_id / 'study.db'}")
+    dumped = optuna.load_study(
+        study_name=job["config"]["study_name"], storage=f"sqlite:///{server.home / 'runs' / job_id / 'study.db'}"
+    )
     trials = dumped.get_trials(deepcopy=False)
     # The global budget, exact: the database refuses a trial numbered past it.
     assert len(trials) == budget
@@ -147,8 +161,9 @@ def test_a_killed_remote_worker_leaves_no_running_trial_after_the_grace_period(s
     worker, log = remote("--job", job_id)
     study = study_of(server, job_id)
     deadline = time.monotonic() + 120
-    while not any(w["kind"] == "remote" and w["trials"] for w in api(server, "GET", f"/api/jobs/{job_id}/workers")
-                  ["workers"]):
+    while not any(
+        w["kind"] == "remote" and w["trials"] for w in api(server, "GET", f"/api/jobs/{job_id}/workers")["workers"]
+    ):
         assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
         time.sleep(0.2)
 

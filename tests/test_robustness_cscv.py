@@ -15,9 +15,11 @@ from backtune.robustness.returns import block_bounds
 
 def block_stats(returns: np.ndarray, blocks: int) -> np.ndarray:
     bounds = block_bounds(returns.shape[1], blocks)
-    parts = [returns[:, bounds[b]:bounds[b + 1]] for b in range(blocks)]
-    return np.stack([np.stack([np.full(len(returns), p.shape[1]), p.sum(axis=1), (p ** 2).sum(axis=1)], axis=1)
-                     for p in parts], axis=1)
+    parts = [returns[:, bounds[b] : bounds[b + 1]] for b in range(blocks)]
+    return np.stack(
+        [np.stack([np.full(len(returns), p.shape[1]), p.sum(axis=1), (p**2).sum(axis=1)], axis=1) for p in parts],
+        axis=1,
+    )
 
 
 def brute_force(returns: np.ndarray, blocks: int) -> tuple[list[float], list[float], list[float]]:

@@ -27,8 +27,13 @@ def drawdown_pct(returns, initial=100.0) -> float:
 @pytest.fixture(scope="module")
 def link_result(link_bars):
     strategy = get_strategy("trailing_ma")
-    return run_backtest(link_bars, strategy, strategy.validate({}), DataWindow.parse("2025-06-15", "2025-11-15", 1000),
-                        EngineSettings(100.0, 0.0005))
+    return run_backtest(
+        link_bars,
+        strategy,
+        strategy.validate({}),
+        DataWindow.parse("2025-06-15", "2025-11-15", 1000),
+        EngineSettings(100.0, 0.0005),
+    )
 
 
 def test_trade_returns_compound_to_the_final_closed_equity(link_result):

@@ -25,9 +25,20 @@ SPACE = {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120,
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    config = RunConfig.parse({"data": str(GOOG), "strategy": "sma_cross", "workers": 1, "sampler": "random",
-                              "seed": 2, "space": SPACE, "budget": {"mode": "trials", "trials": 15},
-                              "capital": 10_000, "commission": 0.002, "target": "net_profit"})
+    config = RunConfig.parse(
+        {
+            "data": str(GOOG),
+            "strategy": "sma_cross",
+            "workers": 1,
+            "sampler": "random",
+            "seed": 2,
+            "space": SPACE,
+            "budget": {"mode": "trials", "trials": 15},
+            "capital": 10_000,
+            "commission": 0.002,
+            "target": "net_profit",
+        }
+    )
     run = prepare_run(config, tmp_path_factory.mktemp("runs"))
     execute_run(run)
     return run, config, json.loads(run.results_file.read_text())["results"]
@@ -46,8 +57,11 @@ def test_neighbours_equal_individual_backtests(finished):
     assert [p.number for p in found] == [r["number"] for r in best]
     for plateau, row in zip(found, best):
         n1, n2 = row["params"]["n1"], row["params"]["n2"]
-        expected = {(n1 + a if 5 <= n1 + a <= 30 else n1, n2 + b if 31 <= n2 + b <= 120 else n2)
-                    for a in (-1, 0, 1) for b in (-1, 0, 1)} - {(n1, n2)}
+        expected = {
+            (n1 + a if 5 <= n1 + a <= 30 else n1, n2 + b if 31 <= n2 + b <= 120 else n2)
+            for a in (-1, 0, 1)
+            for b in (-1, 0, 1)
+        } - {(n1, n2)}
         assert {(p["n1"], p["n2"]) for p in plateau.neighbours} == expected
         for params, value in zip(plateau.neighbours, plateau.targets):
             assert value == pytest.approx(independent_target(config, params), rel=1e-12)
@@ -91,10 +105,15 @@ def test_sampling_is_full_up_to_729_then_a_seeded_sample():
 
 def test_steps_floats_categoricals_and_edges():
     strategy = get_strategy("trailing_ma")
-    space = SearchSpace.parse(strategy, {"maType": {"choices": ["SMA", "EMA"]},
-                                         "stopLongX": {"low": 1.0, "high": 3.0, "step": 0.1},
-                                         "trailRRLong": {"low": 0.5, "high": 2.0, "step": None},
-                                         "maLength": {"low": 25, "high": 500, "step": 25}})
+    space = SearchSpace.parse(
+        strategy,
+        {
+            "maType": {"choices": ["SMA", "EMA"]},
+            "stopLongX": {"low": 1.0, "high": 3.0, "step": 0.1},
+            "trailRRLong": {"low": 0.5, "high": 2.0, "step": None},
+            "maLength": {"low": 25, "high": 500, "step": 25},
+        },
+    )
     params = {**space.fixed, "maType": "EMA", "stopLongX": 2.9, "trailRRLong": 1.0, "maLength": 25}
     found = neighbours(space, params)
     assert {p["maType"] for p in found} == {"EMA"}

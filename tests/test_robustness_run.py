@@ -28,9 +28,18 @@ GOOG = str(backtesting_csv("GOOG"))
 
 
 def goog_config(**overrides) -> RunConfig:
-    raw = {"data": GOOG, "strategy": "sma_cross", "workers": 2, "sampler": "random", "seed": 11,
-           "space": {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}},
-           "budget": {"mode": "trials", "trials": 30}, "capital": 10_000, "commission": 0.002, "cscv_blocks": 8}
+    raw = {
+        "data": GOOG,
+        "strategy": "sma_cross",
+        "workers": 2,
+        "sampler": "random",
+        "seed": 11,
+        "space": {"n1": {"low": 5, "high": 30, "step": 1}, "n2": {"low": 31, "high": 120, "step": 1}},
+        "budget": {"mode": "trials", "trials": 30},
+        "capital": 10_000,
+        "commission": 0.002,
+        "cscv_blocks": 8,
+    }
     raw.update(overrides)
     return RunConfig.parse(raw)
 
@@ -45,8 +54,13 @@ def finished_run(tmp_path_factory):
 
 def trial_returns(config: RunConfig, params: dict) -> np.ndarray:
     strategy = get_strategy(config.strategy)
-    result = run_backtest(load_csv(Path(GOOG)).bars, strategy, strategy.validate({**config.space.fixed, **params}),
-                          config.window, config.settings)
+    result = run_backtest(
+        load_csv(Path(GOOG)).bars,
+        strategy,
+        strategy.validate({**config.space.fixed, **params}),
+        config.window,
+        config.settings,
+    )
     return window_returns(result)
 
 
@@ -60,16 +74,18 @@ def test_psr_and_dsr_of_every_trial_follow_from_their_returns(finished_run):
     assert over["sharpe_variance"] == pytest.approx(np.var(sharpes, ddof=1), rel=1e-12)
     gamma = np.euler_gamma
     n_trials = len(complete)
-    sr0 = math.sqrt(over["sharpe_variance"]) * ((1 - gamma) * stats.norm.ppf(1 - 1 / n_trials)
-                                                + gamma * stats.norm.ppf(1 - 1 / (n_trials * math.e)))
+    sr0 = math.sqrt(over["sharpe_variance"]) * (
+        (1 - gamma) * stats.norm.ppf(1 - 1 / n_trials) + gamma * stats.norm.ppf(1 - 1 / (n_trials * math.e))
+    )
     for row in complete[:5]:
         r = trial_returns(config, row["params"])
         sr = r.mean() / r.std(ddof=1)
         g3, g4 = stats.skew(r), stats.kurtosis(r, fisher=False)
         m = row["metrics"]
         assert (m["sharpe_per_bar"], m["returns_skew"], m["returns_kurtosis"], m["n_returns"]) == pytest.approx(
-            (sr, g3, g4, len(r)), rel=1e-9)
-        spread = math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr ** 2)
+            (sr, g3, g4, len(r)), rel=1e-9
+        )
+        spread = math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
         assert m["psr"] == pytest.approx(stats.norm.cdf(sr * math.sqrt(len(r) - 1) / spread), rel=1e-9)
         assert m["dsr"] == pytest.approx(stats.norm.cdf((sr - sr0) * math.sqrt(len(r) - 1) / spread), rel=1e-6)
 
@@ -81,7 +97,7 @@ def test_pbo_equals_cscv_over_recomputed_block_statistics(finished_run):
     table = []
     for row in complete:
         parts = np.array_split(trial_returns(config, row["params"]), 8)
-        table.append([[p.shape[0], p.sum(), (p ** 2).sum()] for p in parts])
+        table.append([[p.shape[0], p.sum(), (p**2).sum()] for p in parts])
     expected = cscv(np.array(table))
     over = summary["overfitting"]
     assert over["n_trials_used"] == len(complete) and over["blocks"] == 8

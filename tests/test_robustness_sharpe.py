@@ -26,15 +26,16 @@ def psr_paper(returns: np.ndarray, benchmark: float) -> float:
     sr = returns.mean() / returns.std(ddof=1)
     g3 = stats.skew(returns)
     g4 = stats.kurtosis(returns, fisher=False)
-    z = (sr - benchmark) * math.sqrt(len(returns) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr ** 2)
+    z = (sr - benchmark) * math.sqrt(len(returns) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
     return float(stats.norm.cdf(z))
 
 
 def emax_paper(variance: float, n_trials: int) -> float:
     """Bailey & López de Prado (2014): E[max SR] with the Euler-Mascheroni constant."""
     gamma = np.euler_gamma
-    return math.sqrt(variance) * ((1 - gamma) * stats.norm.ppf(1 - 1 / n_trials)
-                                  + gamma * stats.norm.ppf(1 - 1 / (n_trials * math.e)))
+    return math.sqrt(variance) * (
+        (1 - gamma) * stats.norm.ppf(1 - 1 / n_trials) + gamma * stats.norm.ppf(1 - 1 / (n_trials * math.e))
+    )
 
 
 def test_moments_of_returns_with_known_skew_and_kurtosis():
@@ -56,8 +57,9 @@ def test_psr_matches_the_paper_on_skewed_returns(benchmark):
     rng = np.random.default_rng(2)
     returns = rng.lognormal(0.0, 0.5, 3_000) * 0.01 - 0.0155
     n, sharpe, skew, kurtosis = moments(returns)
-    assert probabilistic_sharpe(sharpe, n, skew, kurtosis, benchmark) == pytest.approx(psr_paper(returns, benchmark),
-                                                                                    rel=1e-9, abs=1e-12)
+    assert probabilistic_sharpe(sharpe, n, skew, kurtosis, benchmark) == pytest.approx(
+        psr_paper(returns, benchmark), rel=1e-9, abs=1e-12
+    )
 
 
 def test_psr_is_uniform_under_the_null():
@@ -108,8 +110,13 @@ def test_normal_quantile_matches_scipy():
 
 def test_trial_return_stats_match_its_equity_curve(link_bars):
     strategy = get_strategy("trailing_ma")
-    result = run_backtest(link_bars, strategy, strategy.validate({}), DataWindow.parse("2025-06-15", "2025-11-15", 1000),
-                          EngineSettings(100.0, 0.0005))
+    result = run_backtest(
+        link_bars,
+        strategy,
+        strategy.validate({}),
+        DataWindow.parse("2025-06-15", "2025-11-15", 1000),
+        EngineSettings(100.0, 0.0005),
+    )
     returns = window_returns(result)
     got = return_stats(result, 16)
     assert got.n_returns == len(result.bars) - result.trade_start == returns.shape[0]
@@ -117,7 +124,7 @@ def test_trial_return_stats_match_its_equity_curve(link_bars):
     assert got.skew == pytest.approx(stats.skew(returns), rel=1e-9)
     assert got.kurtosis == pytest.approx(stats.kurtosis(returns, fisher=False), rel=1e-9)
     for block, part in zip(got.blocks, np.array_split(returns, 16)):
-        assert block == pytest.approx([part.shape[0], part.sum(), (part ** 2).sum()], rel=1e-9, abs=1e-15)
+        assert block == pytest.approx([part.shape[0], part.sum(), (part**2).sum()], rel=1e-9, abs=1e-15)
 
 
 def test_figures_of_any_returns_array_as_walk_forward_would_report_them():

@@ -21,15 +21,17 @@ def compare(bars, n1, n2, cash, commission):
         warnings.simplefilter("ignore")
         stats = Backtest(oracle_frame(bars), SmaCross, cash=cash, commission=commission).run(n1=n1, n2=n2)
     expected = stats["_trades"]
-    result = run_backtest(bars, STRATEGY, STRATEGY.validate({"n1": n1, "n2": n2}),
-                          settings=EngineSettings(cash, commission))
+    result = run_backtest(
+        bars, STRATEGY, STRATEGY.validate({"n1": n1, "n2": n2}), settings=EngineSettings(cash, commission)
+    )
     trades = result.trades
     assert len(trades) == len(expected)
     np.testing.assert_array_equal(trades.size * trades.direction, expected["Size"].to_numpy())
     np.testing.assert_array_equal(trades.entry_idx, expected["EntryBar"].to_numpy())
     np.testing.assert_array_equal(trades.exit_idx, expected["ExitBar"].to_numpy())
-    np.testing.assert_array_equal(pd.to_datetime(trades.entry_time, utc=True).tz_localize(None),
-                                  expected["EntryTime"].to_numpy())
+    np.testing.assert_array_equal(
+        pd.to_datetime(trades.entry_time, utc=True).tz_localize(None), expected["EntryTime"].to_numpy()
+    )
     np.testing.assert_allclose(trades.entry_price, expected["EntryPrice"], rtol=1e-12)
     np.testing.assert_allclose(trades.exit_price, expected["ExitPrice"], rtol=1e-12)
     np.testing.assert_allclose(trades.net_pnl, expected["PnL"], rtol=1e-9, atol=1e-9)
@@ -44,12 +46,15 @@ def test_reproduces_backtesting_py_smacross_on_goog():
     assert len(trades) == 93
 
 
-@pytest.mark.parametrize("name, n1, n2, cash, commission", [
-    ("EURUSD", 5, 30, 100_000, 0.0002),
-    ("EURUSD", 20, 60, 50_000, 0.0),
-    ("BTCUSD", 3, 8, 1_000_000, 0.001),
-    ("GOOG", 15, 50, 25_000, 0.005),
-])
+@pytest.mark.parametrize(
+    "name, n1, n2, cash, commission",
+    [
+        ("EURUSD", 5, 30, 100_000, 0.0002),
+        ("EURUSD", 20, 60, 50_000, 0.0),
+        ("BTCUSD", 3, 8, 1_000_000, 0.001),
+        ("GOOG", 15, 50, 25_000, 0.005),
+    ],
+)
 def test_matches_backtesting_py_on_other_data_and_parameters(name, n1, n2, cash, commission):
     assert len(compare(load_csv(backtesting_csv(name)).bars, n1, n2, cash, commission)) > 3
 

@@ -69,8 +69,12 @@ def test_a_trial_takes_three_appends_however_many_parameters_and_attributes(tmp_
         return value
 
     study.optimize(like_a_worker, n_trials=3)
-    create, param, attr, state = (JournalOperation.CREATE_TRIAL, JournalOperation.SET_TRIAL_PARAM,
-                                  JournalOperation.SET_TRIAL_USER_ATTR, JournalOperation.SET_TRIAL_STATE_VALUES)
+    create, param, attr, state = (
+        JournalOperation.CREATE_TRIAL,
+        JournalOperation.SET_TRIAL_PARAM,
+        JournalOperation.SET_TRIAL_USER_ATTR,
+        JournalOperation.SET_TRIAL_STATE_VALUES,
+    )
     assert appends[-9:] == [[create], [param] * 3, [attr, attr, state]] * 3
     expected = [{"metrics": {"value": t.value}, "note": "seen"} for t in study.trials]
     assert [t.user_attrs for t in study.trials] == expected

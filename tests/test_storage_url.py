@@ -17,28 +17,34 @@ from tests.conftest import LINK_15M
 from tests.helpers import ROOT
 
 
-@pytest.mark.parametrize("text, backend", [
-    ("postgresql://postgres@127.0.0.1:5432/test", "postgresql"),
-    ("postgresql+psycopg://postgres@db:5432/backtune", "postgresql"),
-    ("postgresql+psycopg2://u:p@db/x", "postgresql"),
-    ("mysql+pymysql://u:p@db/x", "mysql"),
-    ("sqlite:///runs/study.db", "sqlite"),
-    ("/dev/shm/backtune/run.journal", None),
-    ("runs/x.journal", None),
-    (r"C:\runs\x.journal", None),
-])
+@pytest.mark.parametrize(
+    "text, backend",
+    [
+        ("postgresql://postgres@127.0.0.1:5432/test", "postgresql"),
+        ("postgresql+psycopg://postgres@db:5432/backtune", "postgresql"),
+        ("postgresql+psycopg2://u:p@db/x", "postgresql"),
+        ("mysql+pymysql://u:p@db/x", "mysql"),
+        ("sqlite:///runs/study.db", "sqlite"),
+        ("/dev/shm/backtune/run.journal", None),
+        ("runs/x.journal", None),
+        (r"C:\runs\x.journal", None),
+    ],
+)
 def test_database_urls_and_journal_paths(text, backend):
     target = parse_storage(text)
     assert target.url == text and target.backend == backend and target.is_database == (backend is not None)
 
 
-@pytest.mark.parametrize("text, says", [
-    ("postgres://u@db/x", "write postgresql://"),
-    ("redis://localhost:6379", "unsupported database 'redis'"),
-    ("http://example.com/x", "unsupported database 'http'"),
-    ("postgresql://u:pw@db:notaport/x", "not a URL SQLAlchemy can read"),
-    ("", "expected a database URL or a journal file path"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("postgres://u@db/x", "write postgresql://"),
+        ("redis://localhost:6379", "unsupported database 'redis'"),
+        ("http://example.com/x", "unsupported database 'http'"),
+        ("postgresql://u:pw@db:notaport/x", "not a URL SQLAlchemy can read"),
+        ("", "expected a database URL or a journal file path"),
+    ],
+)
 def test_anything_else_is_an_error_naming_the_setting(text, says):
     with pytest.raises(StorageUrlError) as info:
         parse_storage(text, "BACKTUNE_DATABASE_URL")
@@ -47,13 +53,31 @@ def test_anything_else_is_an_error_naming_the_setting(text, says):
 
 
 def test_the_cli_refuses_a_bad_storage_with_one_line_and_exit_2():
-    done = subprocess.run([sys.executable, "-m", "app", "optimize", "--data", str(LINK_15M), "--strategy",
-                           "sma_cross", "--trials", "3", "--storage", "redis://cache:6379"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "optimize",
+            "--data",
+            str(LINK_15M),
+            "--strategy",
+            "sma_cross",
+            "--trials",
+            "3",
+            "--storage",
+            "redis://cache:6379",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: storage: unsupported database 'redis'; use postgresql[+driver]://, mysql+driver://, sqlite:/// "
-        "or a journal file path"]
+        "or a journal file path"
+    ]
 
 
 def test_the_server_refuses_a_database_setting_that_is_no_database(tmp_path):
@@ -68,5 +92,8 @@ def test_a_job_on_a_journal_has_no_plan_for_remote_workers(tmp_path):
     run = prepare_run(config, app.config["SETTINGS"].runs_dir)
     response = app.test_client().get(f"/api/jobs/{run.run_id}/plan")
     assert response.status_code == 409
-    assert response.get_json()["error"] | {"message": None} == {"code": "not_shared", "message": None,
-                                                                   "field": "job_id"}
+    assert response.get_json()["error"] | {"message": None} == {
+        "code": "not_shared",
+        "message": None,
+        "field": "job_id",
+    }

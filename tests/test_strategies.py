@@ -17,9 +17,14 @@ NO_COMMISSION = EngineSettings(initial_capital=1_000.0, commission=0.0)
 
 def make_bars(close, high, low, open_) -> OHLCV:
     n = len(close)
-    return OHLCV(time=np.arange(n, dtype=np.int64) * HOUR, open=np.asarray(open_, dtype=float),
-                 high=np.asarray(high, dtype=float), low=np.asarray(low, dtype=float),
-                 close=np.asarray(close, dtype=float), volume=np.ones(n))
+    return OHLCV(
+        time=np.arange(n, dtype=np.int64) * HOUR,
+        open=np.asarray(open_, dtype=float),
+        high=np.asarray(high, dtype=float),
+        low=np.asarray(low, dtype=float),
+        close=np.asarray(close, dtype=float),
+        volume=np.ones(n),
+    )
 
 
 def backtest(strategy_id, bars, **given):
@@ -29,8 +34,10 @@ def backtest(strategy_id, bars, **given):
 
 def trades_of(result):
     t = result.trades
-    return [(int(d), int(e), int(x), round(float(ep), 9), round(float(xp), 9)) for d, e, x, ep, xp in
-            zip(t.direction, t.entry_idx, t.exit_idx, t.entry_price, t.exit_price)]
+    return [
+        (int(d), int(e), int(x), round(float(ep), 9), round(float(xp), 9))
+        for d, e, x, ep, xp in zip(t.direction, t.entry_idx, t.exit_idx, t.entry_price, t.exit_price)
+    ]
 
 
 # --- rsi_reversion -------------------------------------------------------------------------
@@ -90,12 +97,15 @@ def test_rsi_atr_stop_is_measured_from_the_fill_price():
     assert trades_of(result) == [(1, 6, 6, 99.2, 97.8), (-1, 10, 10, 101.7, 103.0)]
 
 
-@pytest.mark.parametrize("given, field", [
-    ({"oversold": 50.0}, "oversold"),
-    ({"oversold": 35.0, "exit_level": 30.0}, "oversold"),
-    ({"overbought": 50.0}, "overbought"),
-    ({"trend_length": 1}, "trend_length"),
-])
+@pytest.mark.parametrize(
+    "given, field",
+    [
+        ({"oversold": 50.0}, "oversold"),
+        ({"oversold": 35.0, "exit_level": 30.0}, "oversold"),
+        ({"overbought": 50.0}, "overbought"),
+        ({"trend_length": 1}, "trend_length"),
+    ],
+)
 def test_rsi_check_names_the_field(given, field):
     with pytest.raises(ParamError) as info:
         get_strategy("rsi_reversion").validate(given)

@@ -21,16 +21,26 @@ from backtune.optimize.tpe.history import TrialHistory
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-CONTINUOUS = {"x": FloatDistribution(-5, 5), "y": FloatDistribution(1e-3, 10, log=True),
-              "z": FloatDistribution(0, 1), "kind": CategoricalDistribution(["a", "b", "c"])}
-STEPPED = {"n": IntDistribution(2, 10), "mult": FloatDistribution(1.0, 3.0, step=0.1),
-           "length": IntDistribution(25, 500, step=25), "lookback": IntDistribution(1, 100, log=True),
-           "kind": CategoricalDistribution(["SMA", "EMA"])}
+CONTINUOUS = {
+    "x": FloatDistribution(-5, 5),
+    "y": FloatDistribution(1e-3, 10, log=True),
+    "z": FloatDistribution(0, 1),
+    "kind": CategoricalDistribution(["a", "b", "c"]),
+}
+STEPPED = {
+    "n": IntDistribution(2, 10),
+    "mult": FloatDistribution(1.0, 3.0, step=0.1),
+    "length": IntDistribution(25, 500, step=25),
+    "lookback": IntDistribution(1, 100, log=True),
+    "kind": CategoricalDistribution(["SMA", "EMA"]),
+}
 
 
 def target(params: dict) -> float:
-    return sum((float(v) if not isinstance(v, str) else float(v in ("b", "EMA"))) ** 2 * 0.01 + 0.1 * i
-               for i, v in enumerate(params.values()))
+    return sum(
+        (float(v) if not isinstance(v, str) else float(v in ("b", "EMA"))) ** 2 * 0.01 + 0.1 * i
+        for i, v in enumerate(params.values())
+    )
 
 
 def history_study(space: dict, n: int, seed: int) -> optuna.Study:
@@ -61,7 +71,8 @@ def proposal(sampler: optuna.samplers.BaseSampler, study: optuna.Study, current:
 def same_proposal(ours: dict, theirs: dict) -> bool:
     return ours.keys() == theirs.keys() and all(
         ours[k] == theirs[k] or (isinstance(ours[k], float) and math.isclose(ours[k], theirs[k], rel_tol=1e-9))
-        for k in ours)
+        for k in ours
+    )
 
 
 @pytest.mark.parametrize("constant_liar", [False, True])
@@ -75,8 +86,9 @@ def test_same_trials_and_seed_give_optunas_proposal_on_continuous_and_categorica
     assert frozen.number == current.number and frozen.state == TrialState.RUNNING
     for seed in range(6):
         ours = proposal(TPESampler(seed=seed, constant_liar=constant_liar), study, frozen)
-        theirs = proposal(optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=constant_liar),
-                          study, frozen)
+        theirs = proposal(
+            optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=constant_liar), study, frozen
+        )
         assert set(ours) == set(CONTINUOUS)
         assert same_proposal(ours, theirs), (seed, ours, theirs)
 
@@ -141,11 +153,20 @@ def history_summary(history: TrialHistory) -> dict:
     rows = {}
     for row, number in enumerate(fin.numbers.tolist()):
         params = {name: float(col.view(len(fin))[row]) for name, cols in fin.columns.items() for _, col in cols}
-        rows[number] = (int(fin.states[row]), repr(float(fin.values[row])), fin.pruned_keys[0][row],
-                        fin.pruned_keys[1][row], float(fin.infeasibility[row]),
-                        {k: v for k, v in params.items() if not math.isnan(v)})
-    return {"rows": rows, "failed": history.n_failed, "space": history.search_space,
-            "running": sorted(t.number for t in history.running)}
+        rows[number] = (
+            int(fin.states[row]),
+            repr(float(fin.values[row])),
+            fin.pruned_keys[0][row],
+            fin.pruned_keys[1][row],
+            float(fin.infeasibility[row]),
+            {k: v for k, v in params.items() if not math.isnan(v)},
+        )
+    return {
+        "rows": rows,
+        "failed": history.n_failed,
+        "space": history.search_space,
+        "running": sorted(t.number for t in history.running),
+    }
 
 
 STUDY = "tpe-two-workers"
@@ -181,11 +202,16 @@ def two_worker_run(journal: str, index: int, n_trials: int, out: str) -> None:
         mine = sampler._observations(history, frozen, STEPPED)
         theirs = sampler._observations(fresh, frozen, STEPPED)
         if history_summary(history) != history_summary(fresh) or not all(
-                np.array_equal(a, b) for a, b in zip(mine, theirs)):
+            np.array_equal(a, b) for a, b in zip(mine, theirs)
+        ):
             report["mismatches"].append(trial.number)
         report["checks"] += 1
-        others = [t for t in trials if t.user_attrs.get("worker", index) != index or
-                  (t.state == TrialState.RUNNING and t.number != trial.number)]
+        others = [
+            t
+            for t in trials
+            if t.user_attrs.get("worker", index) != index
+            or (t.state == TrialState.RUNNING and t.number != trial.number)
+        ]
         report["other_running"] += sum(t.state == TrialState.RUNNING for t in others)
         report["other_failed"] = sum(t.state == TrialState.FAIL for t in others)
         report["other_pruned"] = sum(t.state == TrialState.PRUNED for t in others)

@@ -16,8 +16,16 @@ from tests.conftest import LINK_15M
 
 
 def config(sampler: str) -> RunConfig:
-    return RunConfig.parse({"data": str(LINK_15M), "strategy": "sma_cross", "sampler": sampler, "seed": 3,
-                            "workers": 2, "warmup_trials": 7})
+    return RunConfig.parse(
+        {
+            "data": str(LINK_15M),
+            "strategy": "sma_cross",
+            "sampler": sampler,
+            "seed": 3,
+            "workers": 2,
+            "warmup_trials": 7,
+        }
+    )
 
 
 def test_tpe_is_backtunes_and_tpe_optuna_is_optunas_with_the_same_settings():

@@ -21,7 +21,9 @@ def test_reproduces_reference_case_exactly(trailing_ma_case, link_bars):
     tol = case["expected"]["tolerances"]
     w = case["window"]
     result = run_backtest(
-        link_bars, STRATEGY, STRATEGY.validate(case["params"]),
+        link_bars,
+        STRATEGY,
+        STRATEGY.validate(case["params"]),
         DataWindow.parse(w["start"], w["end"], w["warmup_bars"]),
         EngineSettings(case["initial_capital"], case["commission"]),
     )
@@ -63,11 +65,14 @@ def test_matches_literal_spec_on_other_parameters(params, dataset, request):
     span = resolve_window(bars, window)
     spec_trades, spec_equity = run_spec(bars.slice(span.first, span.last), params, span.trade_start, 1_000.0, 0.001)
     assert len(spec_trades) > 5, "parameter set too quiet to prove anything"
-    got = [(int(d), int(e), int(x)) for d, e, x in zip(result.trades.direction, result.trades.entry_idx,
-                                                          result.trades.exit_idx)]
+    got = [
+        (int(d), int(e), int(x))
+        for d, e, x in zip(result.trades.direction, result.trades.entry_idx, result.trades.exit_idx)
+    ]
     assert got == [(d, e, x) for d, e, x, *_ in spec_trades]
     spec = np.array([t[3:] for t in spec_trades])
-    got_values = np.column_stack([result.trades.entry_price, result.trades.exit_price, result.trades.size,
-                                  result.trades.net_pnl])
+    got_values = np.column_stack(
+        [result.trades.entry_price, result.trades.exit_price, result.trades.size, result.trades.net_pnl]
+    )
     np.testing.assert_allclose(got_values, spec, rtol=1e-12, atol=1e-9)
     assert result.equity[-1] == pytest.approx(spec_equity, rel=1e-12)

@@ -77,9 +77,11 @@ def wait_for_more_trials(page, than: int, timeout_s: float = 30.0) -> None:
 def column_values(page, key: str, rows: int) -> list[float]:
     """The first ``rows`` cells of a results column, as numbers."""
     index = page.locator("#results-scroll thead th").evaluate_all(
-        f"ths => ths.findIndex(th => th.dataset.key === {key!r})")
+        f"ths => ths.findIndex(th => th.dataset.key === {key!r})"
+    )
     texts = page.locator("#results-scroll tbody tr[data-number]").evaluate_all(
-        f"trs => trs.slice(0, {rows}).map(tr => tr.children[{index}].textContent)")
+        f"trs => trs.slice(0, {rows}).map(tr => tr.children[{index}].textContent)"
+    )
     return [float(t.replace(",", "").rstrip("%")) for t in texts]
 
 
@@ -124,7 +126,8 @@ def test_a_trader_runs_explores_resumes_and_cancels(tab, server, shots):
 
     page.click("#results-scroll thead th[data-key='max_drawdown_pct'] button")
     expect(page.locator("#results-scroll thead th[data-key='max_drawdown_pct']")).to_have_attribute(
-        "aria-sort", "ascending")
+        "aria-sort", "ascending"
+    )
     drawdowns = column_values(page, "max_drawdown_pct", 8)
     assert drawdowns == sorted(drawdowns) and len(drawdowns) == 8
 

@@ -42,24 +42,29 @@ def steps(*actions: Callable[[Any], None]) -> Callable[[Any], None]:
 VARIANTS: dict[str, Callable[[Any], None]] = {
     "defaults": lambda page: None,
     "sma_cross": lambda page: page.select_option("#strategy", "sma_cross"),
-    "rsi_reversion, all searched": steps(lambda page: page.select_option("#strategy", "rsi_reversion"),
-                                         lambda page: page.click("#search-all")),
+    "rsi_reversion, all searched": steps(
+        lambda page: page.select_option("#strategy", "rsi_reversion"), lambda page: page.click("#search-all")
+    ),
     "donchian_breakout": lambda page: page.select_option("#strategy", "donchian_breakout"),
     "time budget": steps(check("budget-time"), fill(time_limit="30")),
     "convergence": steps(check("budget-convergence"), fill(patience="20")),
-    "three targets": steps(check("target-net_profit", "target-sharpe"),
-                           lambda page: page.select_option("#sampler", "nsga2")),
+    "three targets": steps(
+        check("target-net_profit", "target-sharpe"), lambda page: page.select_option("#sampler", "nsga2")
+    ),
     "one target, not the score": steps(check("target-romad"), lambda page: page.uncheck("#target-score")),
     "date window and warm-up": steps(check("date-filter"), fill(start="2008-01-02", end="2012-12-31", warmup="50")),
-    "profit filter, capital, commission": steps(check("min-profit-on"), fill(min_profit="2.5", capital="2500",
-                                                                             commission="0.1")),
-    "walk-forward by calendar, holdout": steps(check("kind-walkforward"),
-                                               fill(wf_is_days="720", wf_oos_days="360", wf_holdout="365",
-                                                    warmup="50")),
+    "profit filter, capital, commission": steps(
+        check("min-profit-on"), fill(min_profit="2.5", capital="2500", commission="0.1")
+    ),
+    "walk-forward by calendar, holdout": steps(
+        check("kind-walkforward"), fill(wf_is_days="720", wf_oos_days="360", wf_holdout="365", warmup="50")
+    ),
     "walk-forward by count, anchored, forward selection": steps(
-        check("kind-walkforward", "wf-by-count"), fill(wf_windows="3", wf_oos_pct="30", wf_gap="2"),
+        check("kind-walkforward", "wf-by-count"),
+        fill(wf_windows="3", wf_oos_pct="30", wf_gap="2"),
         lambda page: page.select_option("#wf-mode", "anchored"),
-        lambda page: page.select_option("#wf-select", "forward")),
+        lambda page: page.select_option("#wf-select", "forward"),
+    ),
 }
 
 
@@ -77,8 +82,11 @@ def sent_bodies(server) -> dict[str, dict]:
 
     def catch(route) -> None:
         caught.append(route.request.post_data_json)
-        route.fulfill(status=400, content_type="application/json",
-                      body=json.dumps({"error": {"code": "caught", "message": "caught by the test", "field": None}}))
+        route.fulfill(
+            status=400,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "caught", "message": "caught by the test", "field": None}}),
+        )
 
     bodies = {}
     with sync_api.sync_playwright() as playwright:
@@ -107,8 +115,9 @@ def contract(server) -> Contract:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_what_the_start_page_sends_fits_the_schema_and_is_accepted(sent_bodies, contract, server, variant):
     body = sent_bodies[variant]
-    path, model = ("/api/walkforward", WalkForwardRequest) if "walkforward" in body else ("/api/optimize",
-                                                                                          OptimizeRequest)
+    path, model = (
+        ("/api/walkforward", WalkForwardRequest) if "walkforward" in body else ("/api/optimize", OptimizeRequest)
+    )
     assert contract.errors(contract.request_schema(contract.operation("post", path), "application/json"), body) == []
     model.model_validate(body)  # the model the server parses with, strictly
     response = server.post_json(path, body)
@@ -119,13 +128,32 @@ def test_what_the_start_page_sends_fits_the_schema_and_is_accepted(sent_bodies, 
 def test_the_variants_cover_every_field_the_page_can_send(sent_bodies):
     """So that a field the page adds is sent, and so checked, by at least one variant."""
     sent = set().union(*(body.keys() for body in sent_bodies.values()))
-    assert {"capital", "commission", "min_profit_threshold", "score_config", "optuna_n_trials", "optuna_time_limit",
-            "optuna_convergence", "warmupBars", "fixed_params", "param_ranges", "enabled_params"} <= sent
+    assert {
+        "capital",
+        "commission",
+        "min_profit_threshold",
+        "score_config",
+        "optuna_n_trials",
+        "optuna_time_limit",
+        "optuna_convergence",
+        "warmupBars",
+        "fixed_params",
+        "param_ranges",
+        "enabled_params",
+    } <= sent
     assert any(isinstance(b["optuna_target"], list) for b in sent_bodies.values())
     assert any(b["fixed_params"].get("dateFilter") for b in sent_bodies.values())
     walkforward = set().union(*(body.get("walkforward", {}).keys() for body in sent_bodies.values()))
-    assert {"mode", "select", "gap_bars", "is_days", "oos_days", "windows", "oos_fraction",
-            "holdout_days"} <= walkforward
+    assert {
+        "mode",
+        "select",
+        "gap_bars",
+        "is_days",
+        "oos_days",
+        "windows",
+        "oos_fraction",
+        "holdout_days",
+    } <= walkforward
 
 
 def test_the_schema_refuses_a_field_it_does_not_declare(sent_bodies, contract):

@@ -33,12 +33,22 @@ def finished(tmp_path_factory):
     home = tmp_path_factory.mktemp("ui-robustness") / "home"
     (home / "data").mkdir(parents=True)
     shutil.copy(LINK_15M, home / "data" / "link.csv")
-    with LiveServer(home, BACKTUNE_MAX_JOBS="1", BACKTUNE_MAX_WORKERS="2",
-                    BACKTUNE_JOURNAL_DIR=str(home / "journals")) as server:
-        response = server.post_json("/api/optimize", {
-            "strategy": "trailing_ma", "csvPath": "link.csv", "worker_processes": 2, "optuna_sampler": "random",
-            "optuna_n_trials": 40, "enabled_params": ["maLength", "closeCountLong", "stopLongX"],
-            "fixed_params": {"start": "2025-06-15", "end": "2025-11-15"}, "warmupBars": 1000})
+    with LiveServer(
+        home, BACKTUNE_MAX_JOBS="1", BACKTUNE_MAX_WORKERS="2", BACKTUNE_JOURNAL_DIR=str(home / "journals")
+    ) as server:
+        response = server.post_json(
+            "/api/optimize",
+            {
+                "strategy": "trailing_ma",
+                "csvPath": "link.csv",
+                "worker_processes": 2,
+                "optuna_sampler": "random",
+                "optuna_n_trials": 40,
+                "enabled_params": ["maLength", "closeCountLong", "stopLongX"],
+                "fixed_params": {"start": "2025-06-15", "end": "2025-11-15"},
+                "warmupBars": 1000,
+            },
+        )
         assert response.status == 202, response.body
         job_id = response.json()["job_id"]
         assert server.wait_for_job(job_id)["status"] == "done"
@@ -51,8 +61,12 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
     errors: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US", timezone_id="UTC",
-                                      base_url=f"http://127.0.0.1:{server.port}")
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 720},
+            locale="en-US",
+            timezone_id="UTC",
+            base_url=f"http://127.0.0.1:{server.port}",
+        )
         context.set_default_timeout(60_000)
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -20,17 +20,34 @@ from tests.conftest import backtesting_csv
 from tests.helpers import cli
 
 CAPITAL, COMMISSION, WARMUP = 10_000.0, 0.001, 50
-REPORT_KEYS = {"run_dir", "mode", "windows", "stitched", "wfe", "profitable_windows_pct",
-               "largest_window_profit_share", "t_stat", "verdict", "holdout"}
+REPORT_KEYS = {
+    "run_dir",
+    "mode",
+    "windows",
+    "stitched",
+    "wfe",
+    "profitable_windows_pct",
+    "largest_window_profit_share",
+    "t_stat",
+    "verdict",
+    "holdout",
+}
 
 
 def request(data: Path, **walkforward) -> WalkForwardRequest:
-    return WalkForwardRequest.parse({
-        "data": str(data), "strategy": "sma_cross", "workers": 1, "seed": 7,
-        "budget": {"mode": "trials", "trials": 25}, "window": {"warmup_bars": WARMUP},
-        "capital": CAPITAL, "commission": COMMISSION,
-        "walkforward": {"windows": 2, "holdout_days": 365, **walkforward},
-    })
+    return WalkForwardRequest.parse(
+        {
+            "data": str(data),
+            "strategy": "sma_cross",
+            "workers": 1,
+            "seed": 7,
+            "budget": {"mode": "trials", "trials": 25},
+            "window": {"warmup_bars": WARMUP},
+            "capital": CAPITAL,
+            "commission": COMMISSION,
+            "walkforward": {"windows": 2, "holdout_days": 365, **walkforward},
+        }
+    )
 
 
 def run_to_end(data: Path, out: Path, on_progress=None, **walkforward) -> tuple[RunDir, dict]:
@@ -64,10 +81,27 @@ def test_two_windows_on_goog(goog_run):
 def test_each_window_is_what_the_backtest_command_reports(goog_run):
     _, report = goog_run
     for window in report["windows"]:
-        done = cli("backtest", "--data", str(backtesting_csv("GOOG")), "--strategy", "sma_cross",
-                   "--params", json.dumps(window["params"]), "--start", window["oos"]["start"],
-                   "--end", window["oos"]["end"], "--warmup", str(WARMUP), "--capital", str(CAPITAL),
-                   "--commission", str(COMMISSION), "--close-at-end", "--json")
+        done = cli(
+            "backtest",
+            "--data",
+            str(backtesting_csv("GOOG")),
+            "--strategy",
+            "sma_cross",
+            "--params",
+            json.dumps(window["params"]),
+            "--start",
+            window["oos"]["start"],
+            "--end",
+            window["oos"]["end"],
+            "--warmup",
+            str(WARMUP),
+            "--capital",
+            str(CAPITAL),
+            "--commission",
+            str(COMMISSION),
+            "--close-at-end",
+            "--json",
+        )
         assert done.returncode == 0, done.stderr
         backtest = json.loads(done.stdout)
         assert window["oos_metrics"] == backtest["metrics"]
@@ -105,8 +139,9 @@ def test_the_holdout_is_never_read_by_a_search(goog_run, tmp_path):
     frame.to_csv(poisoned_csv)
     poisoned_run, poisoned = run_to_end(poisoned_csv, tmp_path / "runs")
     for clean_window, poisoned_window in zip(report["windows"], poisoned["windows"]):
-        assert {k: v for k, v in poisoned_window.items() if k != "study"} == \
-               {k: v for k, v in clean_window.items() if k != "study"}
+        assert {k: v for k, v in poisoned_window.items() if k != "study"} == {
+            k: v for k, v in clean_window.items() if k != "study"
+        }
     assert poisoned["stitched"] == report["stitched"] and poisoned["verdict"] == report["verdict"]
     # The studies' workers were given no bar past their in-sample end.
     for window in poisoned["windows"]:
@@ -139,8 +174,11 @@ def test_cancel_keeps_finished_windows_and_resume_continues(goog_run, tmp_path):
     assert (run.path / "windows" / "w00.json").read_bytes() == first_record
     assert resumed["status"] == "done" and len(resumed["windows"]) == 2
     for mine, theirs in zip(resumed["windows"], uninterrupted["windows"]):
-        assert (mine["params"], mine["oos_metrics"], mine["trials"]) == \
-               (theirs["params"], theirs["oos_metrics"], theirs["trials"])
+        assert (mine["params"], mine["oos_metrics"], mine["trials"]) == (
+            theirs["params"],
+            theirs["oos_metrics"],
+            theirs["trials"],
+        )
     assert resumed["stitched"] == uninterrupted["stitched"]
 
 
@@ -157,22 +195,49 @@ def test_forward_selection_carries_the_best_forward_result(tmp_path):
     times = pd.DatetimeIndex(pd.to_datetime(bars.time, utc=True))
     for window in report["windows"]:
         rows = RunDir(run.path / "windows" / window["study"]).read_json(
-            RunDir(run.path / "windows" / window["study"]).results_file)["results"]
+            RunDir(run.path / "windows" / window["study"]).results_file
+        )["results"]
         top = [r for r in rows if r["rank"] is not None and r["rank"] <= 4]
         first = times.get_loc(pd.Timestamp(window["is"]["start"]))
         last = times.get_loc(pd.Timestamp(window["is"]["end"]))
         forward_first = last - round((last - first + 1) * 0.25) + 1
         span = DataWindow(int(bars.time[forward_first]), int(bars.time[last]), WARMUP)
-        scores = [ScoreConfig().score(compute_metrics(run_backtest(
-            bars, STRATEGY, STRATEGY.validate(r["params"]), span, EngineSettings(CAPITAL, COMMISSION))).as_dict())
-            for r in top]
+        scores = [
+            ScoreConfig().score(
+                compute_metrics(
+                    run_backtest(
+                        bars, STRATEGY, STRATEGY.validate(r["params"]), span, EngineSettings(CAPITAL, COMMISSION)
+                    )
+                ).as_dict()
+            )
+            for r in top
+        ]
         assert window["params"] == top[int(np.argmax(scores))]["params"]
 
 
 def test_cli_walkforward_and_holdout(tmp_path):
-    done = cli("walkforward", "--data", str(backtesting_csv("GOOG")), "--strategy", "sma_cross", "--windows", "2",
-               "--trials", "15", "--workers", "2", "--warmup", str(WARMUP), "--holdout-days", "365",
-               "--threshold", "total_trades=5", "--out", str(tmp_path), "--json")
+    done = cli(
+        "walkforward",
+        "--data",
+        str(backtesting_csv("GOOG")),
+        "--strategy",
+        "sma_cross",
+        "--windows",
+        "2",
+        "--trials",
+        "15",
+        "--workers",
+        "2",
+        "--warmup",
+        str(WARMUP),
+        "--holdout-days",
+        "365",
+        "--threshold",
+        "total_trades=5",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert REPORT_KEYS <= set(report) and len(report["windows"]) == 2
@@ -189,14 +254,28 @@ def test_cli_walkforward_and_holdout(tmp_path):
     assert log.count("holdout opened") == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--is-days", "3200", "--oos-days", "100"), "walkforward.is_days"),
-    (("--windows", "2", "--holdout-days", "9000"), "walkforward.holdout_days"),
-    (("--windows", "2", "--target", "sharpe,sqn"), "target"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--is-days", "3200", "--oos-days", "100"), "walkforward.is_days"),
+        (("--windows", "2", "--holdout-days", "9000"), "walkforward.holdout_days"),
+        (("--windows", "2", "--target", "sharpe,sqn"), "target"),
+    ],
+)
 def test_cli_refuses_impossible_settings_with_exit_2(tmp_path, args, message):
-    done = cli("walkforward", "--data", str(backtesting_csv("GOOG")), "--strategy", "sma_cross", *args,
-               "--workers", "1", "--out", str(tmp_path), "--json")
+    done = cli(
+        "walkforward",
+        "--data",
+        str(backtesting_csv("GOOG")),
+        "--strategy",
+        "sma_cross",
+        *args,
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())

@@ -21,8 +21,9 @@ def daily(days: int) -> np.ndarray:
 
 
 def spans(schedule):
-    return [(w.in_sample.first, w.in_sample.last, w.out_of_sample.first, w.out_of_sample.last)
-            for w in schedule.windows]
+    return [
+        (w.in_sample.first, w.in_sample.last, w.out_of_sample.first, w.out_of_sample.last) for w in schedule.windows
+    ]
 
 
 def schedule_of(time, warmup=10, start=None, end=None, **settings):
@@ -82,20 +83,23 @@ def test_count_windows_share_the_data_and_end_at_the_last_bar():
     assert spans(anchored) == [(10, 49 + 12 * k, 52 + 12 * k, 63 + 12 * k) for k in range(4)]
 
 
-@pytest.mark.parametrize("settings, field", [
-    ({"is_days": 95, "oos_days": 10}, "walkforward.is_days"),
-    ({"is_days": 60, "oos_days": 30}, "walkforward.oos_days"),  # one window only
-    ({"windows": 200}, "walkforward.windows"),
-    ({"is_days": 30, "oos_days": 10, "gap_bars": 40}, "walkforward.gap_bars"),
-    ({"is_days": 30, "oos_days": 10, "holdout_days": 95}, "walkforward.holdout_days"),
-    ({"is_days": 30, "oos_days": 10, "holdout_from": "2030-01-01"}, "walkforward.holdout_from"),
-    ({"is_days": 30}, "walkforward.is_days"),
-    ({"windows": 3, "is_days": 30, "oos_days": 10}, "walkforward.windows"),
-    ({"windows": 1}, "walkforward.windows"),
-    ({"windows": 3, "oos_fraction": 1.5}, "walkforward.oos_fraction"),
-    ({"is_days": 30, "oos_days": 10, "mode": "sideways"}, "walkforward.mode"),
-    ({"is_days": 30, "oos_days": 10, "thresholds": {"wfe": "high"}}, "walkforward.thresholds.wfe"),
-])
+@pytest.mark.parametrize(
+    "settings, field",
+    [
+        ({"is_days": 95, "oos_days": 10}, "walkforward.is_days"),
+        ({"is_days": 60, "oos_days": 30}, "walkforward.oos_days"),  # one window only
+        ({"windows": 200}, "walkforward.windows"),
+        ({"is_days": 30, "oos_days": 10, "gap_bars": 40}, "walkforward.gap_bars"),
+        ({"is_days": 30, "oos_days": 10, "holdout_days": 95}, "walkforward.holdout_days"),
+        ({"is_days": 30, "oos_days": 10, "holdout_from": "2030-01-01"}, "walkforward.holdout_from"),
+        ({"is_days": 30}, "walkforward.is_days"),
+        ({"windows": 3, "is_days": 30, "oos_days": 10}, "walkforward.windows"),
+        ({"windows": 1}, "walkforward.windows"),
+        ({"windows": 3, "oos_fraction": 1.5}, "walkforward.oos_fraction"),
+        ({"is_days": 30, "oos_days": 10, "mode": "sideways"}, "walkforward.mode"),
+        ({"is_days": 30, "oos_days": 10, "thresholds": {"wfe": "high"}}, "walkforward.thresholds.wfe"),
+    ],
+)
 def test_impossible_settings_name_the_setting(settings, field):
     with pytest.raises(FieldError) as error:
         schedule_of(daily(100), **settings)

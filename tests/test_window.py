@@ -40,12 +40,15 @@ def test_parse_accepts_dates_and_iso_times_as_utc():
     assert window.warmup_bars == 7
 
 
-@pytest.mark.parametrize("start, end, warmup, field", [
-    ("yesterday-ish", None, 0, "start"),
-    (None, "2025-13-45", 0, "end"),
-    ("2025-07-01", "2025-06-01", 0, "end"),
-    (None, None, -1, "warmup_bars"),
-])
+@pytest.mark.parametrize(
+    "start, end, warmup, field",
+    [
+        ("yesterday-ish", None, 0, "start"),
+        (None, "2025-13-45", 0, "end"),
+        ("2025-07-01", "2025-06-01", 0, "end"),
+        (None, None, -1, "warmup_bars"),
+    ],
+)
 def test_bad_window_values_name_the_field(start, end, warmup, field):
     with pytest.raises(WindowError) as info:
         DataWindow.parse(start, end, warmup)

@@ -30,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arguments(parser)
     parser.add_argument("--params", help="JSON object, or a file holding one; missing parameters take defaults")
     add_window_and_account_arguments(parser)
-    parser.add_argument("--close-at-end", action="store_true",
-                        help="close a position still open at the last bar at its close (commission charged)")
+    parser.add_argument(
+        "--close-at-end",
+        action="store_true",
+        help="close a position still open at the last bar at its close (commission charged)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -53,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(report: dict) -> str:
     window = report["window"]
-    lines = [f"{report['strategy']} from {window['start']} to {window['end']} ({window['bars']} bars, "
-             f"{window['warmup_bars']} warm-up)"]
+    lines = [
+        f"{report['strategy']} from {window['start']} to {window['end']} ({window['bars']} bars, "
+        f"{window['warmup_bars']} warm-up)"
+    ]
     for key, label in SUMMARY_METRICS:
         value = report["metrics"].get(key)
         text = "n/a" if value is None else (f"{value:,.2f}" if isinstance(value, float) else str(value))

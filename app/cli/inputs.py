@@ -55,8 +55,9 @@ def add_window_and_account_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", help="last bar time (UTC), inclusive")
     parser.add_argument("--warmup", type=int, default=0, help="bars before --start lent to indicators")
     parser.add_argument("--capital", type=float, default=defaults.initial_capital, help="starting equity")
-    parser.add_argument("--commission", type=float, default=defaults.commission,
-                        help="fraction of notional charged per side")
+    parser.add_argument(
+        "--commission", type=float, default=defaults.commission, help="fraction of notional charged per side"
+    )
 
 
 def study_request(args: argparse.Namespace) -> dict[str, Any]:

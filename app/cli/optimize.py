@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("optimize", help="search a strategy's parameters")
     add_data_arguments(parser)
     parser.add_argument("--space", help="search space JSON or file; default: every declared range")
-    parser.add_argument("--target", default="score",
-                        help=f"target, or 2-4 comma-separated for a Pareto search ({', '.join(TARGETS)})")
+    parser.add_argument(
+        "--target", default="score", help=f"target, or 2-4 comma-separated for a Pareto search ({', '.join(TARGETS)})"
+    )
     _budget_arguments(parser)
     parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes (1-32)")
     parser.add_argument("--sampler", choices=SAMPLERS, help="default: tpe (nsga2 with several targets)")
@@ -40,8 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed-params", help="JSON object or list of objects (or a file) tried first")
     parser.add_argument("--min-profit", type=float, help="prune trials whose net profit %% is below this")
     parser.add_argument("--score", help='composite score weights, JSON: {"romad": 0.5, "sharpe": 0.5}')
-    parser.add_argument("--constraint", action="append", default=[], metavar="METRIC>=VALUE",
-                        help="feasibility rule for multi-objective runs, e.g. total_trades>=30")
+    parser.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="METRIC>=VALUE",
+        help="feasibility rule for multi-objective runs, e.g. total_trades>=30",
+    )
     add_window_and_account_arguments(parser)
     parser.add_argument("--study-name", default="backtune")
     parser.add_argument("--storage", help="database URL shared with remote workers (default: a journal file)")
@@ -59,16 +65,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _budget_arguments(parser: argparse.ArgumentParser, default_mode: str | None = "trials") -> None:
-    parser.add_argument("--budget", choices=BUDGET_MODES, default=default_mode,
-                        help="stop after N trials, S seconds, or when the best stops improving")
+    parser.add_argument(
+        "--budget",
+        choices=BUDGET_MODES,
+        default=default_mode,
+        help="stop after N trials, S seconds, or when the best stops improving",
+    )
     parser.add_argument("--trials", type=int, help="trials to run (cap for convergence); default 100")
     parser.add_argument("--timeout", type=float, help="seconds to run")
     parser.add_argument("--patience", type=int, help="convergence: trials without improvement before stopping")
 
 
 def _output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default=os.environ.get("BACKTUNE_RUNS_DIR", "runs"),
-                        help="folder that receives the run directory (default ./runs or $BACKTUNE_RUNS_DIR)")
+    parser.add_argument(
+        "--out",
+        default=os.environ.get("BACKTUNE_RUNS_DIR", "runs"),
+        help="folder that receives the run directory (default ./runs or $BACKTUNE_RUNS_DIR)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
@@ -142,8 +155,10 @@ def _report(args: argparse.Namespace, execute) -> int:
         print(json.dumps(summary))
     else:
         best = summary["best"]
-        print(f"{summary['status']}: {summary['trials']['total']} trials in {summary['timings']['optimize_s']:.1f} s "
-              f"({summary['trials_per_s']:.1f}/s), study {summary['paths']['sqlite']}")
+        print(
+            f"{summary['status']}: {summary['trials']['total']} trials in {summary['timings']['optimize_s']:.1f} s "
+            f"({summary['trials_per_s']:.1f}/s), study {summary['paths']['sqlite']}"
+        )
         if best:
             print(f"best trial #{best['number']}: {best['value']:.4g} with {json.dumps(best['params'])}")
             print(overfitting_line(summary["overfitting"], best["metrics"]))
@@ -154,8 +169,10 @@ def overfitting_line(overfitting: dict[str, Any], best_metrics: dict[str, Any]) 
     """PBO and the best trial's DSR in one line (docs/robustness.md says how to read them)."""
     pbo = overfitting.get("pbo")
     dsr = best_metrics.get("dsr")
-    return (f"overfitting: PBO {'n/a (< 10 trials)' if pbo is None else f'{pbo:.2f}'}, "
-            f"best trial's DSR {'n/a' if dsr is None else f'{dsr:.2f}'} over {overfitting['n_trials']} trials")
+    return (
+        f"overfitting: PBO {'n/a (< 10 trials)' if pbo is None else f'{pbo:.2f}'}, "
+        f"best trial's DSR {'n/a' if dsr is None else f'{dsr:.2f}'} over {overfitting['n_trials']} trials"
+    )
 
 
 class ProgressBar:

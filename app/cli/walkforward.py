@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("walkforward", help="walk-forward optimisation with an optional sealed holdout")
     add_data_arguments(parser)
     parser.add_argument("--space", help="search space JSON or file; default: every declared range")
-    parser.add_argument("--target", default="score", help="the single target each window's study optimises (default score)")
+    parser.add_argument(
+        "--target", default="score", help="the single target each window's study optimises (default score)"
+    )
     parser.add_argument("--mode", choices=MODES, default="rolling")
     parser.add_argument("--is-days", type=float, help="in-sample length in calendar days")
     parser.add_argument("--oos-days", type=float, help="out-of-sample length (and step) in calendar days")
@@ -35,16 +37,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes (1-32)")
     parser.add_argument("--sampler", choices=SAMPLERS)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--select", choices=SELECTIONS, default="best",
-                        help="carry the best in-sample trial, or the best of the top K on the in-sample's last part")
+    parser.add_argument(
+        "--select",
+        choices=SELECTIONS,
+        default="best",
+        help="carry the best in-sample trial, or the best of the top K on the in-sample's last part",
+    )
     parser.add_argument("--top-k", type=int, help="--select forward: in-sample trials re-run (default 10)")
-    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
-                        help=f"verdict threshold ({', '.join(f'{k}={v:g}' for k, v in DEFAULT_THRESHOLDS.items())})")
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"verdict threshold ({', '.join(f'{k}={v:g}' for k, v in DEFAULT_THRESHOLDS.items())})",
+    )
     add_window_and_account_arguments(parser)
     _output_arguments(parser)
     parser.set_defaults(run=run_walkforward)
 
-    resume = sub.add_parser("walkforward-resume", help="continue a cancelled walk-forward from its first unfinished window")
+    resume = sub.add_parser(
+        "walkforward-resume", help="continue a cancelled walk-forward from its first unfinished window"
+    )
     resume.add_argument("run_dir")
     resume.add_argument("--json", action="store_true", help="print the report as one JSON object")
     resume.set_defaults(run=run_resume)
@@ -59,10 +72,19 @@ def request_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The canonical walk-forward request (an optimisation request plus ``walkforward``)."""
     if not 1 <= args.workers <= 32:
         raise CliError(f"--workers: expected 1-32, got {args.workers}")
-    settings = {"mode": args.mode, "is_days": args.is_days, "oos_days": args.oos_days, "windows": args.windows,
-                "oos_fraction": args.oos_fraction, "gap_bars": args.gap_bars, "holdout_days": args.holdout_days,
-                "holdout_from": args.holdout_from, "select": args.select, "top_k": args.top_k,
-                "thresholds": dict(_threshold(text) for text in args.threshold)}
+    settings = {
+        "mode": args.mode,
+        "is_days": args.is_days,
+        "oos_days": args.oos_days,
+        "windows": args.windows,
+        "oos_fraction": args.oos_fraction,
+        "gap_bars": args.gap_bars,
+        "holdout_days": args.holdout_days,
+        "holdout_from": args.holdout_from,
+        "select": args.select,
+        "top_k": args.top_k,
+        "thresholds": dict(_threshold(text) for text in args.threshold),
+    }
     return {
         **study_request(args),
         "target": args.target,
@@ -137,18 +159,24 @@ def run_holdout(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         metrics = result["metrics"]
-        print(f"holdout {result['window']['start']} .. {result['window']['end']} with {json.dumps(result['params'])}: "
-              f"net profit {metrics['net_profit_pct']:.2f}%, max drawdown {metrics['max_drawdown_pct']:.2f}%, "
-              f"{metrics['total_trades']} trades (opening {len(result['openings'])})")
+        print(
+            f"holdout {result['window']['start']} .. {result['window']['end']} with {json.dumps(result['params'])}: "
+            f"net profit {metrics['net_profit_pct']:.2f}%, max drawdown {metrics['max_drawdown_pct']:.2f}%, "
+            f"{metrics['total_trades']} trades (opening {len(result['openings'])})"
+        )
     return 0
 
 
 def _summary(report: dict[str, Any]) -> str:
-    lines = [f"{report['status']}: {len(report['windows'])} of {report['windows_planned']} windows ({report['mode']}), "
-             f"run {report['run_dir']}"]
+    lines = [
+        f"{report['status']}: {len(report['windows'])} of {report['windows_planned']} windows ({report['mode']}), "
+        f"run {report['run_dir']}"
+    ]
     for w in report["windows"]:
-        lines.append(f"  window {w['index']}: oos {w['oos']['start'][:10]}..{w['oos']['end'][:10]} "
-                     f"{w['oos_metrics']['net_profit_pct']:+.2f}% with {json.dumps(w['params'])}")
+        lines.append(
+            f"  window {w['index']}: oos {w['oos']['start'][:10]}..{w['oos']['end'][:10]} "
+            f"{w['oos_metrics']['net_profit_pct']:+.2f}% with {json.dumps(w['params'])}"
+        )
     verdict = report["verdict"]
     if verdict:
         for c in verdict["criteria"]:

@@ -13,8 +13,11 @@ from app.cli.errors import CliError
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("worker", help="run trials of a server's job on this machine")
     parser.add_argument("--server", required=True, help="the server's base URL, e.g. http://backtune:8000")
-    parser.add_argument("--token", default=os.environ.get("BACKTUNE_API_TOKEN"),
-                        help="the server's API token (default: $BACKTUNE_API_TOKEN)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("BACKTUNE_API_TOKEN"),
+        help="the server's API token (default: $BACKTUNE_API_TOKEN)",
+    )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--job", help="the job id to join; the worker leaves when the job ends")
     which.add_argument("--any", action="store_true", help="serve every job that runs, waiting for the next")

@@ -82,8 +82,9 @@ def login():
         return response
     if not hmac.compare_digest(request.form.get("token", "").encode(), token.encode()):
         return render_template("login.html", next=_next_page(), failed=True, page="login"), 401
-    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="Strict", secure=request.is_secure,
-                        path="/")
+    response.set_cookie(
+        COOKIE, session_value(token), httponly=True, samesite="Strict", secure=request.is_secure, path="/"
+    )
     return response
 
 

@@ -46,10 +46,17 @@ def limit_bodies(app: Flask) -> None:
     def too_large(_: RequestEntityTooLarge):
         settings = current_app.config["SETTINGS"]
         if request.mimetype == MULTIPART:
-            return error_response(413, "request_entity_too_large",
-                                  f"the request body is too large: an upload may have at most {settings.max_upload_mb}"
-                                  f" MB (BACKTUNE_MAX_UPLOAD_MB) and a form field {settings.max_json_kb} KB "
-                                  f"(BACKTUNE_MAX_JSON_KB)", "file")
-        return error_response(413, "request_entity_too_large",
-                              f"the request body is too large: at most {settings.max_json_kb} KB "
-                              f"(BACKTUNE_MAX_JSON_KB)", "body")
+            return error_response(
+                413,
+                "request_entity_too_large",
+                f"the request body is too large: an upload may have at most {settings.max_upload_mb}"
+                f" MB (BACKTUNE_MAX_UPLOAD_MB) and a form field {settings.max_json_kb} KB "
+                f"(BACKTUNE_MAX_JSON_KB)",
+                "file",
+            )
+        return error_response(
+            413,
+            "request_entity_too_large",
+            f"the request body is too large: at most {settings.max_json_kb} KB (BACKTUNE_MAX_JSON_KB)",
+            "body",
+        )

@@ -77,9 +77,14 @@ class DashboardDispatcher:
                 return login_redirect(environ.get("PATH_INFO", "/"))(environ, start_response)
             return self._error(environ, start_response, 401, "unauthorized", UNAUTHORIZED, "Authorization")
         if environ.get("REQUEST_METHOD", "GET").upper() not in READ_METHODS:
-            return self._error(environ, start_response, 405, "method_not_allowed",
-                               "the dashboard is read-only: runs change only through the jobs API",
-                               headers={"Allow": ", ".join(sorted(READ_METHODS))})
+            return self._error(
+                environ,
+                start_response,
+                405,
+                "method_not_allowed",
+                "the dashboard is read-only: runs change only through the jobs API",
+                headers={"Allow": ", ".join(sorted(READ_METHODS))},
+            )
         # The dashboard's static routes index this header and answer 500 without it (curl,
         # health probes); no header means any encoding will do, identity included.
         environ.setdefault("HTTP_ACCEPT_ENCODING", "identity")
@@ -108,11 +113,20 @@ class DashboardDispatcher:
         if hasattr(body, "close"):
             body.close()
         name = HTTP_STATUS_CODES.get(code, "error")
-        return self._error(environ, start_response, code, name.lower().replace(" ", "_"),
-                           f"{name}: {environ.get('PATH_INFO', '')!r}")
+        return self._error(
+            environ, start_response, code, name.lower().replace(" ", "_"), f"{name}: {environ.get('PATH_INFO', '')!r}"
+        )
 
-    def _error(self, environ: WSGIEnvironment, start_response: StartResponse, status: int, code: str,
-               message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Iterable[bytes]:
+    def _error(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Iterable[bytes]:
         """The API's own error shape, though Flask never saw the request."""
         with self._app.app_context():
             response = error_response(status, code, message, field)

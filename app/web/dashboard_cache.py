@@ -41,8 +41,9 @@ class ImportanceCache:
     """WSGI, in front of the dashboard: a successful importance GET is answered again for
     ``ttl_s`` seconds; every other request passes through untouched."""
 
-    def __init__(self, dashboard: WSGIApplication, ttl_s: float = IMPORTANCE_TTL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, dashboard: WSGIApplication, ttl_s: float = IMPORTANCE_TTL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._dashboard = dashboard
         self._ttl_s = ttl_s
         self._clock = clock

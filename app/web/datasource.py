@@ -121,11 +121,18 @@ def resolve_csv_path(text: Any, roots: Sequence[Path]) -> Path:
     real_roots = [Path(os.path.realpath(root)) for root in roots]
     given = Path(text)
     candidates = [given] if given.is_absolute() else [root / given for root in real_roots]
-    inside = [real for real in (Path(os.path.realpath(c)) for c in candidates)
-              if any(real.is_relative_to(root) for root in real_roots)]
+    inside = [
+        real
+        for real in (Path(os.path.realpath(c)) for c in candidates)
+        if any(real.is_relative_to(root) for root in real_roots)
+    ]
     if not inside:
-        raise ApiError(403, "forbidden_path",
-                       f"csvPath: {text!r} is outside the folders this server reads (BACKTUNE_CSV_ROOTS)", "csvPath")
+        raise ApiError(
+            403,
+            "forbidden_path",
+            f"csvPath: {text!r} is outside the folders this server reads (BACKTUNE_CSV_ROOTS)",
+            "csvPath",
+        )
     found = next((real for real in inside if real.is_file()), None)
     if found is None:
         raise ApiError(404, "file_not_found", f"csvPath: no such file {text!r}", "csvPath")

@@ -29,8 +29,12 @@ log = logging.getLogger("backtune.web")
 def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(overrides=config)
     settings.ensure_dirs()
-    app = Flask("backtune", static_url_path="/assets", static_folder=str(_root() / "static"),
-                template_folder=str(_root() / "templates"))
+    app = Flask(
+        "backtune",
+        static_url_path="/assets",
+        static_folder=str(_root() / "static"),
+        template_folder=str(_root() / "templates"),
+    )
     app.config["SETTINGS"] = settings
     app.config["JOBS"] = JobStore(settings.runs_dir)
     register_error_handlers(app)

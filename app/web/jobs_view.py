@@ -18,8 +18,12 @@ from backtune.optimize.rundir import RunDir
 
 def job_links(store: JobStore, job_id: str) -> dict[str, str]:
     study_id = dashboard_study_id(store.runs_dir, job_id)
-    return {"self": f"/api/jobs/{job_id}", "results": f"/api/jobs/{job_id}/results",
-            "dashboard": f"/dashboard/studies/{study_id}", "page": f"/jobs/{job_id}"}
+    return {
+        "self": f"/api/jobs/{job_id}",
+        "results": f"/api/jobs/{job_id}/results",
+        "dashboard": f"/dashboard/studies/{study_id}",
+        "page": f"/jobs/{job_id}",
+    }
 
 
 def notice_dead_coordinator(store: JobStore, run: RunDir) -> bool:
@@ -56,13 +60,13 @@ def job_record(store: JobStore, run: RunDir, detail: bool = True) -> dict[str, A
         "links": job_links(store, run.run_id),
     }
     if detail:
-        record.update(progress=progress or None, summary=summary or None, error=state.get("error"),
-                      config=request)
+        record.update(progress=progress or None, summary=summary or None, error=state.get("error"), config=request)
     return record
 
 
-def result_rows(storage: ReadOnlyRunsStorage, run: RunDir,
-                status: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def result_rows(
+    storage: ReadOnlyRunsStorage, run: RunDir, status: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Ranked rows: the final results file once finished, else the live copy of the study.
 
     The live copy is read through the dashboard's storage: read-only (a reader must never

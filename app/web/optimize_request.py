@@ -41,8 +41,9 @@ DEFAULT_WORKERS = 2
 
 def run_limits(settings: Settings) -> RunLimits:
     """The server's bounds on one job (docs/deployment.md)."""
-    return RunLimits(workers=min(MAX_WORKERS, settings.max_workers), trials=settings.max_trials,
-                     seconds=settings.max_run_s)
+    return RunLimits(
+        workers=min(MAX_WORKERS, settings.max_workers), trials=settings.max_trials, seconds=settings.max_run_s
+    )
 
 
 def client_field(field: str) -> str:
@@ -60,8 +61,9 @@ def client_names() -> Iterator[None]:
         raise ApiError(400, "invalid_field", f"{field}: {exc.reason}", field) from None
 
 
-def canonical_config(strategy: Strategy, options: OptimizeOptions, data: str, warmup_bars: int,
-                     limits: RunLimits) -> dict[str, Any]:
+def canonical_config(
+    strategy: Strategy, options: OptimizeOptions, data: str, warmup_bars: int, limits: RunLimits
+) -> dict[str, Any]:
     """The canonical dict for ``RunConfig.parse``; defaults stay within the server's ``limits``."""
     fixed = options.fixed_params
     window: dict[str, Any] = {"warmup_bars": warmup_bars}
@@ -123,8 +125,12 @@ def _budget(options: OptimizeOptions, limits: RunLimits) -> dict[str, Any]:
     mode = options.optuna_budget_mode
     defaults = {"trials": 100, "convergence": min(CONVERGENCE_TRIALS, limits.trials or CONVERGENCE_TRIALS)}
     trials = options.optuna_n_trials if options.optuna_n_trials is not None else defaults.get(mode)
-    budget = {"mode": mode, "trials": trials, "seconds": options.optuna_time_limit,
-              "patience": options.optuna_convergence}
+    budget = {
+        "mode": mode,
+        "trials": trials,
+        "seconds": options.optuna_time_limit,
+        "patience": options.optuna_convergence,
+    }
     return {key: value for key, value in budget.items() if value is not None}
 
 
@@ -133,10 +139,14 @@ def _score(score_config: Any) -> Any:
     if score_config is None:
         return None
     if isinstance(score_config, SeedScoreConfig):
-        return {metric: {"weight": weight, **_bounds(score_config.bounds.get(metric))}
-                for metric, weight in score_config.weights.items()}
-    return {metric: term if isinstance(term, float) else term.model_dump(exclude_none=True)
-            for metric, term in score_config.items()}
+        return {
+            metric: {"weight": weight, **_bounds(score_config.bounds.get(metric))}
+            for metric, weight in score_config.weights.items()
+        }
+    return {
+        metric: term if isinstance(term, float) else term.model_dump(exclude_none=True)
+        for metric, term in score_config.items()
+    }
 
 
 def _bounds(bounds: Any) -> dict[str, float]:

@@ -49,9 +49,16 @@ def catalog() -> dict[str, Any]:
     a money figure (net profit, max drawdown), so the two columns can be told apart.
     """
     metrics = [{**asdict(m), "title": f"{m.label} %" if m.unit == "%" else m.label} for m in METRICS]
-    metrics += [{"key": SCORE, "label": "Score", "title": "Score", "unit": "points", "direction": "higher"},
-                {"key": "percentile_score", "label": "Percentile score", "title": "Percentile score",
-                 "unit": "points", "direction": "higher"}]
+    metrics += [
+        {"key": SCORE, "label": "Score", "title": "Score", "unit": "points", "direction": "higher"},
+        {
+            "key": "percentile_score",
+            "label": "Percentile score",
+            "title": "Percentile score",
+            "unit": "points",
+            "direction": "higher",
+        },
+    ]
     by_key = {m["key"]: m for m in metrics}
     # The gp sampler needs PyTorch, which is not installed by default: offering it would
     # only lead to the server's refusal.
@@ -59,13 +66,21 @@ def catalog() -> dict[str, Any]:
     max_workers = min(MAX_WORKERS, current_app.config["SETTINGS"].max_workers)
     return {
         "metrics": metrics,
-        "targets": [{"name": t.name, "metric": t.metric, "direction": t.direction,
-                     "label": "Score (composite)" if t.name == SCORE else by_key[t.metric]["title"]}
-                    for t in TARGETS.values()],
+        "targets": [
+            {
+                "name": t.name,
+                "metric": t.metric,
+                "direction": t.direction,
+                "label": "Score (composite)" if t.name == SCORE else by_key[t.metric]["title"],
+            }
+            for t in TARGETS.values()
+        ],
         "samplers": [{"name": s, "label": SAMPLER_LABELS.get(s, s)} for s in samplers],
         "pruners": [{"name": p, "label": PRUNER_LABELS.get(p, p)} for p in PRUNERS],
-        "score_terms": [{**asdict(t), "title": by_key[t.metric]["title"], "direction": by_key[t.metric]["direction"]}
-                        for t in DEFAULT_TERMS],
+        "score_terms": [
+            {**asdict(t), "title": by_key[t.metric]["title"], "direction": by_key[t.metric]["direction"]}
+            for t in DEFAULT_TERMS
+        ],
         "max_workers": max_workers,
         "default_workers": min(default_workers(), max_workers),
     }

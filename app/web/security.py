@@ -29,18 +29,20 @@ if TYPE_CHECKING:
 DENY_FRAMING = "frame-ancestors 'none'"
 # The dashboard's UI (MUI) injects <style> elements and the pages use style attributes, so
 # styles may be inline; scripts may not. Plotly draws into blob: and data: images.
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    DENY_FRAMING,
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        DENY_FRAMING,
+    )
+)
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
@@ -57,8 +59,15 @@ def secured(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """``headers`` with every security header added. A policy the app set itself is kept
     (optuna-dashboard's allows ``unsafe-eval``, which its charts need), with framing denied."""
     present = {name.lower() for name, _ in headers}
-    kept = [(name, f"{value}; {DENY_FRAMING}" if name.lower() == "content-security-policy"
-             and "frame-ancestors" not in value else value) for name, value in headers]
+    kept = [
+        (
+            name,
+            f"{value}; {DENY_FRAMING}"
+            if name.lower() == "content-security-policy" and "frame-ancestors" not in value
+            else value,
+        )
+        for name, value in headers
+    ]
     return kept + [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present]
 
 
@@ -95,6 +104,8 @@ class BrowserProtection:
             return None
         host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "").lower()
         if urlsplit(origin).netloc.lower() != host:  # "null" (a sandboxed page) has none
-            return (f"requests from the page {origin!r} may not change anything on {host!r} "
-                    "(add it to BACKTUNE_TRUSTED_ORIGINS if it should)")
+            return (
+                f"requests from the page {origin!r} may not change anything on {host!r} "
+                "(add it to BACKTUNE_TRUSTED_ORIGINS if it should)"
+            )
         return None

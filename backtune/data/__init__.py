@@ -12,8 +12,13 @@ from typing import Any
 from backtune.data.errors import DataError
 from backtune.data.ohlcv import OHLCV
 
-_LAZY = {"DEFAULT_MAX_BYTES": "loader", "Dataset": "loader", "load_csv": "loader", "load_csv_bytes": "loader",
-         "DataSummary": "summary"}
+_LAZY = {
+    "DEFAULT_MAX_BYTES": "loader",
+    "Dataset": "loader",
+    "load_csv": "loader",
+    "load_csv_bytes": "loader",
+    "DataSummary": "summary",
+}
 
 __all__ = ["DEFAULT_MAX_BYTES", "DataError", "DataSummary", "Dataset", "OHLCV", "load_csv", "load_csv_bytes"]
 

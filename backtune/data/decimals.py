@@ -18,12 +18,18 @@ import pandas as pd
 
 # Space, no-break space and narrow no-break space: French exports group with either.
 _SPACES = " \u00a0\u202f"
-_COMMA_NUMBER = "[+-]?(?:" + "|".join((
-    r"\d+(?:,\d+)?",  # 1234,5
-    rf"\d{{1,3}}(?:[{_SPACES}]\d{{3}})+(?:,\d+)?",  # 1 234,5
-    r"\d{1,3}(?:\.\d{3})+,\d+",  # 1.234,5
-    r"\d{1,3}(?:\.\d{3}){2,}",  # 1.234.567
-)) + ")"
+_COMMA_NUMBER = (
+    "[+-]?(?:"
+    + "|".join(
+        (
+            r"\d+(?:,\d+)?",  # 1234,5
+            rf"\d{{1,3}}(?:[{_SPACES}]\d{{3}})+(?:,\d+)?",  # 1 234,5
+            r"\d{1,3}(?:\.\d{3})+,\d+",  # 1.234,5
+            r"\d{1,3}(?:\.\d{3}){2,}",  # 1.234.567
+        )
+    )
+    + ")"
+)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,9 @@ def read_header(data: bytes, file: str) -> Header:
     while True:
         end = data.find(b"\n", start, start + MAX_HEADER_BYTES + 1)
         if end < 0 and len(data) - start > MAX_HEADER_BYTES:
-            raise DataError(f"the header is longer than {MAX_HEADER_BYTES:,} bytes; is this an OHLCV file?",
-                            file=file, row=line)
+            raise DataError(
+                f"the header is longer than {MAX_HEADER_BYTES:,} bytes; is this an OHLCV file?", file=file, row=line
+            )
         stop = len(data) if end < 0 else end
         if data[start:stop].strip():
             break
@@ -70,8 +71,11 @@ def read_header(data: bytes, file: str) -> Header:
         raise DataError("the header is not UTF-8 text", file=file, row=line) from exc
     delimiter = max(_DELIMITERS, key=text.count)
     if text.count(delimiter) >= MAX_COLUMNS:
-        raise DataError(f"the header has {text.count(delimiter) + 1:,} columns, over the limit of {MAX_COLUMNS}",
-                        file=file, row=line)
+        raise DataError(
+            f"the header has {text.count(delimiter) + 1:,} columns, over the limit of {MAX_COLUMNS}",
+            file=file,
+            row=line,
+        )
     names = tuple(name.strip() for name in split_fields(text, delimiter, file, line))
     return Header(names=names, delimiter=delimiter, line=line, body_start=stop + 1)
 

@@ -119,14 +119,16 @@ class StoredDataset:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoredDataset:
         summary, error = data.get("summary"), data.get("error")
-        return cls(**{
-            **data,
-            # Unversioned entries kept the digest in their summary only.
-            "sha256": data.get("sha256") or summary["sha256"],
-            "format_version": data.get("format_version", _UNVERSIONED),
-            "summary": DataSummary(**summary) if summary else None,
-            "error": ParseFailure(**error) if error else None,
-        })
+        return cls(
+            **{
+                **data,
+                # Unversioned entries kept the digest in their summary only.
+                "sha256": data.get("sha256") or summary["sha256"],
+                "format_version": data.get("format_version", _UNVERSIONED),
+                "summary": DataSummary(**summary) if summary else None,
+                "error": ParseFailure(**error) if error else None,
+            }
+        )
 
 
 class DatasetStore:
@@ -155,12 +157,23 @@ class DatasetStore:
         stored bytes that the current rules reject, as they would as a new upload.
         """
         digest = hashlib.sha256(data).hexdigest()
-        return self._keep(digest, file_name, name, sample, description,
-                          lambda: load_csv_bytes(data, file_name, max_bytes=max_bytes, cache_dir=self.cache_dir).summary,
-                          lambda target: _write_bytes(target, data))
+        return self._keep(
+            digest,
+            file_name,
+            name,
+            sample,
+            description,
+            lambda: load_csv_bytes(data, file_name, max_bytes=max_bytes, cache_dir=self.cache_dir).summary,
+            lambda target: _write_bytes(target, data),
+        )
 
-    def add_stream(self, stream: BinaryIO, file_name: str, *, max_bytes: int | None = DEFAULT_MAX_BYTES,
-                   ) -> tuple[StoredDataset, bool]:
+    def add_stream(
+        self,
+        stream: BinaryIO,
+        file_name: str,
+        *,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+    ) -> tuple[StoredDataset, bool]:
         """``add`` for an upload still being read: copied to a file in the store while it is
         hashed, then parsed from that file, so the upload is never whole in memory. A file
         over ``max_bytes`` raises DataError as soon as the copy passes it, keeping nothing."""
@@ -170,8 +183,15 @@ class DatasetStore:
         try:
             with os.fdopen(handle, "wb") as out:
                 digest = _copy_hashing(stream, out, file_name, max_bytes)
-            return self._keep(digest, file_name, None, False, "", lambda: self._summarise(temp, file_name, digest),
-                              lambda target: os.replace(temp, target))
+            return self._keep(
+                digest,
+                file_name,
+                None,
+                False,
+                "",
+                lambda: self._summarise(temp, file_name, digest),
+                lambda target: os.replace(temp, target),
+            )
         finally:
             temp.unlink(missing_ok=True)
 
@@ -182,8 +202,16 @@ class DatasetStore:
             return load_csv(path, name=file_name, sha256=digest, max_bytes=None, cache_dir=self.cache_dir).summary
         return summarise_file(path, file_name, digest, self.cache_dir)
 
-    def _keep(self, digest: str, file_name: str, name: str | None, sample: bool, description: str,
-              summarise: Callable[[], DataSummary], put: Callable[[Path], None]) -> tuple[StoredDataset, bool]:
+    def _keep(
+        self,
+        digest: str,
+        file_name: str,
+        name: str | None,
+        sample: bool,
+        description: str,
+        summarise: Callable[[], DataSummary],
+        put: Callable[[Path], None],
+    ) -> tuple[StoredDataset, bool]:
         """The entry for ``digest``: the stored one, or a new one once ``summarise`` has
         validated the content and ``put`` has placed it at its path.
 
@@ -284,8 +312,9 @@ class DatasetStore:
             loaded = load_csv_bytes(data, entry.file_name, max_bytes=None, cache_dir=self.cache_dir)
             fresh = replace(entry, format_version=FORMAT_VERSION, summary=loaded.summary, error=None)
         except DataError as exc:
-            log.warning("dataset %s (%s) does not parse under format version %d: %s",
-                        entry.id, entry.name, FORMAT_VERSION, exc)
+            log.warning(
+                "dataset %s (%s) does not parse under format version %d: %s", entry.id, entry.name, FORMAT_VERSION, exc
+            )
             fresh = replace(entry, format_version=FORMAT_VERSION, summary=None, error=ParseFailure.of(exc))
         try:
             _write_bytes(self._meta(entry.id), _json_bytes(fresh))
@@ -300,8 +329,14 @@ class DatasetStore:
             return
         for sample in available_samples().values():
             try:
-                self.add(sample.path.read_bytes(), sample.path.name, name=f"{sample.name} (sample)", sample=True,
-                         description=sample.description, max_bytes=None)
+                self.add(
+                    sample.path.read_bytes(),
+                    sample.path.name,
+                    name=f"{sample.name} (sample)",
+                    sample=True,
+                    description=sample.description,
+                    max_bytes=None,
+                )
             except (OSError, ValueError) as exc:
                 log.warning("sample %s not registered: %s", sample.name, exc)
         self._samples_registered = True
@@ -310,6 +345,7 @@ class DatasetStore:
 def preview(bars: OHLCV, rows: int = PREVIEW_ROWS) -> dict[str, list[dict[str, Any]]]:
     """The first and last ``rows`` bars as the loader read them, so a user can check that
     times and columns were interpreted as intended."""
+
     def row(i: int) -> dict[str, Any]:
         return {
             "time": iso_utc(bars.time[i]),

@@ -59,15 +59,37 @@ def run_backtest(
     signals = strategy.signals(view, params)
     rules = strategy.rules(params)
     matrix, equity, closed_equity, position = kernel.simulate(
-        view.time, view.open, view.high, view.low, view.close,
-        signals.entry_long, signals.entry_short, signals.exit_long, signals.exit_short,
-        signals.stop_long, signals.stop_short, signals.target_long, signals.target_short,
-        signals.trail_long, signals.trail_short,
-        rules.fill == Fill.NEXT_OPEN, int(rules.sizing), float(rules.risk_pct), float(rules.lot_size),
-        float(rules.equity_fraction), rules.alternate, rules.reverse, rules.reenter, rules.gap_fills,
-        float(rules.trail_rr_long), float(rules.trail_rr_short),
-        int(rules.max_hold_long_ns), int(rules.max_hold_short_ns),
-        span.trade_start, float(settings.initial_capital), float(settings.commission),
+        view.time,
+        view.open,
+        view.high,
+        view.low,
+        view.close,
+        signals.entry_long,
+        signals.entry_short,
+        signals.exit_long,
+        signals.exit_short,
+        signals.stop_long,
+        signals.stop_short,
+        signals.target_long,
+        signals.target_short,
+        signals.trail_long,
+        signals.trail_short,
+        rules.fill == Fill.NEXT_OPEN,
+        int(rules.sizing),
+        float(rules.risk_pct),
+        float(rules.lot_size),
+        float(rules.equity_fraction),
+        rules.alternate,
+        rules.reverse,
+        rules.reenter,
+        rules.gap_fills,
+        float(rules.trail_rr_long),
+        float(rules.trail_rr_short),
+        int(rules.max_hold_long_ns),
+        int(rules.max_hold_short_ns),
+        span.trade_start,
+        float(settings.initial_capital),
+        float(settings.commission),
     )
     result = BacktestResult(
         bars=view,
@@ -104,9 +126,18 @@ def _trade_columns(matrix: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, ..
         entry_time[i] = time[entry_idx[i]]
         exit_time[i] = time[exit_idx[i]]
         pnl_pct[i] = row[kernel.T_NET] / (row[kernel.T_ENTRY_PRICE] * row[kernel.T_SIZE]) * 100.0
-    return (direction, entry_idx, exit_idx, entry_time, exit_time, matrix[:, kernel.T_ENTRY_PRICE].copy(),
-            matrix[:, kernel.T_EXIT_PRICE].copy(), matrix[:, kernel.T_SIZE].copy(), matrix[:, kernel.T_NET].copy(),
-            pnl_pct)
+    return (
+        direction,
+        entry_idx,
+        exit_idx,
+        entry_time,
+        exit_time,
+        matrix[:, kernel.T_ENTRY_PRICE].copy(),
+        matrix[:, kernel.T_EXIT_PRICE].copy(),
+        matrix[:, kernel.T_SIZE].copy(),
+        matrix[:, kernel.T_NET].copy(),
+        pnl_pct,
+    )
 
 
 def _open_position(position: np.ndarray, view: OHLCV) -> OpenPosition | None:

@@ -57,8 +57,9 @@ def _close(trades, n_trades, direction, entry_idx, exit_idx, entry_price, exit_p
 
 
 @njit(cache=True)
-def _bracket_exit(direction, open_, high, low, entry_price, stop, target, trail_rr, trail, trail_active, level,
-                  gap_fills):
+def _bracket_exit(
+    direction, open_, high, low, entry_price, stop, target, trail_rr, trail, trail_active, level, gap_fills
+):
     """Intrabar exit price (NaN: none) plus the updated trail state.
 
     Written for a long; a short runs the same logic on negated prices, so the mirror
@@ -85,8 +86,21 @@ def _bracket_exit(direction, open_, high, low, entry_price, stop, target, trail_
 
 
 @njit(cache=True)
-def _open(direction, price, t, stop, target, cash, sizing, risk_pct, lot_size, equity_fraction, commission,
-          trail_rr_long, trail_rr_short):
+def _open(
+    direction,
+    price,
+    t,
+    stop,
+    target,
+    cash,
+    sizing,
+    risk_pct,
+    lot_size,
+    equity_fraction,
+    commission,
+    trail_rr_long,
+    trail_rr_short,
+):
     """A new position's state (direction, qty, entry price and bar, stop, target, trail
     level and whether it is active, whether it is bracketed, cash after the entry fee),
     or direction 0 when it cannot be sized."""
@@ -107,12 +121,37 @@ def _has_bracket(direction, stop, target, trail_rr_long, trail_rr_short):
 
 @njit(cache=True)
 def simulate(
-    time, open_, high, low, close,
-    entry_long, entry_short, exit_long, exit_short,
-    stop_long, stop_short, target_long, target_short, trail_long, trail_short,
-    fill_next_open, sizing, risk_pct, lot_size, equity_fraction, alternate, reverse, reenter, gap_fills,
-    trail_rr_long, trail_rr_short, max_hold_long, max_hold_short,
-    trade_start, capital, commission,
+    time,
+    open_,
+    high,
+    low,
+    close,
+    entry_long,
+    entry_short,
+    exit_long,
+    exit_short,
+    stop_long,
+    stop_short,
+    target_long,
+    target_short,
+    trail_long,
+    trail_short,
+    fill_next_open,
+    sizing,
+    risk_pct,
+    lot_size,
+    equity_fraction,
+    alternate,
+    reverse,
+    reenter,
+    gap_fills,
+    trail_rr_long,
+    trail_rr_short,
+    max_hold_long,
+    max_hold_short,
+    trade_start,
+    capital,
+    commission,
 ):
     n = close.shape[0]
     trades = np.empty((n + 1, TRADE_COLUMNS))
@@ -139,12 +178,26 @@ def simulate(
     for t in range(n):
         if fill_next_open:
             if pending_exit and pos != 0:
-                cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, open_[t], qty,
-                                        commission, cash)
+                cash, n_trades = _close(
+                    trades, n_trades, pos, entry_idx, t, entry_price, open_[t], qty, commission, cash
+                )
                 pos = 0
             if pending_entry != 0 and pos == 0:
-                opened = _open(pending_entry, open_[t], t, pending_stop, pending_target, cash, sizing, risk_pct,
-                               lot_size, equity_fraction, commission, trail_rr_long, trail_rr_short)
+                opened = _open(
+                    pending_entry,
+                    open_[t],
+                    t,
+                    pending_stop,
+                    pending_target,
+                    cash,
+                    sizing,
+                    risk_pct,
+                    lot_size,
+                    equity_fraction,
+                    commission,
+                    trail_rr_long,
+                    trail_rr_short,
+                )
                 if opened[0] != 0:
                     pos, qty, entry_price, entry_idx, stop, target, level, trail_active, bracketed, cash = opened
                     last_dir = pos
@@ -157,9 +210,19 @@ def simulate(
             exit_price = np.nan
             if bracketed:
                 exit_price, trail_active, level = _bracket_exit(
-                    pos, open_[t], high[t], low[t], entry_price, stop, target,
+                    pos,
+                    open_[t],
+                    high[t],
+                    low[t],
+                    entry_price,
+                    stop,
+                    target,
                     trail_rr_long if is_long else trail_rr_short,
-                    trail_long[t] if is_long else trail_short[t], trail_active, level, gap_fills)
+                    trail_long[t] if is_long else trail_short[t],
+                    trail_active,
+                    level,
+                    gap_fills,
+                )
             max_hold = max_hold_long if is_long else max_hold_short
             exit_signal = exit_long[t] if is_long else exit_short[t]
             if np.isnan(exit_price) and max_hold > 0 and time[t] - time[entry_idx] >= max_hold:
@@ -170,8 +233,9 @@ def simulate(
                 else:
                     exit_price = close[t]
             if not np.isnan(exit_price):
-                cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, exit_price, qty,
-                                        commission, cash)
+                cash, n_trades = _close(
+                    trades, n_trades, pos, entry_idx, t, entry_price, exit_price, qty, commission, cash
+                )
                 pos = 0
                 exited = True
 
@@ -189,11 +253,25 @@ def simulate(
                     pending_entry, pending_stop, pending_target = want, new_stop, new_target
                 else:
                     if pos != 0:
-                        cash, n_trades = _close(trades, n_trades, pos, entry_idx, t, entry_price, close[t], qty,
-                                                commission, cash)
+                        cash, n_trades = _close(
+                            trades, n_trades, pos, entry_idx, t, entry_price, close[t], qty, commission, cash
+                        )
                         pos = 0
-                    opened = _open(want, close[t], t, new_stop, new_target, cash, sizing, risk_pct,
-                                   lot_size, equity_fraction, commission, trail_rr_long, trail_rr_short)
+                    opened = _open(
+                        want,
+                        close[t],
+                        t,
+                        new_stop,
+                        new_target,
+                        cash,
+                        sizing,
+                        risk_pct,
+                        lot_size,
+                        equity_fraction,
+                        commission,
+                        trail_rr_long,
+                        trail_rr_short,
+                    )
                     if opened[0] != 0:
                         pos, qty, entry_price, entry_idx, stop, target, level, trail_active, bracketed, cash = opened
                         last_dir = pos

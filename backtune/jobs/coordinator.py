@@ -82,8 +82,9 @@ def main(run_dir: str, runs_dir: str, max_jobs: str, pool: WorkerPool | None = N
             execute_walkforward(run, pool=pool, live_dump_every=LIVE_DUMP_EVERY)
         elif resume_budget:
             run.update_state(resume_budget=None)
-            resume_run(run, Budget(**resume_budget), on_progress=write_progress,
-                       live_dump_every=LIVE_DUMP_EVERY, pool=pool)
+            resume_run(
+                run, Budget(**resume_budget), on_progress=write_progress, live_dump_every=LIVE_DUMP_EVERY, pool=pool
+            )
         else:
             execute_run(run, on_progress=write_progress, live_dump_every=LIVE_DUMP_EVERY, pool=pool)
     except Exception as exc:

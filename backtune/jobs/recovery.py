@@ -40,8 +40,11 @@ def _salvage_if_orphaned(run: RunDir) -> bool:
         return False
     _stop_orphaned_workers(run)
     (salvage_walkforward if is_walkforward(run) else salvage_run)(run, INTERRUPTED)
-    log.warning("run %s interrupted: its coordinator (pid %s) is gone; trials kept for resume",
-                run.run_id, state.get("coordinator_pid"))
+    log.warning(
+        "run %s interrupted: its coordinator (pid %s) is gone; trials kept for resume",
+        run.run_id,
+        state.get("coordinator_pid"),
+    )
     return True
 
 

@@ -117,8 +117,11 @@ class _OpenStudy:
         self.version = version
         self._study_id = study_id
         # mode=ro: even Optuna's own bookkeeping on opening cannot write to a run's file.
-        self._storage = RDBStorage(f"sqlite:///file:{quote(str(version.path))}?mode=ro&uri=true",
-                                   skip_compatibility_check=True, skip_table_creation=True)
+        self._storage = RDBStorage(
+            f"sqlite:///file:{quote(str(version.path))}?mode=ro&uri=true",
+            skip_compatibility_check=True,
+            skip_table_creation=True,
+        )
         self._lock = threading.Lock()
         self._trials: dict[int, FrozenTrial] = {}
         self._by_id: dict[int, FrozenTrial] = {}
@@ -135,8 +138,9 @@ class _OpenStudy:
         """The study as the dashboard shows it: the run id as its name, the stable id."""
         with self._lock:
             local = self._summary()
-        return FrozenStudy(run_id, None, local.user_attrs, local.system_attrs, self._study_id,
-                           directions=local.directions)
+        return FrozenStudy(
+            run_id, None, local.user_attrs, local.system_attrs, self._study_id, directions=local.directions
+        )
 
     def _summary(self) -> _LocalStudy:
         """A run's file holds its one study (the dump and the live copy create exactly one)."""
@@ -187,8 +191,9 @@ class _OpenStudy:
 
 def _read_only(name: str) -> Callable[..., NoReturn]:
     def refuse(self: ReadOnlyRunsStorage, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ReadOnlyStorageError(f"{name}: the runs storage is read-only; a run's study changes only "
-                                   "through its own optimisation")
+        raise ReadOnlyStorageError(
+            f"{name}: the runs storage is read-only; a run's study changes only through its own optimisation"
+        )
 
     refuse.__name__ = name
     return refuse
@@ -242,8 +247,9 @@ class ReadOnlyRunsStorage(BaseStorage):
     # Trials (get_n_trials, get_best_trial and the trial-number lookups are BaseStorage's,
     # on top of these two and the cached trial list)
 
-    def get_all_trials(self, study_id: int, deepcopy: bool = True,
-                       states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
         trials = self._opened(study_id).trials()
         if states is not None:
             trials = [t for t in trials if t.state in states]
@@ -344,8 +350,12 @@ class ReadOnlyRunsStorage(BaseStorage):
                 opened = _OpenStudy(version, study_id)
             except _UNREADABLE + (LookupError,) as exc:
                 self._unreadable[run_id] = version
-                log.log(logging.DEBUG if isinstance(exc, LookupError) else logging.WARNING,
-                        "dashboard: cannot read %s yet: %s", version.path, exc)
+                log.log(
+                    logging.DEBUG if isinstance(exc, LookupError) else logging.WARNING,
+                    "dashboard: cannot read %s yet: %s",
+                    version.path,
+                    exc,
+                )
                 return None
             self._unreadable.pop(run_id, None)
             self._open[run_id] = opened

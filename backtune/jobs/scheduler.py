@@ -41,12 +41,15 @@ def queue_position(store: JobStore, job_id: str) -> int | None:
 def launch_coordinator(run_dir: Path, runs_dir: Path, max_jobs: int) -> int:
     """A detached process in its own session: it outlives the web request and the web
     worker that accepted the job, and survives a web server reload."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
-                                                                     os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
     with open(Path(run_dir) / "coordinator.out", "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "backtune.jobs", str(run_dir), str(runs_dir), str(max_jobs)],
-            cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     # Reaped as soon as it ends, however it ends: the coordinator is this process's child

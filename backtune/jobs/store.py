@@ -50,8 +50,12 @@ class JobStore:
     def queued(self) -> list[RunDir]:
         """Queued jobs in the order they will start."""
         jobs = [(self.state(r), r) for r in self.all()]
-        return [r for s, r in sorted(((s, r) for s, r in jobs if s["status"] == QUEUED),
-                                     key=lambda item: item[0].get("queued_at", 0.0))]
+        return [
+            r
+            for s, r in sorted(
+                ((s, r) for s, r in jobs if s["status"] == QUEUED), key=lambda item: item[0].get("queued_at", 0.0)
+            )
+        ]
 
     def running(self) -> list[RunDir]:
         return [r for r in self.all() if self.state(r)["status"] == RUNNING]

@@ -91,6 +91,6 @@ class StudyIds:
 
 def dashboard_trial_id(study_id: int, local_id: int) -> int:
     """A run's trial id made unique across runs (``study_id`` from ``StudyIds``)."""
-    if not 0 <= local_id < 2 ** TRIAL_ID_BITS:
+    if not 0 <= local_id < 2**TRIAL_ID_BITS:
         raise OverflowError(f"trial id {local_id} does not fit in {TRIAL_ID_BITS} bits")
     return study_id << TRIAL_ID_BITS | local_id

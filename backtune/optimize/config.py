@@ -152,8 +152,9 @@ class RunConfig:
             raise FieldError("window", "expected an object with start, end, warmup_bars")
         window = DataWindow.parse(window_text.get("start"), window_text.get("end"), window_text.get("warmup_bars", 0))
         defaults = EngineSettings()
-        settings = EngineSettings.checked(_float(raw, "capital", defaults.initial_capital),
-                                          _float(raw, "commission", defaults.commission))
+        settings = EngineSettings.checked(
+            _float(raw, "capital", defaults.initial_capital), _float(raw, "commission", defaults.commission)
+        )
         targets = parse_targets(raw.get("target", "score"))
         budget = parse_budget(raw.get("budget") or {}, len(targets) > 1)
         sampler = _choice(raw, "sampler", SAMPLERS, "nsga2" if len(targets) > 1 else "tpe")
@@ -220,8 +221,12 @@ def _cscv_blocks(raw: Mapping[str, Any]) -> int:
 def _workers(value: Any) -> int:
     """1..32; a count outside is refused, never quietly changed (a server may allow fewer:
     RunLimits)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
         raise FieldError("workers", f"expected a whole number of worker processes, got {value!r}")
     if not 1 <= value <= MAX_WORKERS:
         raise FieldError("workers", f"expected 1 to {MAX_WORKERS} worker processes, got {int(value)}")
@@ -234,8 +239,11 @@ def _check_seed_count(count: int, budget: Budget) -> None:
     if count > MAX_SEED_PARAMS:
         raise FieldError("seed_params", f"at most {MAX_SEED_PARAMS} parameter sets, got {count}")
     if budget.trials is not None and count > budget.trials:
-        raise FieldError("seed_params", f"{count} parameter sets but a budget of {budget.trials} trials; "
-                                        f"give at most {budget.trials}, or more trials")
+        raise FieldError(
+            "seed_params",
+            f"{count} parameter sets but a budget of {budget.trials} trials; "
+            f"give at most {budget.trials}, or more trials",
+        )
 
 
 @dataclass(frozen=True)
@@ -249,17 +257,23 @@ class RunLimits:
 
     def check(self, config: RunConfig) -> None:
         if config.workers > self.workers:
-            raise FieldError("workers", f"at most {self.workers} worker processes on this server "
-                                        f"(BACKTUNE_MAX_WORKERS), got {config.workers}")
+            raise FieldError(
+                "workers",
+                f"at most {self.workers} worker processes on this server (BACKTUNE_MAX_WORKERS), got {config.workers}",
+            )
         self.check_budget(config.budget)
 
     def check_budget(self, budget: Budget) -> None:
         if self.trials is not None and budget.trials is not None and budget.trials > self.trials:
-            raise FieldError("budget.trials", f"at most {self.trials} trials on this server (BACKTUNE_MAX_TRIALS), "
-                                              f"got {budget.trials}")
+            raise FieldError(
+                "budget.trials",
+                f"at most {self.trials} trials on this server (BACKTUNE_MAX_TRIALS), got {budget.trials}",
+            )
         if self.seconds is not None and budget.seconds is not None and budget.seconds > self.seconds:
-            raise FieldError("budget.seconds", f"at most {self.seconds:g} s on this server (BACKTUNE_MAX_RUN_S), "
-                                               f"got {budget.seconds:g}")
+            raise FieldError(
+                "budget.seconds",
+                f"at most {self.seconds:g} s on this server (BACKTUNE_MAX_RUN_S), got {budget.seconds:g}",
+            )
 
 
 def parse_budget(raw: Any, multi: bool) -> Budget:
@@ -320,13 +334,23 @@ def _float(raw: Mapping[str, Any], key: str, default: float, field: str | None =
     return float(value)
 
 
-def _optional_int(raw: Mapping[str, Any], key: str, minimum: int, field: str | None = None,
-                  default: int | None = None, maximum: int | None = None) -> int | None:
+def _optional_int(
+    raw: Mapping[str, Any],
+    key: str,
+    minimum: int,
+    field: str | None = None,
+    default: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
     value = raw.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
         raise FieldError(field or key, f"expected a whole number, got {value!r}")
     if value < minimum:
         raise FieldError(field or key, f"must be >= {minimum}, got {value}")

@@ -106,9 +106,13 @@ def database_storage(url: str, heartbeat_interval: int | None = None, grace_peri
         engine_kwargs["connect_args"] = {"options": "-c synchronous_commit=off"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeats: experimental since Optuna 2.9
-        return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-                          grace_period=grace_period,
-                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+        )
 
 
 class _Mirror:
@@ -160,7 +164,10 @@ class BatchedDatabaseStorage(BaseStorage):
         self._closed = threading.Event()
         self._conn: sqlalchemy.Connection | None = None
         self._writes: _CoreWrites | _PostgresWrites = (
-            _PostgresWrites(self._engine) if self._engine.dialect.driver == "psycopg" else _CoreWrites(self._transaction))
+            _PostgresWrites(self._engine)
+            if self._engine.dialect.driver == "psycopg"
+            else _CoreWrites(self._transaction)
+        )
         # Set by a worker that runs to a trial budget: ``create_new_trial`` then refuses,
         # under the study's lock, a trial numbered at or past it (TrialLimitReached).
         self.trial_limit: int | None = None
@@ -212,26 +219,43 @@ class BatchedDatabaseStorage(BaseStorage):
             raise TrialLimitReached(f"the study holds its {self.trial_limit} trials")
         trial_id, number = created
         self._beat_while_running()
-        trial = FrozenTrial(number=number, state=TrialState.RUNNING, value=None, datetime_start=started,
-                            datetime_complete=None, params={}, distributions={}, user_attrs={}, system_attrs={},
-                            intermediate_values={}, trial_id=trial_id)
+        trial = FrozenTrial(
+            number=number,
+            state=TrialState.RUNNING,
+            value=None,
+            datetime_start=started,
+            datetime_complete=None,
+            params={},
+            distributions={},
+            user_attrs={},
+            system_attrs={},
+            intermediate_values={},
+            trial_id=trial_id,
+        )
         self._adopt(study_id, trial)
         return trial_id
 
-    def set_trial_param(self, trial_id: int, param_name: str, param_value_internal: float,
-                        distribution: BaseDistribution) -> None:
+    def set_trial_param(
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
+    ) -> None:
         trial = self._running(trial_id)
         trial.params = {**trial.params, param_name: distribution.to_external_repr(param_value_internal)}
         trial.distributions = {**trial.distributions, param_name: distribution}
-        self._queue(PARAMS, trial_id=trial_id, param_name=param_name, param_value=param_value_internal,
-                    distribution_json=distribution_to_json(distribution))
+        self._queue(
+            PARAMS,
+            trial_id=trial_id,
+            param_name=param_name,
+            param_value=param_value_internal,
+            distribution_json=distribution_to_json(distribution),
+        )
 
     def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
         trial = self._running(trial_id)
         trial.intermediate_values = {**trial.intermediate_values, step: intermediate_value}
         stored, kind = compat.intermediate_to_stored(intermediate_value)
-        self._queue(INTERMEDIATE_VALUES, trial_id=trial_id, step=step, intermediate_value=stored,
-                    intermediate_value_type=kind)
+        self._queue(
+            INTERMEDIATE_VALUES, trial_id=trial_id, step=step, intermediate_value=stored, intermediate_value_type=kind
+        )
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         trial = self._running(trial_id)
@@ -243,8 +267,7 @@ class BatchedDatabaseStorage(BaseStorage):
         trial.system_attrs = {**trial.system_attrs, key: value}
         self._queue(SYSTEM_ATTRS, trial_id=trial_id, key=key, value_json=json.dumps(value))
 
-    def set_trial_state_values(self, trial_id: int, state: TrialState,
-                               values: Sequence[float] | None = None) -> bool:
+    def set_trial_state_values(self, trial_id: int, state: TrialState, values: Sequence[float] | None = None) -> bool:
         if state == TrialState.RUNNING:
             return self._take_waiting(trial_id)
         now = datetime.now()
@@ -291,8 +314,11 @@ class BatchedDatabaseStorage(BaseStorage):
         if known is not None:
             return known
         with self._transaction() as conn:
-            found = conn.execute(sqlalchemy.select(TRIALS.c.trial_id).where(
-                TRIALS.c.study_id == study_id, TRIALS.c.number == trial_number)).scalar()
+            found = conn.execute(
+                sqlalchemy.select(TRIALS.c.trial_id).where(
+                    TRIALS.c.study_id == study_id, TRIALS.c.number == trial_number
+                )
+            ).scalar()
         if found is None:
             raise KeyError(f"no trial number {trial_number} in study {study_id}")
         return found
@@ -305,8 +331,9 @@ class BatchedDatabaseStorage(BaseStorage):
                 return trial
         return self._rdb.get_trial(trial_id)
 
-    def get_all_trials(self, study_id: int, deepcopy: bool = True,
-                       states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
         if states is not None and tuple(states) == (TrialState.WAITING,):
             # ask(): a trial is about to start. Only the few waiting trials are looked at,
             # not the whole study (a cost that would grow with every trial).
@@ -337,8 +364,11 @@ class BatchedDatabaseStorage(BaseStorage):
             running = tuple(self._own)
             if running:
                 with self._engine.begin() as conn:
-                    conn.execute(sqlalchemy.update(_HEARTBEATS).where(_HEARTBEATS.c.trial_id.in_(running))
-                                 .values(heartbeat=sqlalchemy.func.current_timestamp()))
+                    conn.execute(
+                        sqlalchemy.update(_HEARTBEATS)
+                        .where(_HEARTBEATS.c.trial_id.in_(running))
+                        .values(heartbeat=sqlalchemy.func.current_timestamp())
+                    )
 
     def _fail_stale(self, study_id: int) -> None:
         """Optuna's ``fail_stale_trials``, run before a trial is asked for, at most once per
@@ -351,13 +381,20 @@ class BatchedDatabaseStorage(BaseStorage):
         grace = self._rdb.grace_period or 2 * interval
         with self._transaction() as conn:
             now = conn.execute(sqlalchemy.select(sqlalchemy.func.current_timestamp())).scalar_one()
-            rows = conn.execute(sqlalchemy.select(TRIALS.c.trial_id, _HEARTBEATS.c.heartbeat)
-                                .join(_HEARTBEATS, _HEARTBEATS.c.trial_id == TRIALS.c.trial_id)
-                                .where(TRIALS.c.study_id == study_id, TRIALS.c.state == TrialState.RUNNING)).all()
+            rows = conn.execute(
+                sqlalchemy.select(TRIALS.c.trial_id, _HEARTBEATS.c.heartbeat)
+                .join(_HEARTBEATS, _HEARTBEATS.c.trial_id == TRIALS.c.trial_id)
+                .where(TRIALS.c.study_id == study_id, TRIALS.c.state == TrialState.RUNNING)
+            ).all()
         now = now.replace(tzinfo=None)
-        stale = [row.trial_id for row in rows
-                 if row.trial_id not in self._own and now - row.heartbeat > timedelta(seconds=grace)]
-        failed = [trial_id for trial_id in stale if self._writes.finish(trial_id, TrialState.FAIL, _utc(datetime.now()), {})]
+        stale = [
+            row.trial_id
+            for row in rows
+            if row.trial_id not in self._own and now - row.heartbeat > timedelta(seconds=grace)
+        ]
+        failed = [
+            trial_id for trial_id in stale if self._writes.finish(trial_id, TrialState.FAIL, _utc(datetime.now()), {})
+        ]
         if not failed:
             return
         self._refresh(study_id, force=True)
@@ -414,9 +451,11 @@ class BatchedDatabaseStorage(BaseStorage):
         self._write_queue()
         now = datetime.now()
         with self._transaction() as conn:
-            taken = conn.execute(sqlalchemy.update(TRIALS)
-                                 .where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == TrialState.WAITING)
-                                 .values(state=TrialState.RUNNING, datetime_start=_utc(now))).rowcount
+            taken = conn.execute(
+                sqlalchemy.update(TRIALS)
+                .where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == TrialState.WAITING)
+                .values(state=TrialState.RUNNING, datetime_start=_utc(now))
+            ).rowcount
             if taken == 1:
                 conn.execute(sqlalchemy.insert(_HEARTBEATS).values(trial_id=trial_id))
         if taken != 1:
@@ -470,23 +509,29 @@ class _CoreWrites:
         turn: by a no-op update, which locks the row on PostgreSQL and MySQL and takes
         SQLite's write lock before the count is read (SQLite ignores FOR UPDATE)."""
         with self._transaction() as conn:
-            conn.execute(sqlalchemy.update(_STUDIES).where(_STUDIES.c.study_id == study_id)
-                         .values(study_id=_STUDIES.c.study_id))
-            number = conn.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(TRIALS)
-                                  .where(TRIALS.c.study_id == study_id)).scalar_one()
+            conn.execute(
+                sqlalchemy.update(_STUDIES).where(_STUDIES.c.study_id == study_id).values(study_id=_STUDIES.c.study_id)
+            )
+            number = conn.execute(
+                sqlalchemy.select(sqlalchemy.func.count()).select_from(TRIALS).where(TRIALS.c.study_id == study_id)
+            ).scalar_one()
             if limit is not None and number >= limit:
                 return None
-            trial_id = conn.execute(sqlalchemy.insert(TRIALS).values(
-                number=number, study_id=study_id, state=TrialState.RUNNING, datetime_start=started)
-                .returning(TRIALS.c.trial_id)).scalar_one()
+            trial_id = conn.execute(
+                sqlalchemy.insert(TRIALS)
+                .values(number=number, study_id=study_id, state=TrialState.RUNNING, datetime_start=started)
+                .returning(TRIALS.c.trial_id)
+            ).scalar_one()
             conn.execute(sqlalchemy.insert(_HEARTBEATS).values(trial_id=trial_id))
         return trial_id, number
 
     def finish(self, trial_id: int, state: TrialState, now: datetime, queued: _Queued) -> bool:
         with self._transaction() as conn:
-            done = conn.execute(sqlalchemy.update(TRIALS)
-                                .where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == TrialState.RUNNING)
-                                .values(state=state, datetime_complete=now)).rowcount
+            done = conn.execute(
+                sqlalchemy.update(TRIALS)
+                .where(TRIALS.c.trial_id == trial_id, TRIALS.c.state == TrialState.RUNNING)
+                .values(state=state, datetime_complete=now)
+            ).rowcount
             if done != 1:
                 return False
             self._insert(conn, queued)
@@ -519,8 +564,9 @@ class _PostgresWrites:
         self._pooled = engine.raw_connection()
         self._conn = self._pooled.driver_connection
         self._conn.autocommit = True
-        self._types = {table: {c.name: c.type.compile(dialect=engine.dialect) for c in table.columns}
-                       for table in _QUEUED_TABLES}
+        self._types = {
+            table: {c.name: c.type.compile(dialect=engine.dialect) for c in table.columns} for table in _QUEUED_TABLES
+        }
 
     def create(self, study_id: int, started: datetime, limit: int | None) -> tuple[int, int] | None:
         # One sync for the four statements (a transaction block would sync at its start and end).
@@ -539,10 +585,15 @@ class _PostgresWrites:
 
     def finish(self, trial_id: int, state: TrialState, now: datetime, queued: _Queued) -> bool:
         inserts, params = self._inserts(queued, gated=True)
-        sql = ("WITH done AS (UPDATE trials SET state = %(state)s, datetime_complete = %(now)s "
-               "WHERE trial_id = %(trial)s AND state = 'RUNNING' RETURNING trial_id)"
-               + "".join(f", {cte}" for cte in inserts) + " SELECT count(*) FROM done")
-        return self._conn.execute(sql, {**params, "state": state.name, "now": now, "trial": trial_id}).fetchone()[0] == 1
+        sql = (
+            "WITH done AS (UPDATE trials SET state = %(state)s, datetime_complete = %(now)s "
+            "WHERE trial_id = %(trial)s AND state = 'RUNNING' RETURNING trial_id)"
+            + "".join(f", {cte}" for cte in inserts)
+            + " SELECT count(*) FROM done"
+        )
+        return (
+            self._conn.execute(sql, {**params, "state": state.name, "now": now, "trial": trial_id}).fetchone()[0] == 1
+        )
 
     def write(self, queued: _Queued) -> None:
         inserts, params = self._inserts(queued, gated=False)
@@ -557,8 +608,11 @@ class _PostgresWrites:
             types = self._types[table]
             columns = [c for c in rows[0] if c in types]
             record = ", ".join(f"{c} {types[c]}" for c in columns)
-            ctes.append(f"w{i} AS (INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join('x.' + c for c in columns)} "
-                        f"FROM {'done, ' if gated else ''}jsonb_to_recordset(%(rows{i})s::jsonb) AS x({record}))")
+            ctes.append(
+                f"w{i} AS (INSERT INTO {table.name} ({', '.join(columns)}) "
+                f"SELECT {', '.join('x.' + c for c in columns)} "
+                f"FROM {'done, ' if gated else ''}jsonb_to_recordset(%(rows{i})s::jsonb) AS x({record}))"
+            )
             params[f"rows{i}"] = json.dumps([{c: _plain(row[c]) for c in columns} for row in rows])
         return ctes, params
 

@@ -36,6 +36,7 @@ from backtune.optimize.trial_rows import delete_trials, insert, next_trial_id, t
 # connections leaves an ordinary rollback-journal database behind.
 _UNSAFE_FAST_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF")
 
+
 @dataclass(frozen=True)
 class DumpStats:
     """How much one dump or sync wrote, for progress logs and the benchmark."""
@@ -53,9 +54,7 @@ def dump_study(source: BaseStorage, study_name: str, sqlite_path: Path) -> DumpS
     its state.
     """
     started = time.perf_counter()
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{sqlite_path.name}.", suffix=".tmp", dir=sqlite_path.parent
-    )
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{sqlite_path.name}.", suffix=".tmp", dir=sqlite_path.parent)
     os.close(fd)
     tmp_path = Path(tmp_name)
     try:

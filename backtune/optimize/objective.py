@@ -32,8 +32,9 @@ CHECKPOINTS = (0.25, 0.5, 0.75)
 class Objective:
     """Built inside each worker from run.json and the shared bars; nothing is pickled across processes."""
 
-    def __init__(self, config: RunConfig, bars: OHLCV, blocks: BlockLog | None = None,
-                 worker: str | None = None) -> None:
+    def __init__(
+        self, config: RunConfig, bars: OHLCV, blocks: BlockLog | None = None, worker: str | None = None
+    ) -> None:
         self.config = config
         self.blocks = blocks
         self.worker = worker

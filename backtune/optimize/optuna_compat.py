@@ -132,6 +132,7 @@ def __getattr__(name: str) -> Any:
 
 # Studies and trials
 
+
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
     """The storage a study reads and writes (Optuna keeps it private)."""
     return study._storage
@@ -166,6 +167,7 @@ def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[StudyDirect
 
 
 # Journal storage (backtune.optimize.storage)
+
 
 class JournalFileHooks(JournalFileBackend):
     """Optuna's journal file, with the two facts a cheaper reader needs under public names."""
@@ -275,9 +277,11 @@ def install_finished_study_cursor() -> type:
 def _warn_on_unsupported_versions() -> None:
     unsupported = unsupported_versions()
     if unsupported:
-        log.warning("optuna_compat was written for %s; installed: %s (check backtune/optimize/optuna_compat.py)",
-                    ", ".join(f"{n} {v}" for n, v in WRITTEN_FOR.items()),
-                    ", ".join(f"{n} {v or 'absent'}" for n, v in unsupported.items()))
+        log.warning(
+            "optuna_compat was written for %s; installed: %s (check backtune/optimize/optuna_compat.py)",
+            ", ".join(f"{n} {v}" for n, v in WRITTEN_FOR.items()),
+            ", ".join(f"{n} {v or 'absent'}" for n, v in unsupported.items()),
+        )
 
 
 _warn_on_unsupported_versions()

@@ -272,7 +272,10 @@ def warm_up() -> None:
     spread = close * 0.005
     bars = OHLCV(
         time=np.arange(_WARM_UP_BARS, dtype=np.int64) * 900_000_000_000,
-        open=close, high=close + spread, low=close - spread, close=close,
+        open=close,
+        high=close + spread,
+        low=close - spread,
+        close=close,
         volume=np.full(_WARM_UP_BARS, 1_000.0),
     )
     with tempfile.TemporaryDirectory(prefix="backtune-warm-up-") as folder:

@@ -36,23 +36,32 @@ def state_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
 
 def ranked_trials(trials: Sequence[FrozenTrial], config: RunConfig) -> list[dict[str, Any]]:
     """Rows sorted best first by the target (the first target of a multi-objective run)."""
-    with_metrics = [t for t in trials if METRICS_ATTR in t.user_attrs and t.state in (TrialState.COMPLETE,
-                                                                                        TrialState.PRUNED)]
+    with_metrics = [
+        t for t in trials if METRICS_ATTR in t.user_attrs and t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+    ]
     complete = [t for t in with_metrics if t.state == TrialState.COMPLETE]
-    percentile = dict(zip((t.number for t in complete),
-                          config.score.percentile_scores([t.user_attrs[METRICS_ATTR] for t in complete])))
+    percentile = dict(
+        zip(
+            (t.number for t in complete), config.score.percentile_scores([t.user_attrs[METRICS_ATTR] for t in complete])
+        )
+    )
     pareto = set()
     if config.multi_objective and complete:
-        directions = [StudyDirection.MAXIMIZE if t.direction == "maximize" else StudyDirection.MINIMIZE
-                      for t in config.targets]
+        directions = [
+            StudyDirection.MAXIMIZE if t.direction == "maximize" else StudyDirection.MINIMIZE for t in config.targets
+        ]
         pareto = {t.number for t in pareto_front(complete, directions)}
     first = config.targets[0]
     sign = -1.0 if first.direction == "maximize" else 1.0
 
     def key(trial: FrozenTrial) -> tuple:
         value = trial.values[0] if trial.values else math.nan
-        return (trial.state != TrialState.COMPLETE, math.isnan(value), sign * value if not math.isnan(value) else 0.0,
-                trial.number)
+        return (
+            trial.state != TrialState.COMPLETE,
+            math.isnan(value),
+            sign * value if not math.isnan(value) else 0.0,
+            trial.number,
+        )
 
     rows = []
     for rank, trial in enumerate(sorted(with_metrics, key=key), start=1):
@@ -79,8 +88,13 @@ def best_row(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     best = next((r for r in rows if r["rank"] == 1), None)
     if best is None:
         return None
-    return {"number": best["number"], "value": best["values"][0] if best["values"] else None,
-            "values": best["values"], "params": best["params"], "metrics": best["metrics"]}
+    return {
+        "number": best["number"],
+        "value": best["values"][0] if best["values"] else None,
+        "values": best["values"],
+        "params": best["params"],
+        "metrics": best["metrics"],
+    }
 
 
 def results_csv(summary: Mapping[str, Any], config: RunConfig, rows: Sequence[Mapping[str, Any]]) -> str:
@@ -90,13 +104,21 @@ def results_csv(summary: Mapping[str, Any], config: RunConfig, rows: Sequence[Ma
     writer = csv.writer(out)
     writer.writerow(["# Metadata"])
     for key, value in (
-        ("run_id", summary.get("run_id")), ("strategy", config.strategy), ("data", config.data),
-        ("target", ",".join(t.name for t in config.targets)), ("sampler", config.sampler),
-        ("workers", config.workers), ("trials_total", summary["trials"]["total"]),
-        ("trials_complete", summary["trials"]["complete"]), ("trials_pruned", summary["trials"]["pruned"]),
-        ("optimize_s", summary["timings"]["optimize_s"]), ("trials_per_s", summary["trials_per_s"]),
-        ("window_start", config.window_text.get("start")), ("window_end", config.window_text.get("end")),
-        ("warmup_bars", config.window.warmup_bars), ("capital", config.settings.initial_capital),
+        ("run_id", summary.get("run_id")),
+        ("strategy", config.strategy),
+        ("data", config.data),
+        ("target", ",".join(t.name for t in config.targets)),
+        ("sampler", config.sampler),
+        ("workers", config.workers),
+        ("trials_total", summary["trials"]["total"]),
+        ("trials_complete", summary["trials"]["complete"]),
+        ("trials_pruned", summary["trials"]["pruned"]),
+        ("optimize_s", summary["timings"]["optimize_s"]),
+        ("trials_per_s", summary["trials_per_s"]),
+        ("window_start", config.window_text.get("start")),
+        ("window_end", config.window_text.get("end")),
+        ("warmup_bars", config.window.warmup_bars),
+        ("capital", config.settings.initial_capital),
         ("commission", config.settings.commission),
     ):
         writer.writerow([key, value])
@@ -110,7 +132,15 @@ def results_csv(summary: Mapping[str, Any], config: RunConfig, rows: Sequence[Ma
     metric_keys = list(rows[0]["metrics"]) if rows else []
     writer.writerow(["rank", "trial", "state", "score", "percentile_score", *searched, *metric_keys])
     for row in rows:
-        writer.writerow([row["rank"], row["number"], row["state"], row["score"], row["percentile_score"],
-                         *(row["params"].get(name) for name in searched),
-                         *(row["metrics"].get(key) for key in metric_keys)])
+        writer.writerow(
+            [
+                row["rank"],
+                row["number"],
+                row["state"],
+                row["score"],
+                row["percentile_score"],
+                *(row["params"].get(name) for name in searched),
+                *(row["metrics"].get(key) for key in metric_keys),
+            ]
+        )
     return out.getvalue()

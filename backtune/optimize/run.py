@@ -97,14 +97,23 @@ def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None, r
         study.enqueue_trial(dict(params))
     run.write_json(run.state_file, {"status": "prepared", "storage": storage_url, "created": time.time()})
     with run_log(run):
-        log.info("run %s prepared: %s, %d workers, target %s", run.run_id, config.strategy, config.workers,
-                 ",".join(t.name for t in config.targets))
+        log.info(
+            "run %s prepared: %s, %d workers, target %s",
+            run.run_id,
+            config.strategy,
+            config.workers,
+            ",".join(t.name for t in config.targets),
+        )
     return run
 
 
-def execute_run(run: RunDir, budget: Budget | None = None,
-                on_progress: Callable[[Progress], None] | None = None, live_dump_every: float | None = None,
-                pool: WorkerPool | None = None) -> dict[str, Any]:
+def execute_run(
+    run: RunDir,
+    budget: Budget | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    live_dump_every: float | None = None,
+    pool: WorkerPool | None = None,
+) -> dict[str, Any]:
     """Run the workers to the budget (the run's own, or ``budget`` for a resume) and finish.
 
     With ``live_dump_every`` the study is also copied, incrementally, into ``live.db``
@@ -117,8 +126,13 @@ def execute_run(run: RunDir, budget: Budget | None = None,
         return _execute(run, budget, on_progress, live_dump_every, pool)
 
 
-def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress], None] | None,
-             live_dump_every: float | None, pool: WorkerPool | None) -> dict[str, Any]:
+def _execute(
+    run: RunDir,
+    budget: Budget | None,
+    on_progress: Callable[[Progress], None] | None,
+    live_dump_every: float | None,
+    pool: WorkerPool | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     config = RunConfig.parse(run.read_json(run.config_file))
     state = run.read_json(run.state_file)
@@ -132,10 +146,28 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     shared = is_database_url(state["storage"])
     heartbeat = heartbeat_settings() if shared else None
     # What a remote worker's plan repeats (GET /api/jobs/<id>/plan): the same global budget.
-    run.update_state(status="running", coordinator_pid=os.getpid(), started=time.time(), closing=False,
-                     trial_limit=trial_limit, deadline=deadline, heartbeat=heartbeat)
-    plans = [WorkerPlan(str(run.path), i, state["storage"], config.study_name, trial_limit, deadline,
-                        coordinator_pid=os.getpid(), heartbeat=heartbeat) for i in range(config.workers)]
+    run.update_state(
+        status="running",
+        coordinator_pid=os.getpid(),
+        started=time.time(),
+        closing=False,
+        trial_limit=trial_limit,
+        deadline=deadline,
+        heartbeat=heartbeat,
+    )
+    plans = [
+        WorkerPlan(
+            str(run.path),
+            i,
+            state["storage"],
+            config.study_name,
+            trial_limit,
+            deadline,
+            coordinator_pid=os.getpid(),
+            heartbeat=heartbeat,
+        )
+        for i in range(config.workers)
+    ]
     log.info("run %s started: %d workers, budget %s", run.run_id, config.workers, budget.as_dict())
 
     workers = _start(plans, pool)
@@ -153,11 +185,21 @@ def _execute(run: RunDir, budget: Budget | None, on_progress: Callable[[Progress
     failures = _failures(run, workers)
     status = _final_status(run, failures, len(plans))
     new_trials = sum(1 for t in study.get_trials(deepcopy=False)[baseline:] if t.state.is_finished())
-    return _finish(run, config, state["storage"], study, status, started, optimize_s, {
-        "trials_per_s": new_trials / optimize_s if optimize_s > 0 else 0.0,
-        "stop_reason": _stop_reason(run),
-        "workers": failures or None,
-    }, error=_failure_reason(failures) if status == "failed" else None)
+    return _finish(
+        run,
+        config,
+        state["storage"],
+        study,
+        status,
+        started,
+        optimize_s,
+        {
+            "trials_per_s": new_trials / optimize_s if optimize_s > 0 else 0.0,
+            "stop_reason": _stop_reason(run),
+            "workers": failures or None,
+        },
+        error=_failure_reason(failures) if status == "failed" else None,
+    )
 
 
 def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
@@ -176,14 +218,31 @@ def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
             storage_url = f"sqlite:///{run.live_sqlite}"
             log.warning("run %s: journal gone, salvaging from its live copy", run.run_id)
         study = optuna.load_study(study_name=config.study_name, storage=open_storage(storage_url))
-        summary = _finish(run, config, storage_url, study, status, started, None,
-                          {"trials_per_s": None, "stop_reason": status, "workers": None})
+        summary = _finish(
+            run,
+            config,
+            storage_url,
+            study,
+            status,
+            started,
+            None,
+            {"trials_per_s": None, "stop_reason": status, "workers": None},
+        )
         run.live_sqlite.unlink(missing_ok=True)
         return summary
 
 
-def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Study, status: str, started: float,
-            optimize_s: float | None, extra: dict[str, Any], error: str | None = None) -> dict[str, Any]:
+def _finish(
+    run: RunDir,
+    config: RunConfig,
+    storage_url: str,
+    study: optuna.Study,
+    status: str,
+    started: float,
+    optimize_s: float | None,
+    extra: dict[str, Any],
+    error: str | None = None,
+) -> dict[str, Any]:
     """Fail orphaned trials, dump to SQLite, rank, write results and the final state
     (with ``error``, the reason a failed run gives at the top of its state)."""
     orphans = _fail_orphans(study)
@@ -214,16 +273,29 @@ def _finish(run: RunDir, config: RunConfig, storage_url: str, study: optuna.Stud
     if not is_database_url(storage_url):
         _remove_journal(Path(storage_url))
     # The logits (12,870 at 16 blocks) stay in results.json: state.json is read at every poll.
-    run.update_state(status=status, finished=time.time(),
-                     summary={**summary, "overfitting": {**overfitting, "logits": None}},
-                     **({"error": error} if error else {}))
-    log.info("run %s %s: %d trials, best %s", run.run_id, status, summary["trials"]["total"],
-             None if summary["best"] is None else summary["best"]["value"])
+    run.update_state(
+        status=status,
+        finished=time.time(),
+        summary={**summary, "overfitting": {**overfitting, "logits": None}},
+        **({"error": error} if error else {}),
+    )
+    log.info(
+        "run %s %s: %d trials, best %s",
+        run.run_id,
+        status,
+        summary["trials"]["total"],
+        None if summary["best"] is None else summary["best"]["value"],
+    )
     return summary
 
 
-def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], None] | None = None,
-               live_dump_every: float | None = None, pool: WorkerPool | None = None) -> dict[str, Any]:
+def resume_run(
+    run: RunDir,
+    budget: Budget,
+    on_progress: Callable[[Progress], None] | None = None,
+    live_dump_every: float | None = None,
+    pool: WorkerPool | None = None,
+) -> dict[str, Any]:
     """Load ``study.db`` into a fresh journal and continue; trial numbers carry on.
 
     A stop request left by an earlier cancel must be withdrawn by whoever decided to
@@ -236,8 +308,11 @@ def resume_run(run: RunDir, budget: Budget, on_progress: Callable[[Progress], No
     if not is_database_url(storage_url):
         storage_url = str(_journal_path(run))
         _remove_journal(Path(storage_url))
-        optuna.copy_study(from_study_name=config.study_name, from_storage=f"sqlite:///{run.sqlite}",
-                          to_storage=open_storage(storage_url))
+        optuna.copy_study(
+            from_study_name=config.study_name,
+            from_storage=f"sqlite:///{run.sqlite}",
+            to_storage=open_storage(storage_url),
+        )
     run.update_state(storage=storage_url)
     log.info("run %s resumed with budget %s", run.run_id, budget.as_dict())
     return execute_run(run, budget, on_progress, live_dump_every, pool)
@@ -319,9 +394,18 @@ class _ThreadWorker:
             self.exitcode = 1
 
 
-def _watch(run: RunDir, study: optuna.Study, space: SearchSpace, workers: list[Any], baseline: int,
-           trial_limit: int | None, deadline: float | None, on_progress: Callable[[Progress], None] | None,
-           live: LiveDump | None, reaper: StaleTrials | None = None) -> None:
+def _watch(
+    run: RunDir,
+    study: optuna.Study,
+    space: SearchSpace,
+    workers: list[Any],
+    baseline: int,
+    trial_limit: int | None,
+    deadline: float | None,
+    on_progress: Callable[[Progress], None] | None,
+    live: LiveDump | None,
+    reaper: StaleTrials | None = None,
+) -> None:
     started = time.perf_counter()
     while any(w.is_alive() for w in workers):
         try:
@@ -340,8 +424,14 @@ def _watch(run: RunDir, study: optuna.Study, space: SearchSpace, workers: list[A
         on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
 
 
-def _progress(study: optuna.Study, space: SearchSpace, baseline: int, started: float, trial_limit: int | None,
-              deadline: float | None) -> Progress:
+def _progress(
+    study: optuna.Study,
+    space: SearchSpace,
+    baseline: int,
+    started: float,
+    trial_limit: int | None,
+    deadline: float | None,
+) -> Progress:
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
     done = counts["complete"] + counts["pruned"] + counts["fail"]
@@ -353,9 +443,18 @@ def _progress(study: optuna.Study, space: SearchSpace, baseline: int, started: f
             pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
             best = pick(complete, key=lambda t: t.value)
     new_done = sum(1 for t in trials[baseline:] if t.state.is_finished())
-    return Progress(counts, done, best.value if best else None, best.number if best else None,
-                    space.snapped(best.params) if best else None, elapsed,
-                    new_done / elapsed if elapsed > 0 else 0.0, trial_limit, deadline, tuple(workers_of(study)))
+    return Progress(
+        counts,
+        done,
+        best.value if best else None,
+        best.number if best else None,
+        space.snapped(best.params) if best else None,
+        elapsed,
+        new_done / elapsed if elapsed > 0 else 0.0,
+        trial_limit,
+        deadline,
+        tuple(workers_of(study)),
+    )
 
 
 def _failures(run: RunDir, workers: list[Any]) -> list[dict[str, Any]]:
@@ -367,8 +466,9 @@ def _failures(run: RunDir, workers: list[Any]) -> list[dict[str, Any]]:
         code = worker.exitcode
         if code == 0 and status.get("state") == "done":
             continue
-        error = status.get("error") or (f"killed by signal {-code}" if code is not None and code < 0
-                                        else f"exited with code {code}")
+        error = status.get("error") or (
+            f"killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        )
         failures.append({"index": index, "exit_code": code, "error": error})
         log.error("run %s worker %d failed (exit code %s): %s", run.run_id, index, code, error)
     return failures

@@ -26,8 +26,9 @@ def build_sampler(config: RunConfig, worker_index: int) -> optuna.samplers.BaseS
     if config.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
     if config.sampler == "cmaes":
-        return optuna.samplers.CmaEsSampler(n_startup_trials=startup, seed=seed,
-                                            independent_sampler=optuna.samplers.RandomSampler(seed=seed))
+        return optuna.samplers.CmaEsSampler(
+            n_startup_trials=startup, seed=seed, independent_sampler=optuna.samplers.RandomSampler(seed=seed)
+        )
     if config.sampler == "gp":
         return optuna.samplers.GPSampler(n_startup_trials=startup, seed=seed)
     # Workers share one QMC sequence (Optuna hands out its indices), so they need one seed.

@@ -103,9 +103,12 @@ class ScoreConfig:
                 raise FieldError("score_config", f"{metric!r} cannot be scored (choose from {rankable})")
             entry = entry if isinstance(entry, Mapping) else {"weight": entry}
             base = defaults.get(metric, ScoreTerm(metric, 0.0, 0.0, 1.0))
-            term = ScoreTerm(metric, _number(metric, "weight", entry.get("weight", base.weight)),
-                             _number(metric, "low", entry.get("low", base.low)),
-                             _number(metric, "high", entry.get("high", base.high)))
+            term = ScoreTerm(
+                metric,
+                _number(metric, "weight", entry.get("weight", base.weight)),
+                _number(metric, "low", entry.get("low", base.low)),
+                _number(metric, "high", entry.get("high", base.high)),
+            )
             if term.weight < 0:
                 raise FieldError("score_config", f"{metric}: weight must be >= 0")
             if not term.high > term.low:

@@ -103,8 +103,11 @@ class SearchSpace:
             if r.name in seed:
                 value, snapped = seed[r.name], r.snap(seed[r.name])
                 if snapped != value and not math.isclose(value, snapped, rel_tol=1e-9, abs_tol=r.step * 1e-9):
-                    raise FieldError("seed_params", f"{r.name} {value} is not on the search grid "
-                                                    f"({r.low} + k * {r.step}); the nearest point is {snapped}")
+                    raise FieldError(
+                        "seed_params",
+                        f"{r.name} {value} is not on the search grid "
+                        f"({r.low} + k * {r.step}); the nearest point is {snapped}",
+                    )
                 seed[r.name] = snapped
         return seed
 

@@ -45,7 +45,7 @@ class Convergence:
     counted: set[int] = field(default_factory=set)
 
     def update(self, trials: list[optuna.trial.FrozenTrial]) -> None:
-        fresh = [t for t in trials[self.cursor:] if t.state in FINISHED and t.number not in self.counted]
+        fresh = [t for t in trials[self.cursor :] if t.state in FINISHED and t.number not in self.counted]
         for trial in sorted(fresh, key=lambda t: (t.datetime_complete or datetime.min, t.number)):
             self.counted.add(trial.number)
             self._finish(trial)
@@ -68,8 +68,9 @@ class Convergence:
 class StopRules:
     """Why a worker should not start another trial, or None to go on."""
 
-    def __init__(self, run: RunDir, trial_limit: int | None, deadline: float | None,
-                 convergence: Convergence | None) -> None:
+    def __init__(
+        self, run: RunDir, trial_limit: int | None, deadline: float | None, convergence: Convergence | None
+    ) -> None:
         self.run = run
         self.trial_limit = trial_limit
         self.deadline = deadline

@@ -22,8 +22,9 @@ from backtune.optimize.optuna_compat import BaseJournalFileLock, JournalFileHook
 from backtune.optimize.storage_url import is_database_url
 
 
-def open_storage(url: str, batched: bool = False,
-                 heartbeat: tuple[int, int] | None = None) -> optuna.storages.BaseStorage:
+def open_storage(
+    url: str, batched: bool = False, heartbeat: tuple[int, int] | None = None
+) -> optuna.storages.BaseStorage:
     """A database URL (``parse_storage``) opens an RDBStorage with ``heartbeat`` (interval,
     grace period; ``database.heartbeat_settings()`` by default); anything else is a journal
     file path. A worker opens either ``batched`` (``BatchingJournalStorage``,
@@ -111,8 +112,9 @@ class BatchingJournalStorage(JournalStorageHooks):
         self._waiting: dict[int, tuple[int, list[int]]] = {}
         super().__init__(backend)
 
-    def get_all_trials(self, study_id: int, deepcopy: bool = True,
-                       states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
         """As Optuna's, but the question every ``ask`` starts with, which trials are still
         WAITING (enqueued seeds), no longer scans every trial of the study: only the trials
         created since the last ask, and the few that were waiting then. A trial is WAITING
@@ -123,25 +125,33 @@ class BatchingJournalStorage(JournalStorageHooks):
             self.read_new_lines()
             trial_ids = self.trial_ids(study_id)
             scanned, waiting = self._waiting.get(study_id, (0, []))
-            waiting = [t for t in [*waiting, *trial_ids[scanned:]]
-                       if self.replayed_trial(t).state == TrialState.WAITING]
+            waiting = [
+                t for t in [*waiting, *trial_ids[scanned:]] if self.replayed_trial(t).state == TrialState.WAITING
+            ]
             self._waiting[study_id] = (len(trial_ids), waiting)
             return [self.replayed_trial(t) for t in waiting]
 
-    def set_trial_param(self, trial_id: int, param_name: str, param_value_internal: float,
-                        distribution: BaseDistribution) -> None:
+    def set_trial_param(
+        self, trial_id: int, param_name: str, param_value_internal: float, distribution: BaseDistribution
+    ) -> None:
         with self.lock:
-            self._queued.append(self._line(JournalOperation.SET_TRIAL_PARAM, {
-                "trial_id": trial_id,
-                "param_name": param_name,
-                "param_value_internal": param_value_internal,
-                "distribution": distribution_to_json(distribution),
-            }))
+            self._queued.append(
+                self._line(
+                    JournalOperation.SET_TRIAL_PARAM,
+                    {
+                        "trial_id": trial_id,
+                        "param_name": param_name,
+                        "param_value_internal": param_value_internal,
+                        "distribution": distribution_to_json(distribution),
+                    },
+                )
+            )
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         with self.lock:
-            self._queued.append(self._line(JournalOperation.SET_TRIAL_USER_ATTR,
-                                           {"trial_id": trial_id, "user_attr": {key: value}}))
+            self._queued.append(
+                self._line(JournalOperation.SET_TRIAL_USER_ATTR, {"trial_id": trial_id, "user_attr": {key: value}})
+            )
 
     def flush(self) -> None:
         with self.lock:

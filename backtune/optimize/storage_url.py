@@ -54,8 +54,11 @@ def parse_storage(text: str, setting: str = "storage") -> StorageTarget:
         raise StorageUrlError(setting, f"{_redacted(text)!r} is not a URL SQLAlchemy can read") from None
     if url.get_backend_name() not in DATABASES:
         hint = " (write postgresql://)" if url.get_backend_name() == "postgres" else ""
-        raise StorageUrlError(setting, f"unsupported database {url.drivername!r}{hint}; use "
-                                       "postgresql[+driver]://, mysql+driver://, sqlite:/// or a journal file path")
+        raise StorageUrlError(
+            setting,
+            f"unsupported database {url.drivername!r}{hint}; use "
+            "postgresql[+driver]://, mysql+driver://, sqlite:/// or a journal file path",
+        )
     return StorageTarget(text, url)
 
 

@@ -87,8 +87,7 @@ def trial_rows(study_id: int, trials: Iterable[tuple[int, FrozenTrial]]) -> Rows
             )
         for table, attrs in ((USER_ATTRS, trial.user_attrs), (SYSTEM_ATTRS, trial.system_attrs)):
             rows[table].extend(
-                {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
-                for key, value in attrs.items()
+                {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()
             )
     return rows
 

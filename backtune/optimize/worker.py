@@ -96,7 +96,7 @@ def exit_now() -> None:
 
 
 def _orphaned(plan: WorkerPlan) -> str | None:
-    """"coordinator gone" when this worker runs in a process of its own whose parent is no
+    """ "coordinator gone" when this worker runs in a process of its own whose parent is no
     longer the coordinator (it died and the worker was handed to init)."""
     pid = plan.coordinator_pid
     if pid is None or os.getpid() == pid or os.getppid() == pid:
@@ -107,12 +107,16 @@ def _orphaned(plan: WorkerPlan) -> str | None:
 def optimize(plan: WorkerPlan, run: RunDir) -> dict:
     config = RunConfig.parse(run.read_json(run.config_file))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=plan.study_name,
-                              storage=open_storage(plan.storage, batched=True, heartbeat=plan.heartbeat),
-                              sampler=build_sampler(config, plan.index), pruner=build_pruner(config))
+    study = optuna.load_study(
+        study_name=plan.study_name,
+        storage=open_storage(plan.storage, batched=True, heartbeat=plan.heartbeat),
+        sampler=build_sampler(config, plan.index),
+        pruner=build_pruner(config),
+    )
     presence = Presence(study, plan.index, plan.kind)
-    objective = Objective(config, load_bars(run.bars_dir), BlockLog.for_worker(run.path, plan.index),
-                          worker=presence.name)
+    objective = Objective(
+        config, load_bars(run.bars_dir), BlockLog.for_worker(run.path, plan.index), worker=presence.name
+    )
     convergence = None
     if config.budget.mode == "convergence":
         convergence = Convergence(config.budget.patience, maximize=config.directions[0] == "maximize")

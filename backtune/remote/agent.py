@@ -50,8 +50,7 @@ class Agent:
             return plan["status"]
         run = self._local_run(plan)
         workers = self._start(run, plan)
-        log.info("joined job %s (%s) with %d worker(s) from %s", job_id, plan["study_name"], len(workers),
-                 host_name())
+        log.info("joined job %s (%s) with %d worker(s) from %s", job_id, plan["study_name"], len(workers), host_name())
         try:
             while any(w.is_alive() for w in workers):
                 for worker in workers:
@@ -129,8 +128,16 @@ class Agent:
         context = multiprocessing.get_context("spawn")
         processes = []
         for i in range(self.processes):
-            worker_plan = WorkerPlan(str(run.path), base + i, plan["storage"], plan["study_name"],
-                                     plan["trial_limit"], plan["deadline"], heartbeat=heartbeat, kind="remote")
+            worker_plan = WorkerPlan(
+                str(run.path),
+                base + i,
+                plan["storage"],
+                plan["study_name"],
+                plan["trial_limit"],
+                plan["deadline"],
+                heartbeat=heartbeat,
+                kind="remote",
+            )
             process = context.Process(target=run_spawned, args=(worker_plan,), name=f"remote-worker-{i}")
             process.start()
             processes.append(process)

@@ -53,8 +53,10 @@ class ServerClient:
         data = self._get(reference["file"])
         actual = _sha256(data)
         if actual != expected:
-            raise RemoteError(f"dataset {reference['id']} ({reference['name']}): the downloaded file's sha256 "
-                              f"is {actual}, the job's plan says {expected}; refused")
+            raise RemoteError(
+                f"dataset {reference['id']} ({reference['name']}): the downloaded file's sha256 "
+                f"is {actual}, the job's plan says {expected}; refused"
+            )
         with atomic_writer(path) as out:
             out.write(data)
         return path

@@ -56,14 +56,19 @@ class CscvResult:
         slope, intercept = np.polyfit(x, y, 1)
         residual = y - (slope * x + intercept)
         total = np.sum((y - y.mean()) ** 2)
-        r2 = 1.0 - np.sum(residual ** 2) / total if total > 0.0 else math.nan
+        r2 = 1.0 - np.sum(residual**2) / total if total > 0.0 else math.nan
         return float(slope), float(r2)
 
     def summary(self) -> dict[str, object]:
         slope, r2 = self.degradation()
-        return {"pbo": self.pbo, "logits": [round(float(v), 6) for v in self.logits],
-                "degradation": {"slope": finite_or_none(slope), "r2": finite_or_none(r2)},
-                "prob_oos_loss": self.prob_oos_loss, "blocks": self.blocks, "n_trials_used": self.n_trials}
+        return {
+            "pbo": self.pbo,
+            "logits": [round(float(v), 6) for v in self.logits],
+            "degradation": {"slope": finite_or_none(slope), "r2": finite_or_none(r2)},
+            "prob_oos_loss": self.prob_oos_loss,
+            "blocks": self.blocks,
+            "n_trials_used": self.n_trials,
+        }
 
 
 def check_blocks(blocks: int) -> None:
@@ -156,8 +161,9 @@ def _cscv_pass(stats: np.ndarray, in_sample: np.ndarray) -> tuple[np.ndarray, np
             key = _signed_square(inside[0, t], inside[1, t], inside[2, t])
             if best < 0 or key > best_key:
                 best, best_key = t, key
-            oos[t] = _signed_square(totals[0, t] - inside[0, t], totals[1, t] - inside[1, t],
-                                    totals[2, t] - inside[2, t])
+            oos[t] = _signed_square(
+                totals[0, t] - inside[0, t], totals[1, t] - inside[1, t], totals[2, t] - inside[2, t]
+            )
         chosen = oos[best]
         below = 0
         equal = 0
@@ -170,6 +176,7 @@ def _cscv_pass(stats: np.ndarray, in_sample: np.ndarray) -> tuple[np.ndarray, np
         omega = (below + (equal + 1) / 2.0) / (n_trials + 1.0)
         logits[s] = math.log(omega / (1.0 - omega))
         is_best[s] = _sharpe(inside[0, best], inside[1, best], inside[2, best])
-        oos_best[s] = _sharpe(totals[0, best] - inside[0, best], totals[1, best] - inside[1, best],
-                              totals[2, best] - inside[2, best])
+        oos_best[s] = _sharpe(
+            totals[0, best] - inside[0, best], totals[1, best] - inside[1, best], totals[2, best] - inside[2, best]
+        )
     return logits, is_best, oos_best

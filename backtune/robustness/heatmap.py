@@ -32,8 +32,14 @@ def _axis(values: list[Any]) -> tuple[list[Any], list[int]]:
 
 def heatmap(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> dict[str, Any]:
     """Cells of the completed ``rows``' first target value by parameters ``x`` and ``y``."""
-    complete = [r for r in rows if r.get("rank") is not None and r.get("values")
-                and r["values"][0] is not None and math.isfinite(r["values"][0])]
+    complete = [
+        r
+        for r in rows
+        if r.get("rank") is not None
+        and r.get("values")
+        and r["values"][0] is not None
+        and math.isfinite(r["values"][0])
+    ]
     for name in (x, y):
         if complete and name not in complete[0]["params"]:
             raise KeyError(name)
@@ -44,8 +50,15 @@ def heatmap(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> dict[str, Any]
         cells.setdefault((j, i), []).append(row["values"][0])
 
     def grid(aggregate, cast=float) -> list[list[Any]]:
-        return [[cast(aggregate(cells[(j, i)])) if (j, i) in cells else None for i in range(len(xs))]
-                for j in range(len(ys))]
+        return [
+            [cast(aggregate(cells[(j, i)])) if (j, i) in cells else None for i in range(len(xs))]
+            for j in range(len(ys))
+        ]
 
-    return {"x": {"name": x, "values": xs}, "y": {"name": y, "values": ys},
-            "max": grid(max), "median": grid(np.median), "count": grid(len, int)}
+    return {
+        "x": {"name": x, "values": xs},
+        "y": {"name": y, "values": ys},
+        "max": grid(max),
+        "median": grid(np.median),
+        "count": grid(len, int),
+    }

@@ -48,11 +48,12 @@ class Scenarios:
         return {
             "final_equity": _quantiles(self.final_equity),
             "max_drawdown_pct": _quantiles(self.max_drawdown_pct),
-            "prob_drawdown_exceeds": {f"{level:g}": float(np.mean(self.max_drawdown_pct > level))
-                                      for level in levels},
+            "prob_drawdown_exceeds": {f"{level:g}": float(np.mean(self.max_drawdown_pct > level)) for level in levels},
             "drawdown_histogram": _histogram(self.max_drawdown_pct),
-            "fan": {"trades": self.fan_at.tolist(),
-                    **{f"p{q:g}": np.percentile(self.fan, q, axis=0).tolist() for q in FAN_QUANTILES}},
+            "fan": {
+                "trades": self.fan_at.tolist(),
+                **{f"p{q:g}": np.percentile(self.fan, q, axis=0).tolist() for q in FAN_QUANTILES},
+            },
         }
 
 
@@ -66,15 +67,20 @@ def simulate(returns: np.ndarray, initial: float, scenarios: int, seed: int, mod
     return Scenarios(final, drawdown, fan_at, fan)
 
 
-def monte_carlo(result: BacktestResult, scenarios: int = 10_000, seed: int = 1,
-                drawdown_pct: float | None = None) -> dict[str, object]:
+def monte_carlo(
+    result: BacktestResult, scenarios: int = 10_000, seed: int = 1, drawdown_pct: float | None = None
+) -> dict[str, object]:
     """Both simulations of ``result``'s closed trades, summarised for the API and the CLI;
     ``drawdown_pct`` adds a level to the probabilities of exceeding a drawdown."""
     levels = tuple(sorted({*DRAWDOWN_LEVELS, *(() if drawdown_pct is None else (float(drawdown_pct),))}))
     returns = trade_returns(result)
     initial = result.initial_capital
-    out: dict[str, object] = {"scenarios": scenarios, "seed": seed, "trades": int(returns.shape[0]),
-                              "initial_capital": initial}
+    out: dict[str, object] = {
+        "scenarios": scenarios,
+        "seed": seed,
+        "trades": int(returns.shape[0]),
+        "initial_capital": initial,
+    }
     if returns.shape[0] == 0:
         return {**out, "reshuffle": None, "bootstrap": None}
     out["reshuffle"] = simulate(returns, initial, scenarios, seed, RESHUFFLE).summary(levels)
@@ -83,8 +89,9 @@ def monte_carlo(result: BacktestResult, scenarios: int = 10_000, seed: int = 1,
 
 
 @njit(cache=True, nogil=True)
-def _simulate(returns: np.ndarray, initial: float, scenarios: int, seed: int, mode: int,
-              fan_at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _simulate(
+    returns: np.ndarray, initial: float, scenarios: int, seed: int, mode: int, fan_at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.random.seed(seed)
     n = returns.shape[0]
     growth = 1.0 + returns

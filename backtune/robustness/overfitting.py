@@ -49,9 +49,16 @@ def deflate(rows: Sequence[dict[str, Any]]) -> tuple[float, int]:
 def study_overfitting(run: RunDir, config: RunConfig, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The run summary's ``overfitting`` object; adds ``psr``/``dsr`` to the rows' metrics."""
     variance, n_trials = deflate(rows)
-    summary: dict[str, Any] = {"pbo": None, "logits": None, "degradation": None, "prob_oos_loss": None,
-                               "blocks": config.cscv_blocks, "n_trials_used": 0,
-                               "sharpe_variance": finite_or_none(variance), "n_trials": n_trials}
+    summary: dict[str, Any] = {
+        "pbo": None,
+        "logits": None,
+        "degradation": None,
+        "prob_oos_loss": None,
+        "blocks": config.cscv_blocks,
+        "n_trials_used": 0,
+        "sharpe_variance": finite_or_none(variance),
+        "n_trials": n_trials,
+    }
     trials, table = block_table(run, config, rows)
     if len(trials) >= MIN_TRIALS:
         summary.update(cscv(table).summary())
@@ -62,7 +69,7 @@ def block_table(run: RunDir, config: RunConfig, rows: Sequence[Mapping[str, Any]
     """Trial numbers and their (trials x blocks x 3) statistics: the best ``cscv_max_trials``
     completed trials by target, best first. Trials missing from the block logs (run by a
     worker on another host, or before the logs existed) are backtested again here."""
-    chosen = sorted((r for r in rows if r.get("rank") is not None), key=lambda r: r["rank"])[:config.cscv_max_trials]
+    chosen = sorted((r for r in rows if r.get("rank") is not None), key=lambda r: r["rank"])[: config.cscv_max_trials]
     logged = read_block_logs(run.path, config.cscv_blocks)
     missing = [r for r in chosen if r["number"] not in logged]
     if missing:

@@ -59,21 +59,21 @@ def moved(r: ParamRange, value: Any, offset: int) -> Any:
 
 def offsets(dimensions: int, seed: int, limit: int = MAX_NEIGHBOURS) -> list[tuple[int, ...]]:
     """Every non-zero offset vector in {-1, 0, 1}^d, or a seeded sample of ``limit`` of them."""
-    total = 3 ** dimensions - 1
+    total = 3**dimensions - 1
     if total <= limit:
         return [o for o in product((-1, 0, 1), repeat=dimensions) if any(o)]
     rng = random.Random(seed)
     chosen = set()
     while len(chosen) < limit:
-        index = rng.randrange(1, 3 ** dimensions)  # 0 is the zero vector (see _vector)
+        index = rng.randrange(1, 3**dimensions)  # 0 is the zero vector (see _vector)
         chosen.add(index)
     return [_vector(i, dimensions) for i in sorted(chosen)]
 
 
 def _vector(index: int, dimensions: int) -> tuple[int, ...]:
     """Base-3 digits, minus one, of ``index`` shifted by the middle of the range, so 0 is the zero vector."""
-    centre = (3 ** dimensions - 1) // 2
-    index = (index + centre) % 3 ** dimensions
+    centre = (3**dimensions - 1) // 2
+    index = (index + centre) % 3**dimensions
     digits = []
     for _ in range(dimensions):
         index, digit = divmod(index, 3)
@@ -95,8 +95,11 @@ def neighbours(space: SearchSpace, params: Mapping[str, Any], seed: int = 1) -> 
 
 def at_edge(space: SearchSpace, params: Mapping[str, Any]) -> list[str]:
     """Searched numeric parameters sitting on the low or high end of their searched range."""
-    return [r.name for r in moves(space)
-            if math.isclose(params[r.name], r.low, abs_tol=1e-12) or math.isclose(params[r.name], r.high, abs_tol=1e-12)]
+    return [
+        r.name
+        for r in moves(space)
+        if math.isclose(params[r.name], r.low, abs_tol=1e-12) or math.isclose(params[r.name], r.high, abs_tol=1e-12)
+    ]
 
 
 @dataclass(frozen=True)
@@ -123,18 +126,30 @@ class Plateau:
         if math.isfinite(p5) and self.value > 0 and (self.maximize or p5 > 0):
             retention = p5 / self.value if self.maximize else self.value / p5
         profitable = float(np.mean(np.array(self.profits) > 0.0)) if self.profits else math.nan
-        return {"number": self.number, "value": self.value, "neighbours": len(self.targets), "invalid": self.invalid,
-                "p5": finite_or_none(p5), "median": finite_or_none(median), "worst": finite_or_none(worst),
-                "retention": finite_or_none(retention), "share_profitable": finite_or_none(profitable), "at_edge": self.edge}
+        return {
+            "number": self.number,
+            "value": self.value,
+            "neighbours": len(self.targets),
+            "invalid": self.invalid,
+            "p5": finite_or_none(p5),
+            "median": finite_or_none(median),
+            "worst": finite_or_none(worst),
+            "retention": finite_or_none(retention),
+            "share_profitable": finite_or_none(profitable),
+            "at_edge": self.edge,
+        }
 
     def table(self, space: SearchSpace) -> list[dict[str, Any]]:
         names = [r.name for r in moves(space)]
-        return [{"params": {n: p[n] for n in names}, "value": v, "net_profit_pct": profit}
-                for p, v, profit in zip(self.neighbours, self.targets, self.profits)]
+        return [
+            {"params": {n: p[n] for n in names}, "value": v, "net_profit_pct": profit}
+            for p, v, profit in zip(self.neighbours, self.targets, self.profits)
+        ]
 
 
-def plateaus(run: RunDir, rows: Sequence[Mapping[str, Any]], top: int = 5, seed: int = 1,
-             pool: Any = None) -> list[Plateau]:
+def plateaus(
+    run: RunDir, rows: Sequence[Mapping[str, Any]], top: int = 5, seed: int = 1, pool: Any = None
+) -> list[Plateau]:
     """Plateaus of the ``top`` best completed trials, all their neighbours in one batch."""
     config = RunConfig.parse(run.read_json(run.config_file))
     chosen = sorted((r for r in rows if r.get("rank") is not None), key=lambda r: r["rank"])[:top]
@@ -143,21 +158,29 @@ def plateaus(run: RunDir, rows: Sequence[Mapping[str, Any]], top: int = 5, seed:
     target = config.targets[0]
     out, start = [], 0
     for row, group in zip(chosen, sets):
-        found = metrics[start:start + len(group)]
+        found = metrics[start : start + len(group)]
         start += len(group)
         valid = [(p, m) for p, m in zip(group, found) if m is not None]
-        out.append(Plateau(
-            number=row["number"], value=row["values"][0] if row["values"] else math.nan,
-            neighbours=[p for p, _ in valid],
-            targets=[Objective.target_value(m, target.metric, target.direction) for _, m in valid],
-            profits=[m["net_profit_pct"] for _, m in valid], invalid=len(group) - len(valid),
-            edge=at_edge(config.space, row["params"]), maximize=target.direction == "maximize"))
+        out.append(
+            Plateau(
+                number=row["number"],
+                value=row["values"][0] if row["values"] else math.nan,
+                neighbours=[p for p, _ in valid],
+                targets=[Objective.target_value(m, target.metric, target.direction) for _, m in valid],
+                profits=[m["net_profit_pct"] for _, m in valid],
+                invalid=len(group) - len(valid),
+                edge=at_edge(config.space, row["params"]),
+                maximize=target.direction == "maximize",
+            )
+        )
     return out
 
 
 def robust_order(found: Sequence[Plateau]) -> list[int]:
     """Trial numbers by retention, best first ("robust best"); undefined retention last."""
+
     def key(p: Plateau) -> tuple[bool, float]:
         retention = p.summary()["retention"]
         return (retention is None, -(retention or 0.0))
+
     return [p.number for p in sorted(found, key=key)]

@@ -25,8 +25,9 @@ FOLDER = "robustness"
 LAYOUT = 2
 
 
-def trial_monte_carlo(run: RunDir, row: Mapping[str, Any], scenarios: int, seed: int,
-                      drawdown_pct: float | None = None) -> dict[str, Any]:
+def trial_monte_carlo(
+    run: RunDir, row: Mapping[str, Any], scenarios: int, seed: int, drawdown_pct: float | None = None
+) -> dict[str, Any]:
     config = RunConfig.parse(run.read_json(run.config_file))
     strategy = get_strategy(config.strategy)
     params = strategy.validate({**config.space.fixed, **row["params"]})
@@ -34,8 +35,15 @@ def trial_monte_carlo(run: RunDir, row: Mapping[str, Any], scenarios: int, seed:
     return monte_carlo(result, scenarios, seed, drawdown_pct)
 
 
-def trial_robustness(run: RunDir, rows: Sequence[Mapping[str, Any]], number: int, scenarios: int = 10_000,
-                     seed: int = 1, pool: Any = None, drawdown_pct: float | None = None) -> dict[str, Any]:
+def trial_robustness(
+    run: RunDir,
+    rows: Sequence[Mapping[str, Any]],
+    number: int,
+    scenarios: int = 10_000,
+    seed: int = 1,
+    pool: Any = None,
+    drawdown_pct: float | None = None,
+) -> dict[str, Any]:
     """``{"plateau", "monte_carlo"}`` of trial ``number`` (a completed trial of ``rows``)."""
     level = "" if drawdown_pct is None else f"-drawdown-{drawdown_pct:g}"
     cache = run.path / FOLDER / f"trial-{number}-scenarios-{scenarios}-seed-{seed}{level}-v{LAYOUT}.json"
@@ -44,21 +52,36 @@ def trial_robustness(run: RunDir, rows: Sequence[Mapping[str, Any]], number: int
     row = next(r for r in rows if r["number"] == number)
     found = plateaus(run, [{**row, "rank": 0}], top=1, seed=seed, pool=pool)[0]
     config = RunConfig.parse(run.read_json(run.config_file))
-    report = {"number": number, "plateau": {**found.summary(), "table": found.table(config.space)},
-              "monte_carlo": trial_monte_carlo(run, row, scenarios, seed, drawdown_pct)}
+    report = {
+        "number": number,
+        "plateau": {**found.summary(), "table": found.table(config.space)},
+        "monte_carlo": trial_monte_carlo(run, row, scenarios, seed, drawdown_pct),
+    }
     cache.parent.mkdir(exist_ok=True)
     run.write_json(cache, report)
     log.info("run %s: robustness of trial %d computed (%d neighbours)", run.run_id, number, len(found.targets))
     return report
 
 
-def study_robustness(run: RunDir, rows: Sequence[Mapping[str, Any]], top: int = 5, scenarios: int = 10_000,
-                     seed: int = 1, pool: Any = None, drawdown_pct: float | None = None) -> dict[str, Any]:
+def study_robustness(
+    run: RunDir,
+    rows: Sequence[Mapping[str, Any]],
+    top: int = 5,
+    scenarios: int = 10_000,
+    seed: int = 1,
+    pool: Any = None,
+    drawdown_pct: float | None = None,
+) -> dict[str, Any]:
     """Plateaus of the ``top`` best trials (one batch of backtests), their "robust best"
     order and the Monte Carlo of each."""
     found = plateaus(run, rows, top, seed, pool)
     by_number = {r["number"]: r for r in rows}
-    trials = [{"number": p.number, "plateau": p.summary(),
-               "monte_carlo": trial_monte_carlo(run, by_number[p.number], scenarios, seed, drawdown_pct)}
-              for p in found]
+    trials = [
+        {
+            "number": p.number,
+            "plateau": p.summary(),
+            "monte_carlo": trial_monte_carlo(run, by_number[p.number], scenarios, seed, drawdown_pct),
+        }
+        for p in found
+    ]
     return {"run_id": run.run_id, "trials": trials, "robust_order": robust_order(found)}

@@ -35,13 +35,17 @@ class ReturnStats:
 
     def as_metrics(self) -> dict[str, float | int | None]:
         """The trial metrics that let anyone recompute PSR and DSR (docs/robustness.md)."""
-        return {"sharpe_per_bar": finite_or_none(self.sharpe_per_bar), "returns_skew": finite_or_none(self.skew),
-                "returns_kurtosis": finite_or_none(self.kurtosis), "n_returns": self.n_returns}
+        return {
+            "sharpe_per_bar": finite_or_none(self.sharpe_per_bar),
+            "returns_skew": finite_or_none(self.skew),
+            "returns_kurtosis": finite_or_none(self.kurtosis),
+            "n_returns": self.n_returns,
+        }
 
 
 def window_returns(result: BacktestResult) -> np.ndarray:
     """The per-bar returns of the trading window (NaN after equity reaches zero)."""
-    equity = result.equity[result.trade_start:]
+    equity = result.equity[result.trade_start :]
     previous = np.concatenate(([result.initial_capital], equity[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(previous > 0.0, equity / np.where(previous > 0.0, previous, 1.0) - 1.0, np.nan)
@@ -49,7 +53,7 @@ def window_returns(result: BacktestResult) -> np.ndarray:
 
 def return_stats(result: BacktestResult, blocks: int) -> ReturnStats:
     """Moments and block sums of ``result``'s per-bar returns in ``blocks`` contiguous blocks."""
-    equity = result.equity[result.trade_start:]
+    equity = result.equity[result.trade_start :]
     bounds = block_bounds(equity.shape[0], blocks)
     n, sharpe, skew, kurtosis, table = _pass(float(result.initial_capital), equity, bounds)
     return ReturnStats(int(n), sharpe, skew, kurtosis, table)
@@ -72,8 +76,9 @@ def moments(returns: np.ndarray) -> tuple[int, float, float, float]:
     return int(n), sharpe, skew, kurtosis
 
 
-def returns_sharpe_figures(returns: np.ndarray, sharpe_variance: float = math.nan,
-                           n_trials: int = 0) -> dict[str, float | int | None]:
+def returns_sharpe_figures(
+    returns: np.ndarray, sharpe_variance: float = math.nan, n_trials: int = 0
+) -> dict[str, float | int | None]:
     """The per-trial figures (``TRIAL_METRICS``) of any returns array: e.g. the stitched
     out-of-sample returns of a walk-forward run, deflated by the trials that chose them."""
     n, sharpe, skew, kurtosis = moments(returns)
@@ -125,4 +130,4 @@ def _pass(initial: float, equity: np.ndarray, bounds: np.ndarray) -> tuple[int, 
     if m2 <= 1e-24 * max(mean * mean, 1e-300):
         return valid, math.nan, math.nan, math.nan, table
     std = math.sqrt(m2 * valid / (valid - 1))
-    return valid, mean / std, m3 / m2 ** 1.5, m4 / (m2 * m2), table
+    return valid, mean / std, m3 / m2**1.5, m4 / (m2 * m2), table

@@ -27,24 +27,45 @@ def _normal_ppf(p: float) -> float:
     Halley step: accurate to ~1e-15), so the worker-side code needs no scipy."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"probability must be in (0, 1), got {p}")
-    a = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
-         -3.066479806614716e+01, 2.506628277459239e+00)
-    b = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
-         -1.328068155288572e+01)
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
-         4.374664141464968e+00, 2.938163982698783e+00)
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+    a = (
+        -3.969683028665376e01,
+        2.209460984245205e02,
+        -2.759285104469687e02,
+        1.383577518672690e02,
+        -3.066479806614716e01,
+        2.506628277459239e00,
+    )
+    b = (
+        -5.447609879822406e01,
+        1.615858368580409e02,
+        -1.556989798598866e02,
+        6.680131188771972e01,
+        -1.328068155288572e01,
+    )
+    c = (
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e00,
+        -2.549732539343734e00,
+        4.374664141464968e00,
+        2.938163982698783e00,
+    )
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
     low = 0.02425
     if p < low or p > 1.0 - low:
         q = math.sqrt(-2.0 * math.log(p if p < low else 1.0 - p))
-        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / \
-            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0)
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0
+        )
         x = x if p < low else -x
     else:
         q = p - 0.5
         r = q * q
-        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / \
-            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        x = (
+            (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
+            * q
+            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        )
     e = _normal_cdf(x) - p
     u = e * math.sqrt(2.0 * math.pi) * math.exp(x * x / 2.0)
     return x - u / (1.0 + x * u / 2.0)
@@ -68,12 +89,14 @@ def expected_max_sharpe(sharpe_variance: float, n_trials: int) -> float:
     if n_trials < 2 or not math.isfinite(sharpe_variance) or sharpe_variance < 0.0:
         return math.nan
     g = EULER_MASCHERONI
-    return math.sqrt(sharpe_variance) * ((1.0 - g) * _normal_ppf(1.0 - 1.0 / n_trials)
-                                         + g * _normal_ppf(1.0 - 1.0 / (n_trials * math.e)))
+    return math.sqrt(sharpe_variance) * (
+        (1.0 - g) * _normal_ppf(1.0 - 1.0 / n_trials) + g * _normal_ppf(1.0 - 1.0 / (n_trials * math.e))
+    )
 
 
-def deflated_sharpe(sharpe: float, n: int, skew: float, kurtosis: float, sharpe_variance: float,
-                    n_trials: int) -> float:
+def deflated_sharpe(
+    sharpe: float, n: int, skew: float, kurtosis: float, sharpe_variance: float, n_trials: int
+) -> float:
     """The PSR against the expected maximum Sharpe ratio of ``n_trials`` lucky trials."""
     return probabilistic_sharpe(sharpe, n, skew, kurtosis, expected_max_sharpe(sharpe_variance, n_trials))
 
@@ -84,8 +107,11 @@ def sharpe_variance(sharpes: Sequence[float]) -> float:
     return float(np.var(values, ddof=1)) if values.shape[0] >= 2 else math.nan
 
 
-def psr_dsr(sharpe: float, n: int, skew: float, kurtosis: float, sharpe_variance: float,
-            n_trials: int) -> dict[str, float | None]:
+def psr_dsr(
+    sharpe: float, n: int, skew: float, kurtosis: float, sharpe_variance: float, n_trials: int
+) -> dict[str, float | None]:
     """``{"psr", "dsr"}`` as reported (None where undefined)."""
-    return {"psr": finite_or_none(probabilistic_sharpe(sharpe, n, skew, kurtosis)),
-            "dsr": finite_or_none(deflated_sharpe(sharpe, n, skew, kurtosis, sharpe_variance, n_trials))}
+    return {
+        "psr": finite_or_none(probabilistic_sharpe(sharpe, n, skew, kurtosis)),
+        "dsr": finite_or_none(deflated_sharpe(sharpe, n, skew, kurtosis, sharpe_variance, n_trials)),
+    }

@@ -46,8 +46,11 @@ def open_holdout(run: RunDir) -> dict[str, Any]:
     if report["holdout"] is None:
         raise FieldError("holdout", "this walk-forward run keeps no holdout (set holdout_days or holdout_from)")
     if len(report["windows"]) < report["windows_planned"]:
-        raise FieldError("holdout", f"the run has finished {len(report['windows'])} of {report['windows_planned']} "
-                                    "windows; resume it before opening the holdout")
+        raise FieldError(
+            "holdout",
+            f"the run has finished {len(report['windows'])} of {report['windows_planned']} "
+            "windows; resume it before opening the holdout",
+        )
     bars = load_csv(Path(request.base.data)).bars
     span = build_schedule(bars.time, request.base.window, request.settings).holdout
     params = report["windows"][-1]["params"]
@@ -55,6 +58,11 @@ def open_holdout(run: RunDir) -> dict[str, Any]:
     opened = [*openings(run), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     run.write_json(run.path / HOLDOUT_FILE, {"openings": opened})
     with run_log(run):
-        log.info("walk-forward %s holdout opened (opening %d at %s): net profit %.2f%%", run.run_id, len(opened),
-                 opened[-1], metrics["net_profit_pct"])
+        log.info(
+            "walk-forward %s holdout opened (opening %d at %s): net profit %.2f%%",
+            run.run_id,
+            len(opened),
+            opened[-1],
+            metrics["net_profit_pct"],
+        )
     return {"params": params, "window": span_record(bars, span), "metrics": metrics, "openings": opened}

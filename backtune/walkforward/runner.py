@@ -86,8 +86,9 @@ def find_window_run(runs_dir: Path, run_id: str) -> RunDir | None:
 
 
 def read_request(run: RunDir) -> WalkForwardRequest:
-    return WalkForwardRequest.parse({**run.read_json(run.config_file),
-                                     "walkforward": run.read_json(run.path / SETTINGS_FILE)})
+    return WalkForwardRequest.parse(
+        {**run.read_json(run.config_file), "walkforward": run.read_json(run.path / SETTINGS_FILE)}
+    )
 
 
 def prepare_walkforward(request: WalkForwardRequest, runs_root: Path, bars: OHLCV | None = None) -> RunDir:
@@ -98,18 +99,36 @@ def prepare_walkforward(request: WalkForwardRequest, runs_root: Path, bars: OHLC
     (run.path / "windows").mkdir(parents=True)
     run.write_json(run.config_file, request.base.as_dict())
     run.write_json(run.path / SETTINGS_FILE, request.settings.as_dict())
-    run.write_json(run.state_file, {"status": "prepared", "kind": KIND, "created": time.time(),
-                                    "windows": len(schedule.windows), "windows_done": 0})
+    run.write_json(
+        run.state_file,
+        {
+            "status": "prepared",
+            "kind": KIND,
+            "created": time.time(),
+            "windows": len(schedule.windows),
+            "windows_done": 0,
+        },
+    )
     write_report(run, request, schedule, bars, "prepared")
     with run_log(run):
-        log.info("walk-forward %s prepared: %s, %d windows (%s), holdout %s", run.run_id, request.base.strategy,
-                 len(schedule.windows), request.settings.mode, schedule.holdout)
+        log.info(
+            "walk-forward %s prepared: %s, %d windows (%s), holdout %s",
+            run.run_id,
+            request.base.strategy,
+            len(schedule.windows),
+            request.settings.mode,
+            schedule.holdout,
+        )
     return run
 
 
-def execute_walkforward(run: RunDir, pool: WorkerPool | None = None,
-                        on_progress: Callable[[WalkForwardProgress], None] | None = None,
-                        live_dump_every: float | None = None, bars: OHLCV | None = None) -> dict[str, Any]:
+def execute_walkforward(
+    run: RunDir,
+    pool: WorkerPool | None = None,
+    on_progress: Callable[[WalkForwardProgress], None] | None = None,
+    live_dump_every: float | None = None,
+    bars: OHLCV | None = None,
+) -> dict[str, Any]:
     """Run every window without a record, in order, and return the report. A stop request
     (the run's STOP file, or Ctrl-C) ends the window in progress unfinished: it is run
     again from its start on resume, while finished windows are kept."""
@@ -132,8 +151,14 @@ def execute_walkforward(run: RunDir, pool: WorkerPool | None = None,
             run.update_state(windows_done=len(write_report(run, request, schedule, bars, "running")["windows"]))
         report = write_report(run, request, schedule, bars, status)
         run.update_state(status=status, finished=time.time(), windows_done=len(report["windows"]))
-        log.info("walk-forward %s %s: %d of %d windows, verdict %s", run.run_id, status, len(report["windows"]),
-                 len(schedule.windows), report["verdict"] and report["verdict"]["pass"])
+        log.info(
+            "walk-forward %s %s: %d of %d windows, verdict %s",
+            run.run_id,
+            status,
+            len(report["windows"]),
+            len(schedule.windows),
+            report["verdict"] and report["verdict"]["pass"],
+        )
         return report
 
 
@@ -145,30 +170,56 @@ def salvage_walkforward(run: RunDir, status: str) -> dict[str, Any]:
         RunDir(child.parent).request_stop()
     state = run.update_state(status=status, finished=time.time())
     with run_log(run):
-        log.warning("walk-forward %s %s with %s of %s windows finished", run.run_id, status,
-                    state.get("windows_done"), state.get("windows"))
+        log.warning(
+            "walk-forward %s %s with %s of %s windows finished",
+            run.run_id,
+            status,
+            state.get("windows_done"),
+            state.get("windows"),
+        )
     return state
 
 
-def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, window: Window, bars: OHLCV,
-                pool: WorkerPool | None, on_progress: Callable[[WalkForwardProgress], None] | None,
-                live_dump_every: float | None) -> str:
+def _run_window(
+    run: RunDir,
+    request: WalkForwardRequest,
+    schedule: Schedule,
+    window: Window,
+    bars: OHLCV,
+    pool: WorkerPool | None,
+    on_progress: Callable[[WalkForwardProgress], None] | None,
+    live_dump_every: float | None,
+) -> str:
     child_id = f"{run.run_id}-w{window.index:02d}"
     _discard_attempt(run.path / "windows", child_id)
     config = window_config(request.base, bars, window)
     # The study's workers get the bars up to the in-sample end only: nothing later exists for them.
     child = prepare_run(config, run.path / "windows", bars=bars.slice(0, window.in_sample.last), run_id=child_id)
-    log.info("walk-forward %s window %d started: in-sample %s..%s", run.run_id, window.index,
-             iso_utc(bars.time[window.in_sample.first]), iso_utc(bars.time[window.in_sample.last]))
+    log.info(
+        "walk-forward %s window %d started: in-sample %s..%s",
+        run.run_id,
+        window.index,
+        iso_utc(bars.time[window.in_sample.first]),
+        iso_utc(bars.time[window.in_sample.last]),
+    )
     total = len(schedule.windows)
     done_before = window.index
 
     def progress(study: Progress) -> None:
         if run.stop_requested:
             child.request_stop()
-        run.update_state(progress={"window": window.index, "windows": total, "windows_done": done_before,
-                                   "study": child_id, "done": study.done, "trial_limit": study.trial_limit,
-                                   "best_value": study.best_value, "elapsed_s": study.elapsed_s})
+        run.update_state(
+            progress={
+                "window": window.index,
+                "windows": total,
+                "windows_done": done_before,
+                "study": child_id,
+                "done": study.done,
+                "trial_limit": study.trial_limit,
+                "best_value": study.best_value,
+                "elapsed_s": study.elapsed_s,
+            }
+        )
         if on_progress is not None:
             on_progress(WalkForwardProgress(window.index, total, done_before, study))
 
@@ -194,8 +245,13 @@ def _run_window(run: RunDir, request: WalkForwardRequest, schedule: Schedule, wi
         "study": child_id,
     }
     run.write_json(_record_file(run, window.index), record)
-    log.info("walk-forward %s window %d done: trial #%d carried, out-of-sample %.2f%%", run.run_id,
-             window.index, chosen["number"], record["oos_metrics"]["net_profit_pct"])
+    log.info(
+        "walk-forward %s window %d done: trial #%d carried, out-of-sample %.2f%%",
+        run.run_id,
+        window.index,
+        chosen["number"],
+        record["oos_metrics"]["net_profit_pct"],
+    )
     return "done"
 
 
@@ -213,10 +269,14 @@ def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
     """The run's own study on the window's in-sample range, named with the window index
     (so windows sharing one database storage never collide)."""
     span = window.in_sample
-    data_window = {"start": iso_utc(bars.time[span.first]), "end": iso_utc(bars.time[span.last]),
-                   "warmup_bars": base.window.warmup_bars}
-    return RunConfig.parse({**base.as_dict(), "window": data_window,
-                            "study_name": f"{base.study_name[:95]}-w{window.index:02d}"})
+    data_window = {
+        "start": iso_utc(bars.time[span.first]),
+        "end": iso_utc(bars.time[span.last]),
+        "warmup_bars": base.window.warmup_bars,
+    }
+    return RunConfig.parse(
+        {**base.as_dict(), "window": data_window, "study_name": f"{base.study_name[:95]}-w{window.index:02d}"}
+    )
 
 
 def oos_backtest(base: RunConfig, bars: OHLCV, span: Span, params: dict[str, Any]) -> BacktestResult:
@@ -230,16 +290,27 @@ def span_record(bars: OHLCV, span: Span) -> dict[str, str]:
     return {"start": iso_utc(bars.time[span.first]), "end": iso_utc(bars.time[span.last])}
 
 
-def write_report(run: RunDir, request: WalkForwardRequest, schedule: Schedule, bars: OHLCV,
-                 status: str) -> dict[str, Any]:
+def write_report(
+    run: RunDir, request: WalkForwardRequest, schedule: Schedule, bars: OHLCV, status: str
+) -> dict[str, Any]:
     """The report over the finished windows (the CLI's and the API's object, minus the
     holdout's openings, which ``holdout.py`` adds when it is read)."""
-    records = [run.read_json(_record_file(run, w.index)) for w in schedule.windows
-               if _record_file(run, w.index).is_file()]
+    records = [
+        run.read_json(_record_file(run, w.index)) for w in schedule.windows if _record_file(run, w.index).is_file()
+    ]
     report: dict[str, Any] = {
-        "run_dir": str(run.path), "run_id": run.run_id, "status": status, "mode": request.settings.mode,
-        "windows_planned": len(schedule.windows), "windows": records, "stitched": None, "wfe": None,
-        "profitable_windows_pct": None, "largest_window_profit_share": None, "t_stat": None, "verdict": None,
+        "run_dir": str(run.path),
+        "run_id": run.run_id,
+        "status": status,
+        "mode": request.settings.mode,
+        "windows_planned": len(schedule.windows),
+        "windows": records,
+        "stitched": None,
+        "wfe": None,
+        "profitable_windows_pct": None,
+        "largest_window_profit_share": None,
+        "t_stat": None,
+        "verdict": None,
         "holdout": None if schedule.holdout is None else span_record(bars, schedule.holdout),
     }
     if records:
@@ -248,15 +319,22 @@ def write_report(run: RunDir, request: WalkForwardRequest, schedule: Schedule, b
     return report
 
 
-def _stitched_figures(request: WalkForwardRequest, schedule: Schedule, bars: OHLCV,
-                      records: list[dict[str, Any]]) -> dict[str, Any]:
+def _stitched_figures(
+    request: WalkForwardRequest, schedule: Schedule, bars: OHLCV, records: list[dict[str, Any]]
+) -> dict[str, Any]:
     windows = schedule.windows[: len(records)]
     results = [oos_backtest(request.base, bars, w.out_of_sample, r["params"]) for w, r in zip(windows, records)]
     stitched = stitch(results)
     metrics = compute_metrics(stitched).as_dict()
-    per_window = [figures.WindowFigures(r["is_metrics"]["net_profit_pct"], span_days(bars.time, w.in_sample),
-                                        window_return(result), span_days(bars.time, w.out_of_sample))
-                  for w, r, result in zip(windows, records, results)]
+    per_window = [
+        figures.WindowFigures(
+            r["is_metrics"]["net_profit_pct"],
+            span_days(bars.time, w.in_sample),
+            window_return(result),
+            span_days(bars.time, w.out_of_sample),
+        )
+        for w, r, result in zip(windows, records, results)
+    ]
     capital = request.base.settings.initial_capital
     values = {
         "wfe": figures.walk_forward_efficiency(per_window, metrics["net_profit_pct"]),
@@ -266,8 +344,7 @@ def _stitched_figures(request: WalkForwardRequest, schedule: Schedule, bars: OHL
     }
     criteria = {**values, "max_drawdown_pct": metrics["max_drawdown_pct"], "total_trades": metrics["total_trades"]}
     return {
-        "stitched": {"metrics": metrics, "trades": trade_records(stitched.trades),
-                     "equity": equity_points(stitched)},
+        "stitched": {"metrics": metrics, "trades": trade_records(stitched.trades), "equity": equity_points(stitched)},
         **values,
         "verdict": figures.verdict(criteria, request.settings.thresholds),
     }

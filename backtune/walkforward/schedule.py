@@ -74,8 +74,10 @@ def _first_tradable(time: np.ndarray, window: DataWindow) -> int:
     if window.start is not None:
         return int(np.searchsorted(time, window.start, side="left"))
     if window.warmup_bars >= time.shape[0]:
-        raise FieldError("window.warmup_bars", f"the warm-up of {window.warmup_bars} bars leaves no bar to trade "
-                                               f"in {time.shape[0]} bars")
+        raise FieldError(
+            "window.warmup_bars",
+            f"the warm-up of {window.warmup_bars} bars leaves no bar to trade in {time.shape[0]} bars",
+        )
     return window.warmup_bars
 
 
@@ -85,8 +87,7 @@ def _holdout(time: np.ndarray, first: int, end: int, interval: int, settings: Wa
         start = int(np.searchsorted(time, parse_time(name, settings.holdout_from), side="left"))
     elif settings.holdout_days is not None:
         name = f"{FIELD}.holdout_days"
-        start = int(np.searchsorted(time, int(time[end]) + interval - settings.holdout_days * NS_PER_DAY,
-                                    side="left"))
+        start = int(np.searchsorted(time, int(time[end]) + interval - settings.holdout_days * NS_PER_DAY, side="left"))
     else:
         return None
     if start > end:
@@ -96,8 +97,9 @@ def _holdout(time: np.ndarray, first: int, end: int, interval: int, settings: Wa
     return Span(start, end)
 
 
-def _calendar_windows(time: np.ndarray, first: int, last: int, interval: int,
-                      settings: WalkForwardSettings) -> list[Window]:
+def _calendar_windows(
+    time: np.ndarray, first: int, last: int, interval: int, settings: WalkForwardSettings
+) -> list[Window]:
     """Out-of-sample window k covers ``[t0 + is + k*oos, t0 + is + (k+1)*oos)``; only
     complete ones count, so the data's tail shorter than one step stays unused."""
     t0 = int(time[first])
@@ -111,17 +113,22 @@ def _calendar_windows(time: np.ndarray, first: int, last: int, interval: int,
         oos_first = int(np.searchsorted(time, oos_start, side="left"))
         oos_last = min(last, int(np.searchsorted(time, oos_start + oos_ns, side="left")) - 1)
         if oos_last < oos_first:
-            raise FieldError(f"{FIELD}.oos_days", f"out-of-sample window {k} holds no bar (a gap in the data "
-                                                  f"longer than {settings.oos_days:g} days)")
+            raise FieldError(
+                f"{FIELD}.oos_days",
+                f"out-of-sample window {k} holds no bar (a gap in the data longer than {settings.oos_days:g} days)",
+            )
         is_first = first if settings.mode == "anchored" else int(np.searchsorted(time, oos_start - is_ns, "left"))
         windows.append(_window(k, is_first, oos_first, oos_last, settings.gap_bars))
         k += 1
     if len(windows) < MIN_WINDOWS:
         days = (data_end - t0) / NS_PER_DAY
         name = "is_days" if not windows else "oos_days"
-        raise FieldError(f"{FIELD}.{name}", f"the searchable data spans {days:.1f} days from the first tradable bar; "
-                                            f"{MIN_WINDOWS} windows need is_days + {MIN_WINDOWS} x oos_days = "
-                                            f"{settings.is_days + MIN_WINDOWS * settings.oos_days:g} days")
+        raise FieldError(
+            f"{FIELD}.{name}",
+            f"the searchable data spans {days:.1f} days from the first tradable bar; "
+            f"{MIN_WINDOWS} windows need is_days + {MIN_WINDOWS} x oos_days = "
+            f"{settings.is_days + MIN_WINDOWS * settings.oos_days:g} days",
+        )
     return windows
 
 
@@ -133,8 +140,11 @@ def _count_windows(first: int, last: int, settings: WalkForwardSettings) -> list
     oos_bars = int(usable // (count + (1 - fraction) / fraction))
     is_bars = usable - count * oos_bars
     if oos_bars < 1 or is_bars < 2:
-        raise FieldError(f"{FIELD}.windows", f"{last - first + 1} searchable bars cannot hold {count} windows "
-                                             f"(with a gap of {gap} bars and an out-of-sample fraction of {fraction:g})")
+        raise FieldError(
+            f"{FIELD}.windows",
+            f"{last - first + 1} searchable bars cannot hold {count} windows "
+            f"(with a gap of {gap} bars and an out-of-sample fraction of {fraction:g})",
+        )
     windows = []
     for k in range(count):
         oos_first = first + is_bars + gap + k * oos_bars

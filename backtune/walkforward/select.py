@@ -20,8 +20,9 @@ from backtune.walkforward.settings import WalkForwardSettings
 from backtune.window import DataWindow
 
 
-def select_trial(rows: Sequence[Mapping[str, Any]], config: RunConfig, settings: WalkForwardSettings,
-                 bars: OHLCV, in_sample: Span) -> Mapping[str, Any] | None:
+def select_trial(
+    rows: Sequence[Mapping[str, Any]], config: RunConfig, settings: WalkForwardSettings, bars: OHLCV, in_sample: Span
+) -> Mapping[str, Any] | None:
     """The carried result row (``params``, ``metrics``, ``number``), or None without a completed trial."""
     ranked = sorted((r for r in rows if r["rank"] is not None), key=lambda r: r["rank"])
     if not ranked or settings.select == "best":
@@ -33,8 +34,9 @@ def select_trial(rows: Sequence[Mapping[str, Any]], config: RunConfig, settings:
     sign = 1.0 if target.direction == "maximize" else -1.0
 
     def forward_value(row: Mapping[str, Any]) -> float:
-        result = run_backtest(bars, objective.strategy, objective.strategy.validate(row["params"]), window,
-                              config.settings)
+        result = run_backtest(
+            bars, objective.strategy, objective.strategy.validate(row["params"]), window, config.settings
+        )
         return sign * objective.target_value(objective.metrics(result), target.metric, target.direction)
 
     candidates = ranked[: settings.top_k]

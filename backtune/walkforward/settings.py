@@ -52,8 +52,10 @@ class WalkForwardSettings:
         return self.windows is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: (dict(value) if isinstance(value, Mapping) else value)
-                for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)}
+        return {
+            name: (dict(value) if isinstance(value, Mapping) else value)
+            for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
+        }
 
     @classmethod
     def parse(cls, raw: Any) -> WalkForwardSettings:
@@ -82,10 +84,18 @@ class WalkForwardSettings:
         if not 0 < forward_fraction < 1:
             raise FieldError(f"{FIELD}.forward_fraction", f"must be between 0 and 1, got {forward_fraction}")
         return cls(
-            mode=mode, is_days=is_days, oos_days=oos_days, windows=windows, oos_fraction=oos_fraction,
-            gap_bars=_whole(raw, "gap_bars", minimum=0) or 0, holdout_days=holdout_days,
-            holdout_from=holdout_from, select=select, top_k=_whole(raw, "top_k", minimum=1) or 10,
-            forward_fraction=forward_fraction, thresholds=_thresholds(raw.get("thresholds")),
+            mode=mode,
+            is_days=is_days,
+            oos_days=oos_days,
+            windows=windows,
+            oos_fraction=oos_fraction,
+            gap_bars=_whole(raw, "gap_bars", minimum=0) or 0,
+            holdout_days=holdout_days,
+            holdout_from=holdout_from,
+            select=select,
+            top_k=_whole(raw, "top_k", minimum=1) or 10,
+            forward_fraction=forward_fraction,
+            thresholds=_thresholds(raw.get("thresholds")),
         )
 
 
@@ -143,8 +153,9 @@ def _thresholds(raw: Any) -> dict[str, float]:
     out = dict(DEFAULT_THRESHOLDS)
     for name, value in raw.items():
         if name not in DEFAULT_THRESHOLDS:
-            raise FieldError(f"{FIELD}.thresholds.{name}",
-                             f"unknown criterion (choose from {', '.join(DEFAULT_THRESHOLDS)})")
+            raise FieldError(
+                f"{FIELD}.thresholds.{name}", f"unknown criterion (choose from {', '.join(DEFAULT_THRESHOLDS)})"
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise FieldError(f"{FIELD}.thresholds.{name}", f"expected a number, got {value!r}")
         out[name] = float(value)

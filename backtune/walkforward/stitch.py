@@ -41,8 +41,10 @@ def stitch(results: Sequence[BacktestResult]) -> BacktestResult:
         offset += len(result.bars) - start
         equity_so_far = float(equity[-1][-1])
     return BacktestResult(
-        bars=OHLCV(*(np.concatenate([getattr(b, f) for b in bars]) for f in PRICE_FIELDS),
-                   has_volume=results[0].bars.has_volume),
+        bars=OHLCV(
+            *(np.concatenate([getattr(b, f) for b in bars]) for f in PRICE_FIELDS),
+            has_volume=results[0].bars.has_volume,
+        ),
         trade_start=0,
         trades=Trades(**{f: np.concatenate([getattr(t, f) for t in trades]) for f in Trades.__dataclass_fields__}),
         open_position=None,
@@ -56,8 +58,14 @@ def stitch(results: Sequence[BacktestResult]) -> BacktestResult:
 def _shifted(trades: Trades, shift: int, scale: float) -> Trades:
     """Indices moved onto the stitched bars; sizes and money scaled, percentages kept."""
     return Trades(
-        direction=trades.direction, entry_idx=trades.entry_idx + shift, exit_idx=trades.exit_idx + shift,
-        entry_time=trades.entry_time, exit_time=trades.exit_time, entry_price=trades.entry_price,
-        exit_price=trades.exit_price, size=trades.size * scale, net_pnl=trades.net_pnl * scale,
+        direction=trades.direction,
+        entry_idx=trades.entry_idx + shift,
+        exit_idx=trades.exit_idx + shift,
+        entry_time=trades.entry_time,
+        exit_time=trades.exit_time,
+        entry_price=trades.entry_price,
+        exit_price=trades.exit_price,
+        size=trades.size * scale,
+        net_pnl=trades.net_pnl * scale,
         pnl_pct=trades.pnl_pct,
     )

@@ -21,8 +21,14 @@ bp = Blueprint("backtest", __name__)
 
 
 @bp.post("/api/backtest")
-@operation("backtest", "Run one backtest", body=BacktestRequest, replies={200: BacktestReport},
-           description="Give exactly one of `dataset` and `csvPath`.", errors=(400, 403, 404, 413))
+@operation(
+    "backtest",
+    "Run one backtest",
+    body=BacktestRequest,
+    replies={200: BacktestReport},
+    description="Give exactly one of `dataset` and `csvPath`.",
+    errors=(400, 403, 404, 413),
+)
 def backtest(body: BacktestRequest):
     # Cheap checks first: a typo in a parameter should not wait for a large file to load.
     strategy = get_strategy(body.strategy)

@@ -14,10 +14,14 @@ bp = Blueprint("datasets", __name__, url_prefix="/api/datasets")
 
 
 @bp.post("")
-@operation("datasets", "Upload an OHLCV CSV", form=UploadForm,
-           description="Stored by content: the same bytes again return the existing entry (200).",
-           replies={200: Answer(Dataset, "Already stored"),
-                    201: Answer(Dataset, "Stored", location="/api/datasets/{id}")}, errors=(400, 413))
+@operation(
+    "datasets",
+    "Upload an OHLCV CSV",
+    form=UploadForm,
+    description="Stored by content: the same bytes again return the existing entry (200).",
+    replies={200: Answer(Dataset, "Already stored"), 201: Answer(Dataset, "Stored", location="/api/datasets/{id}")},
+    errors=(400, 413),
+)
 def upload():
     """201 and a Location for new content; 200 with the existing entry for bytes already stored."""
     upload = uploaded_file(request.files)
@@ -41,9 +45,14 @@ def list_datasets():
 
 
 @bp.get("/<dataset_id>")
-@operation("datasets", "One dataset: summary, first/last rows and a small close chart", replies={200: DatasetDetail},
-           description="`invalid_data` (400) with the located error when the current reading rules reject the "
-                       "stored file.", errors=(400, 404), path_params={"dataset_id": "Dataset id (16 hex characters)"})
+@operation(
+    "datasets",
+    "One dataset: summary, first/last rows and a small close chart",
+    replies={200: DatasetDetail},
+    description="`invalid_data` (400) with the located error when the current reading rules reject the stored file.",
+    errors=(400, 404),
+    path_params={"dataset_id": "Dataset id (16 hex characters)"},
+)
 def get_dataset(dataset_id: str):
     """A file the current rules reject answers ``invalid_data`` with its located error, as
     a backtest on it would."""

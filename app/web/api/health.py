@@ -19,8 +19,12 @@ def healthz():
 
 
 @bp.get("/readyz")
-@operation("health", "Readiness: data and runs folders writable", open=True,
-           replies={200: Health, 503: Answer(Health, "Not ready")})
+@operation(
+    "health",
+    "Readiness: data and runs folders writable",
+    open=True,
+    replies={200: Health, 503: Answer(Health, "Not ready")},
+)
 def readyz():
     """Ready when the data and runs folders are writable (jobs can be accepted). They are
     named by their settings: this path is open to anyone, and a server's folders are not."""

@@ -52,21 +52,31 @@ def _find(job_id: str) -> RunDir:
 def list_jobs():
     """Newest first, by creation time: run ids sort by the second and then by strategy name."""
     store = _store()
-    jobs = sorted((job_record(store, run, detail=False) for run in store.all()),
-                  key=lambda job: (job["created"] or 0.0, job["job_id"]), reverse=True)
+    jobs = sorted(
+        (job_record(store, run, detail=False) for run in store.all()),
+        key=lambda job: (job["created"] or 0.0, job["job_id"]),
+        reverse=True,
+    )
     return jsonify({"jobs": jobs, "total": len(jobs)})
 
 
 @bp.get("/api/jobs/<job_id>")
-@operation("jobs", "Status, queue position, progress and summary", replies={200: Job}, errors=(404,),
-           path_params=JOB_ID)
+@operation(
+    "jobs", "Status, queue position, progress and summary", replies={200: Job}, errors=(404,), path_params=JOB_ID
+)
 def get_job(job_id: str):
     return jsonify(job_record(_store(), _run(job_id)))
 
 
 @bp.get("/api/jobs/<job_id>/results")
-@operation("jobs", "Ranked trials (live while running)", query=ResultsQuery, path_params=JOB_ID,
-           replies={200: Answer(Results, media={"text/csv": {"schema": {"type": "string"}}})}, errors=(400, 404, 409))
+@operation(
+    "jobs",
+    "Ranked trials (live while running)",
+    query=ResultsQuery,
+    path_params=JOB_ID,
+    replies={200: Answer(Results, media={"text/csv": {"schema": {"type": "string"}}})},
+    errors=(400, 404, 409),
+)
 def get_results(job_id: str, query: ResultsQuery):
     run = _run(job_id)
     status = _store().state(run)["status"]
@@ -74,16 +84,46 @@ def get_results(job_id: str, query: ResultsQuery):
     if query.format == "csv":
         return _csv(run, summary)
     rows = _sorted(rows, query.sort, query.order)
-    page = [{key: row.get(key) for key in ("rank", "number", "state", "params", "values", "score",
-                                           "percentile_score", "metrics", "pareto", "pruned_reason")
-             if key in row} for row in rows[query.offset:query.offset + query.limit]]
-    return jsonify({"job_id": job_id, "status": status, "summary": summary, "total": len(rows),
-                    "offset": query.offset, "limit": query.limit, "results": page})
+    page = [
+        {
+            key: row.get(key)
+            for key in (
+                "rank",
+                "number",
+                "state",
+                "params",
+                "values",
+                "score",
+                "percentile_score",
+                "metrics",
+                "pareto",
+                "pruned_reason",
+            )
+            if key in row
+        }
+        for row in rows[query.offset : query.offset + query.limit]
+    ]
+    return jsonify(
+        {
+            "job_id": job_id,
+            "status": status,
+            "summary": summary,
+            "total": len(rows),
+            "offset": query.offset,
+            "limit": query.limit,
+            "results": page,
+        }
+    )
 
 
 @bp.get("/api/jobs/<job_id>/trials/<int:number>")
-@operation("jobs", "One trial re-run: trades, equity and metrics", replies={200: Trial}, errors=(404,),
-           path_params={**JOB_ID, "number": "Trial number"})
+@operation(
+    "jobs",
+    "One trial re-run: trades, equity and metrics",
+    replies={200: Trial},
+    errors=(404,),
+    path_params={**JOB_ID, "number": "Trial number"},
+)
 def get_trial(job_id: str, number: int):
     """Re-run one trial for its trades and equity curve (results keep metrics, not trades)."""
     run = _run(job_id)
@@ -101,8 +141,13 @@ def get_trial(job_id: str, number: int):
 
 
 @bp.delete("/api/jobs/<job_id>")
-@operation("jobs", "Cancel: queued jobs at once, running ones between trials", replies={200: Job},
-           errors=(404, 409), path_params=JOB_ID)
+@operation(
+    "jobs",
+    "Cancel: queued jobs at once, running ones between trials",
+    replies={200: Job},
+    errors=(404, 409),
+    path_params=JOB_ID,
+)
 def cancel_job(job_id: str):
     """Queued jobs are cancelled at once; running ones stop between trials (< 2 s) and keep
     their results. Waits briefly so the answer usually shows the final state."""
@@ -127,19 +172,33 @@ def cancel_job(job_id: str):
 
 
 @bp.post("/api/jobs/<job_id>/resume")
-@operation("jobs", "Continue a finished, cancelled or interrupted job", body=ResumeRequest, path_params=JOB_ID,
-           replies={202: Answer(Job, "Queued again", location="/api/jobs/{job_id}")}, errors=(400, 404, 409))
+@operation(
+    "jobs",
+    "Continue a finished, cancelled or interrupted job",
+    body=ResumeRequest,
+    path_params=JOB_ID,
+    replies={202: Answer(Job, "Queued again", location="/api/jobs/{job_id}")},
+    errors=(400, 404, 409),
+)
 def resume_job(job_id: str, body: ResumeRequest):
     store = _store()
     run = _run(job_id)
     status = store.state(run)["status"]
     walkforward = is_walkforward(run)  # continues from its first unfinished window, with its own budget
     if status not in FINISHED or not (walkforward or run.sqlite.exists()):
-        raise ApiError(409, "not_resumable", f"job {job_id} is {status}; only a finished job with a study resumes",
-                       "job_id")
+        raise ApiError(
+            409, "not_resumable", f"job {job_id} is {status}; only a finished job with a study resumes", "job_id"
+        )
     budget = None if walkforward else _resume_budget(body).as_dict()
-    enqueue(store, run, current_app.config["SETTINGS"].max_jobs, resume_budget=budget, summary=None,
-            progress=None, error=None)
+    enqueue(
+        store,
+        run,
+        current_app.config["SETTINGS"].max_jobs,
+        resume_budget=budget,
+        summary=None,
+        progress=None,
+        error=None,
+    )
     response = jsonify(job_record(store, run))
     response.status_code = 202
     response.headers["Location"] = f"/api/jobs/{job_id}"
@@ -173,5 +232,8 @@ def _sorted(rows: list[dict[str, Any]], key: str | None, order: str | None) -> l
 def _csv(run: RunDir, summary: dict[str, Any] | None) -> Response:
     if summary is None or not run.results_csv.exists():
         raise ApiError(409, "not_finished", "the CSV export is written when the run ends", "format")
-    return Response(run.results_csv.read_text(encoding="utf-8"), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{run.run_id}-results.csv"'})
+    return Response(
+        run.results_csv.read_text(encoding="utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{run.run_id}-results.csv"'},
+    )

@@ -19,10 +19,10 @@ INFO = {
     "title": "Backtune API",
     "version": "1.1.0",
     "description": "Backtest trading strategies and optimise their parameters. Every error is "
-                   "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status; `field` names the input at "
-                   "fault. Request bodies refuse fields they do not declare. When the server sets "
-                   "BACKTUNE_API_TOKEN, send `Authorization: Bearer <token>` to everything under /api/ but this "
-                   "document. See docs/api.md.",
+    '`{"error": {"code", "message", "field"}}` with a 4xx status; `field` names the input at '
+    "fault. Request bodies refuse fields they do not declare. When the server sets "
+    "BACKTUNE_API_TOKEN, send `Authorization: Bearer <token>` to everything under /api/ but this "
+    "document. See docs/api.md.",
 }
 
 

@@ -41,15 +41,23 @@ UNSTORED = "(upload)"
 
 
 @bp.post("/api/optimize")
-@operation("optimize", "Queue an optimisation", body=OptimizeRequest, form=OptimizeForm, query=OptimizeQuery,
-           parse=False, documents=(OptimizeOptions,),
-           description="Give exactly one of `file`, `dataset` and `csvPath`. With `?wait=true` the call blocks until "
-                       "the job ends (at most BACKTUNE_WAIT_LIMIT_S) and answers with its results, or with the job "
-                       "and 202 if it is still going.",
-           replies={202: Answer(Queued, "Queued (with ?wait=true: the job, still going)",
-                                location="/api/jobs/{job_id}"),
-                    200: Answer(Results, "Finished within the wait")},
-           errors=(400, 403, 404, 413, 415))
+@operation(
+    "optimize",
+    "Queue an optimisation",
+    body=OptimizeRequest,
+    form=OptimizeForm,
+    query=OptimizeQuery,
+    parse=False,
+    documents=(OptimizeOptions,),
+    description="Give exactly one of `file`, `dataset` and `csvPath`. With `?wait=true` the call blocks until "
+    "the job ends (at most BACKTUNE_WAIT_LIMIT_S) and answers with its results, or with the job "
+    "and 202 if it is still going.",
+    replies={
+        202: Answer(Queued, "Queued (with ?wait=true: the job, still going)", location="/api/jobs/{job_id}"),
+        200: Answer(Results, "Finished within the wait"),
+    },
+    errors=(400, 403, 404, 413, 415),
+)
 def optimize(query: OptimizeQuery):
     settings = current_app.config["SETTINGS"]
     options, fields, warmup_bars = _request_parts()
@@ -69,8 +77,9 @@ def optimize(query: OptimizeQuery):
     enqueue(store, run, settings.max_jobs, dataset_name=dataset.name)
     if query.wait == "true":
         return _wait(run, settings.wait_limit_s)
-    response = jsonify({"job_id": run.run_id, "status": store.state(run)["status"],
-                        "links": job_links(store, run.run_id)})
+    response = jsonify(
+        {"job_id": run.run_id, "status": store.state(run)["status"], "links": job_links(store, run.run_id)}
+    )
     response.status_code = 202
     response.headers["Location"] = f"/api/jobs/{run.run_id}"
     return response
@@ -105,5 +114,13 @@ def _wait(run, limit_s: float):
         response.status_code = 202
         return response
     summary, rows = result_rows(current_app.config["RUNS_STORAGE"], run, status)
-    return jsonify({"job_id": run.run_id, "status": status, "summary": summary, "total": len(rows),
-                    "results": rows, "links": job_links(store, run.run_id)})
+    return jsonify(
+        {
+            "job_id": run.run_id,
+            "status": status,
+            "summary": summary,
+            "total": len(rows),
+            "results": rows,
+            "links": job_links(store, run.run_id),
+        }
+    )

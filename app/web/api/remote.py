@@ -47,51 +47,81 @@ def _store() -> JobStore:
 
 
 @bp.get("/api/jobs/<job_id>/plan")
-@operation("remote workers", "What a worker on another host needs to join the job", replies={200: JobPlan},
-           errors=(404, 409), path_params={"job_id": "Job id"},
-           description="Only jobs whose study lives in a database (BACKTUNE_DATABASE_URL) can be joined: 409 "
-                       "`not_shared` otherwise. The plan holds the database URL: set BACKTUNE_API_TOKEN.")
+@operation(
+    "remote workers",
+    "What a worker on another host needs to join the job",
+    replies={200: JobPlan},
+    errors=(404, 409),
+    path_params={"job_id": "Job id"},
+    description="Only jobs whose study lives in a database (BACKTUNE_DATABASE_URL) can be joined: 409 "
+    "`not_shared` otherwise. The plan holds the database URL: set BACKTUNE_API_TOKEN.",
+)
 def job_plan(job_id: str):
     run = _run(job_id)
     state = _store().state(run)
     config = run.read_json(run.config_file)
     storage = state.get("storage") or ""
     if not is_database_url(storage):
-        raise ApiError(409, "not_shared", f"job {job_id} keeps its study in a journal file on this server; only "
-                                          "jobs started with BACKTUNE_DATABASE_URL set can be joined", "job_id")
+        raise ApiError(
+            409,
+            "not_shared",
+            f"job {job_id} keeps its study in a journal file on this server; only "
+            "jobs started with BACKTUNE_DATABASE_URL set can be joined",
+            "job_id",
+        )
     heartbeat = state.get("heartbeat") or (None, None)
     plan = JobPlan(
-        job_id=run.run_id, status=state["status"],
+        job_id=run.run_id,
+        status=state["status"],
         # ``closing`` is False once the coordinator has set this run's budget, True once it ends.
         accepting=state["status"] == RUNNING and state.get("closing") is False and not run.stop_requested,
-        config=config, storage=storage, study_name=config["study_name"], trial_limit=state.get("trial_limit"),
-        deadline=state.get("deadline"), heartbeat_interval=heartbeat[0], grace_period=heartbeat[1],
-        dataset=_dataset_ref(_job_dataset(Path(config["data"]))))
+        config=config,
+        storage=storage,
+        study_name=config["study_name"],
+        trial_limit=state.get("trial_limit"),
+        deadline=state.get("deadline"),
+        heartbeat_interval=heartbeat[0],
+        grace_period=heartbeat[1],
+        dataset=_dataset_ref(_job_dataset(Path(config["data"]))),
+    )
     return jsonify(plan.model_dump())
 
 
 @bp.get("/api/datasets/<dataset_id>/file")
-@operation("datasets", "The dataset's CSV bytes as uploaded (a remote worker checks them against the plan's sha256)",
-           replies={200: Answer(None, "The CSV file", media={"text/csv": {"schema": {"type": "string"}}})},
-           errors=(404,), path_params={"dataset_id": "Dataset id (16 hex characters)"})
+@operation(
+    "datasets",
+    "The dataset's CSV bytes as uploaded (a remote worker checks them against the plan's sha256)",
+    replies={200: Answer(None, "The CSV file", media={"text/csv": {"schema": {"type": "string"}}})},
+    errors=(404,),
+    path_params={"dataset_id": "Dataset id (16 hex characters)"},
+)
 def dataset_file(dataset_id: str):
     store = dataset_store()
     try:
         entry = store.get(dataset_id)
     except UnknownDatasetError as exc:
         raise ApiError(404, "unknown_dataset", exc.message, "dataset") from None
-    return Response(store.path(entry.id).read_bytes(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{entry.id}.csv"'})
+    return Response(
+        store.path(entry.id).read_bytes(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{entry.id}.csv"'},
+    )
 
 
 @bp.get("/api/jobs/<job_id>/workers")
-@operation("remote workers", "Every worker of the job, local and remote, with its host and last heartbeat",
-           replies={200: WorkerList}, errors=(404,), path_params={"job_id": "Job id"})
+@operation(
+    "remote workers",
+    "Every worker of the job, local and remote, with its host and last heartbeat",
+    replies={200: WorkerList},
+    errors=(404,),
+    path_params={"job_id": "Job id"},
+)
 def job_workers(job_id: str):
     run = _run(job_id)
     progress = _store().state(run).get("progress") or {}
-    workers = [WorkerInfo(**{key: row.get(key) for key in WorkerInfo.model_fields}) for row in
-               progress.get("workers") or []]
+    workers = [
+        WorkerInfo(**{key: row.get(key) for key in WorkerInfo.model_fields}) for row in progress.get("workers") or []
+    ]
     return jsonify(WorkerList(job_id=run.run_id, workers=workers).model_dump())
 
 

@@ -37,8 +37,14 @@ def _finished(job_id: str) -> tuple[RunDir, dict[str, Any]]:
 
 
 @bp.get("/api/jobs/<job_id>/cscv")
-@operation("jobs", "CSCV block statistics and PBO of a finished job (docs/robustness.md)", description=NOT_FINISHED,
-           replies={200: CscvReply}, errors=(404, 409), path_params=JOB_ID)
+@operation(
+    "jobs",
+    "CSCV block statistics and PBO of a finished job (docs/robustness.md)",
+    description=NOT_FINISHED,
+    replies={200: CscvReply},
+    errors=(404, 409),
+    path_params=JOB_ID,
+)
 def get_cscv(job_id: str):
     from backtune.robustness.cscv import MIN_TRIALS, cscv
     from backtune.robustness.overfitting import block_table
@@ -46,20 +52,36 @@ def get_cscv(job_id: str):
     run, results = _finished(job_id)
     config = RunConfig.parse(run.read_json(run.config_file))
     trials, table = block_table(run, config, results["results"])
-    body = {"blocks": config.cscv_blocks, "trials": trials, "stats": table.tolist(), "pbo": None, "logits": None,
-            "is_sharpe": None, "oos_sharpe": None}
+    body = {
+        "blocks": config.cscv_blocks,
+        "trials": trials,
+        "stats": table.tolist(),
+        "pbo": None,
+        "logits": None,
+        "is_sharpe": None,
+        "oos_sharpe": None,
+    }
     if len(trials) >= MIN_TRIALS:
         found = cscv(table)
-        body.update(pbo=found.pbo, logits=found.logits.tolist(),
-                    is_sharpe=[finite_or_none(v) for v in found.is_sharpe],
-                    oos_sharpe=[finite_or_none(v) for v in found.oos_sharpe])
+        body.update(
+            pbo=found.pbo,
+            logits=found.logits.tolist(),
+            is_sharpe=[finite_or_none(v) for v in found.is_sharpe],
+            oos_sharpe=[finite_or_none(v) for v in found.oos_sharpe],
+        )
     return jsonify(body)
 
 
 @bp.get("/api/jobs/<job_id>/trials/<int:number>/robustness")
-@operation("jobs", "A trial's parameter plateau and Monte Carlo (computed on demand, cached)",
-           description=NOT_FINISHED, query=RobustnessQuery, replies={200: RobustnessReply}, errors=(400, 404, 409),
-           path_params={**JOB_ID, "number": "Trial number"})
+@operation(
+    "jobs",
+    "A trial's parameter plateau and Monte Carlo (computed on demand, cached)",
+    description=NOT_FINISHED,
+    query=RobustnessQuery,
+    replies={200: RobustnessReply},
+    errors=(400, 404, 409),
+    path_params={**JOB_ID, "number": "Trial number"},
+)
 def get_robustness(job_id: str, number: int, query: RobustnessQuery):
     from backtune.robustness.report import trial_robustness
 
@@ -71,8 +93,15 @@ def get_robustness(job_id: str, number: int, query: RobustnessQuery):
 
 
 @bp.get("/api/jobs/<job_id>/heatmap")
-@operation("jobs", "Two searched parameters against the target: max and median per cell", description=NOT_FINISHED,
-           query=HeatmapQuery, replies={200: HeatmapReply}, errors=(400, 404, 409), path_params=JOB_ID)
+@operation(
+    "jobs",
+    "Two searched parameters against the target: max and median per cell",
+    description=NOT_FINISHED,
+    query=HeatmapQuery,
+    replies={200: HeatmapReply},
+    errors=(400, 404, 409),
+    path_params=JOB_ID,
+)
 def get_heatmap(job_id: str, query: HeatmapQuery):
     from backtune.robustness.heatmap import heatmap
 
@@ -83,8 +112,8 @@ def get_heatmap(job_id: str, query: HeatmapQuery):
     for axis, default in (("x", 0), ("y", 1)):
         name = getattr(query, axis) or (searched[default] if default < len(searched) else None)
         if name not in searched:
-            raise ApiError(400, "invalid_field", f"{axis} must be a searched parameter ({', '.join(searched)}), "
-                                                 f"got {name!r}", axis)
+            raise ApiError(
+                400, "invalid_field", f"{axis} must be a searched parameter ({', '.join(searched)}), got {name!r}", axis
+            )
         names.append(name)
     return jsonify(heatmap(results["results"], *names))
-

@@ -20,8 +20,13 @@ def list_strategies():
 
 
 @bp.get("/<strategy_id>")
-@operation("strategies", "One strategy's parameter declarations", replies={200: Strategy}, errors=(404,),
-           path_params={"strategy_id": "Strategy id"})
+@operation(
+    "strategies",
+    "One strategy's parameter declarations",
+    replies={200: Strategy},
+    errors=(404,),
+    path_params={"strategy_id": "Strategy id"},
+)
 def get_strategy_declaration(strategy_id: str):
     """404 here, unlike the 400 for a bad ``strategy`` field in a request body: the URL
     itself names a resource that does not exist."""

@@ -33,10 +33,15 @@ DATA_ERRORS = (400, 403, 404, 413)
 
 
 @bp.post("/api/walkforward")
-@operation("walkforward", "Queue a walk-forward run (docs/walkforward.md)", body=WalkForwardRequest,
-           description="Give exactly one of `dataset` and `csvPath`. Each window runs the optimisation the body "
-                       "describes on its in-sample range, with the trial or time budget per window.",
-           replies={202: Answer(WalkForwardAccepted, "Queued", location="/api/jobs/{job_id}")}, errors=DATA_ERRORS)
+@operation(
+    "walkforward",
+    "Queue a walk-forward run (docs/walkforward.md)",
+    body=WalkForwardRequest,
+    description="Give exactly one of `dataset` and `csvPath`. Each window runs the optimisation the body "
+    "describes on its in-sample range, with the trial or time budget per window.",
+    replies={202: Answer(WalkForwardAccepted, "Queued", location="/api/jobs/{job_id}")},
+    errors=DATA_ERRORS,
+)
 def start_walkforward(body: WalkForwardRequest):
     settings = current_app.config["SETTINGS"]
     wanted, dataset = _parse_request(body)
@@ -45,35 +50,54 @@ def start_walkforward(body: WalkForwardRequest):
     store = current_app.config["JOBS"]
     enqueue(store, run, settings.max_jobs, dataset_name=dataset.name)
     state = store.state(run)
-    response = jsonify({
-        "job_id": run.run_id, "kind": "walkforward", "status": state["status"], "windows": state["windows"],
-        "links": {**job_links(store, run.run_id), "walkforward": f"/api/jobs/{run.run_id}/walkforward"},
-    })
+    response = jsonify(
+        {
+            "job_id": run.run_id,
+            "kind": "walkforward",
+            "status": state["status"],
+            "windows": state["windows"],
+            "links": {**job_links(store, run.run_id), "walkforward": f"/api/jobs/{run.run_id}/walkforward"},
+        }
+    )
     response.status_code = 202
     response.headers["Location"] = f"/api/jobs/{run.run_id}"
     return response
 
 
 @bp.post("/api/walkforward/preview")
-@operation("walkforward", "The windows a walk-forward request would run", body=WalkForwardRequest,
-           description="Runs nothing (the start page draws the windows over the price chart); refuses what "
-                       "`POST /api/walkforward` would refuse.",
-           replies={200: WalkForwardPreview}, errors=DATA_ERRORS)
+@operation(
+    "walkforward",
+    "The windows a walk-forward request would run",
+    body=WalkForwardRequest,
+    description="Runs nothing (the start page draws the windows over the price chart); refuses what "
+    "`POST /api/walkforward` would refuse.",
+    replies={200: WalkForwardPreview},
+    errors=DATA_ERRORS,
+)
 def preview_walkforward(body: WalkForwardRequest):
     wanted, dataset = _parse_request(body)
     bars = dataset.bars
     with client_names():
         schedule = build_schedule(bars.time, wanted.base.window, wanted.settings)
-    return jsonify({
-        "windows": [{"index": w.index, "is": span_record(bars, w.in_sample), "oos": span_record(bars, w.out_of_sample)}
-                    for w in schedule.windows],
-        "holdout": None if schedule.holdout is None else span_record(bars, schedule.holdout),
-    })
+    return jsonify(
+        {
+            "windows": [
+                {"index": w.index, "is": span_record(bars, w.in_sample), "oos": span_record(bars, w.out_of_sample)}
+                for w in schedule.windows
+            ],
+            "holdout": None if schedule.holdout is None else span_record(bars, schedule.holdout),
+        }
+    )
 
 
 @bp.get("/api/jobs/<job_id>/walkforward")
-@operation("walkforward", "A walk-forward job's report (python -m app walkforward --json)",
-           replies={200: WalkForwardReport}, errors=(404,), path_params=JOB_ID)
+@operation(
+    "walkforward",
+    "A walk-forward job's report (python -m app walkforward --json)",
+    replies={200: WalkForwardReport},
+    errors=(404,),
+    path_params=JOB_ID,
+)
 def get_walkforward(job_id: str):
     """The CLI's object, each window with a link to its study in the embedded dashboard."""
     report = walkforward_report(_walkforward_run(job_id))
@@ -84,10 +108,15 @@ def get_walkforward(job_id: str):
 
 
 @bp.post("/api/jobs/<job_id>/holdout")
-@operation("walkforward", "Open the sealed holdout (each opening is recorded)",
-           description="Backtests the last window's parameters on the holdout. 409 when the run keeps no holdout "
-                       "or has not finished every window.",
-           replies={200: HoldoutOpened}, errors=(404, 409), path_params=JOB_ID)
+@operation(
+    "walkforward",
+    "Open the sealed holdout (each opening is recorded)",
+    description="Backtests the last window's parameters on the holdout. 409 when the run keeps no holdout "
+    "or has not finished every window.",
+    replies={200: HoldoutOpened},
+    errors=(404, 409),
+    path_params=JOB_ID,
+)
 def post_holdout(job_id: str):
     run = _walkforward_run(job_id)
     try:

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Number = int | FiniteFloat  # a whole number stays whole (a strategy's int parameters)
-ParamValue = Annotated[Number | bool | str, Field(description="A number, true/false or a choice, by the "
-                                                              "parameter's type")]
+ParamValue = Annotated[
+    Number | bool | str, Field(description="A number, true/false or a choice, by the parameter's type")
+]
 Time = Annotated[str, Field(description="UTC date/time, ISO 8601", examples=["2025-06-15T00:00:00Z"])]
 
 

@@ -74,8 +74,11 @@ def _fields_around(model: type[Body], loc: tuple[int | str, ...]) -> list[str]:
     current: type[BaseModel] = model
     for name in names[:-1]:
         annotation = current.model_fields[name].annotation
-        current = next(kind for kind in (annotation, *get_args(annotation))
-                       if isinstance(kind, type) and issubclass(kind, BaseModel))
+        current = next(
+            kind
+            for kind in (annotation, *get_args(annotation))
+            if isinstance(kind, type) and issubclass(kind, BaseModel)
+        )
     return list(current.model_fields)
 
 

@@ -73,18 +73,38 @@ class Operation:
         return found + [(a.model, "serialization") for a in self.replies.values() if a.model is not None]
 
 
-def operation(tag: str, summary: str, *, description: str = "", body: type[Body] | None = None,
-              form: type[Body] | None = None, query: type[Body] | None = None,
-              replies: Mapping[int, type[BaseModel] | Answer | None] | None = None, errors: tuple[int, ...] = (),
-              open: bool = False, path_params: Mapping[str, str] | None = None, parse: bool = True,
-              documents: tuple[type[Body], ...] = ()) -> Callable:
+def operation(
+    tag: str,
+    summary: str,
+    *,
+    description: str = "",
+    body: type[Body] | None = None,
+    form: type[Body] | None = None,
+    query: type[Body] | None = None,
+    replies: Mapping[int, type[BaseModel] | Answer | None] | None = None,
+    errors: tuple[int, ...] = (),
+    open: bool = False,
+    path_params: Mapping[str, str] | None = None,
+    parse: bool = True,
+    documents: tuple[type[Body], ...] = (),
+) -> Callable:
     """Declare a view's operation. ``form`` documents a multipart alternative to ``body``;
     ``open`` marks views that need no token; ``parse=False`` leaves the body to the view
     (when it accepts several media types); ``documents`` adds models that others refer
     to (a form field holding JSON) to the document's components."""
-    spec = Operation(tag, summary, description, body, form, query,
-                     {status: a if isinstance(a, Answer) else Answer(a) for status, a in (replies or {}).items()},
-                     errors, open, dict(path_params or {}), documents)
+    spec = Operation(
+        tag,
+        summary,
+        description,
+        body,
+        form,
+        query,
+        {status: a if isinstance(a, Answer) else Answer(a) for status, a in (replies or {}).items()},
+        errors,
+        open,
+        dict(path_params or {}),
+        documents,
+    )
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -103,7 +123,9 @@ def operation(tag: str, summary: str, *, description: str = "", body: type[Body]
 
 def build_document(app: Flask, info: Schema) -> Schema:
     """The OpenAPI 3.1 document of every declared operation mounted on ``app``."""
-    declared = [(rule, getattr(app.view_functions[rule.endpoint], ATTRIBUTE, None)) for rule in app.url_map.iter_rules()]
+    declared = [
+        (rule, getattr(app.view_functions[rule.endpoint], ATTRIBUTE, None)) for rule in app.url_map.iter_rules()
+    ]
     declared = [(rule, spec) for rule, spec in declared if spec is not None]
     refs, schemas = _schemas([m for _, spec in declared for m in spec.models()])
     paths: dict[str, Schema] = {}
@@ -120,10 +142,16 @@ def build_document(app: Flask, info: Schema) -> Schema:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "responses": {name: _json_content({"$ref": COMPONENTS.format(model="Error")}, text)
-                          for name, text in ERRORS.values()},
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                               "description": "Required when BACKTUNE_API_TOKEN is set"}},
+            "responses": {
+                name: _json_content({"$ref": COMPONENTS.format(model="Error")}, text) for name, text in ERRORS.values()
+            },
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Required when BACKTUNE_API_TOKEN is set",
+                }
+            },
         },
     }
 
@@ -145,9 +173,15 @@ def _path(rule: Any, spec: Operation) -> tuple[str, list[Schema]]:
     for name in rule.arguments:
         converter = rule._converters[name]  # werkzeug's per-argument converters; no public accessor
         kind = "integer" if type(converter).__name__ == "IntegerConverter" else "string"
-        parameters.append({"name": name, "in": "path", "required": True,
-                           "description": spec.path_params.get(name, name.replace("_", " ").capitalize()),
-                           "schema": {"type": kind}})
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": spec.path_params.get(name, name.replace("_", " ").capitalize()),
+                "schema": {"type": kind},
+            }
+        )
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), parameters
 
 
@@ -170,11 +204,13 @@ def _operation(spec: Operation, path_parameters: list[Schema], refs: Mapping[Any
         schema = refs[(answer.model, "serialization")] if answer.model is not None else {}
         responses[str(status)] = _json_content(schema, answer.description, answer.media)
         if answer.location:
-            responses[str(status)]["headers"] = {"Location": {"schema": {"type": "string"},
-                                                              "description": answer.location}}
+            responses[str(status)]["headers"] = {
+                "Location": {"schema": {"type": "string"}, "description": answer.location}
+            }
     errors = spec.errors if spec.open else (*spec.errors, 401)
-    responses.update({str(status): {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
-                      for status in sorted(set(errors))})
+    responses.update(
+        {str(status): {"$ref": f"#/components/responses/{ERRORS[status][0]}"} for status in sorted(set(errors))}
+    )
     operation["responses"] = responses
     if spec.open:
         operation["security"] = []
@@ -185,10 +221,16 @@ def _query_parameters(model: type[Body] | None) -> list[Schema]:
     if model is None:
         return []
     schema = model.model_json_schema()
-    return [{"name": name, "in": "query", "required": name in schema.get("required", ()),
-             "description": prop.get("description", ""), "schema": {k: v for k, v in prop.items()
-                                                                     if k not in ("description", "title")}}
-            for name, prop in schema["properties"].items()]
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", ()),
+            "description": prop.get("description", ""),
+            "schema": {k: v for k, v in prop.items() if k not in ("description", "title")},
+        }
+        for name, prop in schema["properties"].items()
+    ]
 
 
 def _json_content(schema: Schema, description: str, media: Mapping[str, Schema] | None = None) -> Schema:

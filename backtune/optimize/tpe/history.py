@@ -38,7 +38,7 @@ class _Grown:
     def set(self, row: int, value: float) -> None:
         if row >= len(self.data):
             grown = np.full(max(2 * len(self.data), row + 1), self.fill, dtype=self.data.dtype)
-            grown[:len(self.data)] = self.data
+            grown[: len(self.data)] = self.data
             self.data = grown
         self.data[row] = value
 
@@ -161,13 +161,18 @@ class TrialHistory:
             self.n_failed += 1
             return
         complete = trial.state == TrialState.COMPLETE
-        self.finished.append(trial, COMPLETE if complete else PRUNED, float(trial.value) if complete else math.nan,
-                             (0.0, 0.0) if complete else self._pruned_key(trial))
+        self.finished.append(
+            trial,
+            COMPLETE if complete else PRUNED,
+            float(trial.value) if complete else math.nan,
+            (0.0, 0.0) if complete else self._pruned_key(trial),
+        )
         if self.search_space is None:
             self.search_space = dict(trial.distributions)
         else:
-            self.search_space = {name: dist for name, dist in self.search_space.items()
-                                 if trial.distributions.get(name) == dist}
+            self.search_space = {
+                name: dist for name, dist in self.search_space.items() if trial.distributions.get(name) == dist
+            }
 
     def _pruned_key(self, trial: FrozenTrial) -> tuple[float, float]:
         """Optuna's order of pruned trials: later last step first, then better last value."""

@@ -61,8 +61,9 @@ def dims_of(search_space: dict[str, BaseDistribution]) -> list[Dim]:
             dims.append(Dim(True, n_choices=len(dist.choices)))
         else:
             assert isinstance(dist, (FloatDistribution, IntDistribution))
-            dims.append(Dim(False, low=float(dist.low), high=float(dist.high),
-                            step=float(dist.step or 0.0), log=dist.log))
+            dims.append(
+                Dim(False, low=float(dist.low), high=float(dist.high), step=float(dist.step or 0.0), log=dist.log)
+            )
     return dims
 
 
@@ -78,7 +79,9 @@ class Mixture:
 
     def __init__(self, dims: list[Dim], x: np.ndarray, obs_weights: np.ndarray, settings: EstimatorSettings) -> None:
         if settings.prior_weight < 0:
-            raise ValueError(f"A non-negative value must be specified for prior_weight, but got {settings.prior_weight}.")
+            raise ValueError(
+                f"A non-negative value must be specified for prior_weight, but got {settings.prior_weight}."
+            )
         self.dims = dims
         n = len(x)
         weights = np.array([1.0]) if n == 0 else np.append(obs_weights, [settings.prior_weight])
@@ -101,10 +104,17 @@ class Mixture:
         min_sigma = span / min(100.0, 1.0 + n + 1) if settings.consider_magic_clip else np.full_like(span, EPS)
         # Compiled code works on one parameter's row of the transposed arrays (contiguous).
         self.mu_t, self.sigma_t, self.order_t = _fit_kernels(
-            np.ascontiguousarray(x[:, self.num].T, dtype=float).reshape(len(dims), n), self.steps,
+            np.ascontiguousarray(x[:, self.num].T, dtype=float).reshape(len(dims), n),
+            self.steps,
             np.array([d.low for d in dims], dtype=float),
             np.array([int(round((d.high - d.low) / d.step)) + 1 if d.step else 0 for d in dims], dtype=np.int64),
-            self.logs, self.low, self.high, min_sigma, span, settings.consider_endpoints)
+            self.logs,
+            self.low,
+            self.high,
+            min_sigma,
+            span,
+            settings.consider_endpoints,
+        )
         self.mu, self.sigma = self.mu_t.T, self.sigma_t.T
 
     def _fit_categorical(self, x: np.ndarray, n: int, settings: EstimatorSettings) -> None:
@@ -141,8 +151,9 @@ class Mixture:
             mus = self.mu[active].T
             sigmas = self.sigma[active].T
             quantiles = rng.uniform(low=0, high=1, size=mus.shape)
-            values = _truncnorm_rvs(quantiles, (self.low[:, None] - mus) / sigmas,
-                                    (self.high[:, None] - mus) / sigmas, mus, sigmas)
+            values = _truncnorm_rvs(
+                quantiles, (self.low[:, None] - mus) / sigmas, (self.high[:, None] - mus) / sigmas, mus, sigmas
+            )
             for i, j in enumerate(self.num):
                 d = self.dims[j]
                 v = np.exp(values[i]) if d.log else values[i]
@@ -154,8 +165,16 @@ class Mixture:
     def log_pdf(self, y: np.ndarray) -> np.ndarray:
         """log density at each row of ``y`` (internal representation)."""
         n_points = len(y)
-        numerical, classes = _numerical_tables(np.ascontiguousarray(y[:, self.num].T, dtype=float), self.mu_t,
-                                               self.sigma_t, self.order_t, self.steps, self.low, self.high, self.logs)
+        numerical, classes = _numerical_tables(
+            np.ascontiguousarray(y[:, self.num].T, dtype=float),
+            self.mu_t,
+            self.sigma_t,
+            self.order_t,
+            self.steps,
+            self.low,
+            self.high,
+            self.logs,
+        )
         tables = [numerical]
         offset = len(numerical)
         all_classes = np.empty((len(self.weights), len(self.dims)), dtype=np.int64)
@@ -187,14 +206,20 @@ def default_weights(n: int) -> np.ndarray:
 def checked_weights(weights: Callable[[int], np.ndarray], n: int) -> np.ndarray:
     w = np.array(weights(n), dtype=float)[:n]
     if np.any(w < 0):
-        raise ValueError(f"The `weights` function is not allowed to return negative values {w}. "
-                         f"The argument of the `weights` function is {n}.")
+        raise ValueError(
+            f"The `weights` function is not allowed to return negative values {w}. "
+            f"The argument of the `weights` function is {n}."
+        )
     if len(w) > 0 and np.sum(w) <= 0:
-        raise ValueError(f"The `weight` function is not allowed to return all-zero values {w}. "
-                         f"The argument of the `weights` function is {n}.")
+        raise ValueError(
+            f"The `weight` function is not allowed to return all-zero values {w}. "
+            f"The argument of the `weights` function is {n}."
+        )
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"The `weights`function is not allowed to return infinite or NaN values {w}. "
-                         f"The argument of the `weights` function is {n}.")
+        raise ValueError(
+            f"The `weights`function is not allowed to return infinite or NaN values {w}. "
+            f"The argument of the `weights` function is {n}."
+        )
     return w
 
 
@@ -208,8 +233,9 @@ def _truncnorm_rvs(quantiles, a, b, loc, scale):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _fit_kernels(obs, steps, grid_lows, n_cells, logs, low, high, min_sigma, span,
-                 consider_endpoints):  # pragma: no cover - compiled
+def _fit_kernels(
+    obs, steps, grid_lows, n_cells, logs, low, high, min_sigma, span, consider_endpoints
+):  # pragma: no cover - compiled
     """Kernel centres (observations, log-scaled where the parameter is; the prior's last),
     bandwidths, and each column's sorting permutation.
 
@@ -247,14 +273,14 @@ def _numerical_tables(y, mu, sigma, order, steps, low, high, logs):  # pragma: n
         ids, mus, sigmas = _distinct_pairs(mu[j], sigma[j], order[j])
         classes[:, j] = ids
         counts[j] = mus.size
-        pair_mu[j, :mus.size] = mus
-        pair_sigma[j, :mus.size] = sigmas
+        pair_mu[j, : mus.size] = mus
+        pair_sigma[j, : mus.size] = sigmas
     flat = np.empty(counts.sum() * n_points)
     offset = 0
     for j in range(d):
         u = counts[j]
         table = _numerical_table(y[j], pair_mu[j, :u], pair_sigma[j, :u], steps[j], low[j], high[j], logs[j])
-        flat[offset:offset + u * n_points] = table.ravel()
+        flat[offset : offset + u * n_points] = table.ravel()
         for k in range(n_kernels):
             classes[k, j] = offset + classes[k, j] * n_points
         offset += u * n_points
@@ -334,7 +360,7 @@ def _distinct_pairs(mu, sigma, order):  # pragma: no cover - compiled
     mus[count] = mu[n]
     sigmas[count] = sigma[n]
     ids[n] = count
-    return ids, mus[:count + 1], sigmas[:count + 1]
+    return ids, mus[: count + 1], sigmas[: count + 1]
 
 
 @njit(cache=True)

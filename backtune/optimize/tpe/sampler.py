@@ -47,11 +47,20 @@ class TPESampler(BaseSampler):
     defaults (less the deprecated ``consider_prior``, ``constraints_func``,
     ``warn_independent_sampling`` and ``group``)."""
 
-    def __init__(self, *, n_startup_trials: int = 10, n_ei_candidates: int = 24, seed: int | None = None,
-                 multivariate: bool | None = None, constant_liar: bool = True, prior_weight: float = 1.0,
-                 consider_magic_clip: bool = True, consider_endpoints: bool = False,
-                 gamma: Callable[[int], int] | None = None,
-                 weights: Callable[[int], np.ndarray] = default_weights) -> None:
+    def __init__(
+        self,
+        *,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        seed: int | None = None,
+        multivariate: bool | None = None,
+        constant_liar: bool = True,
+        prior_weight: float = 1.0,
+        consider_magic_clip: bool = True,
+        consider_endpoints: bool = False,
+        gamma: Callable[[int], int] | None = None,
+        weights: Callable[[int], np.ndarray] = default_weights,
+    ) -> None:
         self._n_startup_trials = n_startup_trials
         self._n_ei_candidates = n_ei_candidates
         self._seed = seed
@@ -83,8 +92,9 @@ class TPESampler(BaseSampler):
         space = history.search_space or {}
         return {name: dist for name, dist in sorted(space.items()) if not dist.single()}
 
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         if _multi_objective(study):
             return self._optuna_sampler().sample_relative(study, trial, search_space)
         if not search_space:
@@ -97,8 +107,9 @@ class TPESampler(BaseSampler):
             return {}
         return self._sample(history, trial, search_space)
 
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         if _multi_objective(study):
             return self._optuna_sampler().sample_independent(study, trial, param_name, param_distribution)
         history = self._history(study)
@@ -112,8 +123,9 @@ class TPESampler(BaseSampler):
         else:
             self._random_sampler.before_trial(study, trial)
 
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
         if _multi_objective(study):
             self._optuna_sampler().after_trial(study, trial, state, values)
         else:
@@ -132,8 +144,9 @@ class TPESampler(BaseSampler):
             self._histories[study.study_name] = history
         return history
 
-    def _sample(self, history: TrialHistory, trial: FrozenTrial,
-                search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def _sample(
+        self, history: TrialHistory, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         below, above = self._observations(history, trial, search_space)
         dims = dims_of(search_space)
         mpe_below = Mixture(dims, below, checked_weights(self._weights, len(below)), self._settings)
@@ -143,8 +156,9 @@ class TPESampler(BaseSampler):
         best = samples[int(np.argmax(acquisition))]
         return {name: dist.to_external_repr(best[j].item()) for j, (name, dist) in enumerate(search_space.items())}
 
-    def _observations(self, history: TrialHistory, trial: FrozenTrial,
-                      search_space: dict[str, BaseDistribution]) -> tuple[np.ndarray, np.ndarray]:
+    def _observations(
+        self, history: TrialHistory, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Internal values of the good and the bad trials, each in trial-number order; only
         trials that have every parameter of ``search_space``."""
         fin = history.finished
@@ -164,8 +178,9 @@ class TPESampler(BaseSampler):
             above = np.vstack([above, run_x])[np.argsort(numbers, kind="stable")]
         return _with_every_param(x[is_below]), _with_every_param(above)
 
-    def _running_rows(self, running: list[FrozenTrial],
-                      search_space: dict[str, BaseDistribution]) -> tuple[np.ndarray, np.ndarray]:
+    def _running_rows(
+        self, running: list[FrozenTrial], search_space: dict[str, BaseDistribution]
+    ) -> tuple[np.ndarray, np.ndarray]:
         rows, numbers = [], []
         multivariate = self._multivariate is not False
         for t in running:
@@ -202,7 +217,11 @@ def optuna_twin(sampler: TPESampler) -> optuna.samplers.TPESampler:
         extra["gamma"] = sampler._custom_gamma
     if sampler._weights is not default_weights:
         extra["weights"] = sampler._weights
-    return optuna.samplers.TPESampler(n_startup_trials=sampler._n_startup_trials,
-                                      n_ei_candidates=sampler._n_ei_candidates, seed=sampler._seed,
-                                      multivariate=sampler._multivariate, constant_liar=sampler._constant_liar,
-                                      **extra)
+    return optuna.samplers.TPESampler(
+        n_startup_trials=sampler._n_startup_trials,
+        n_ei_candidates=sampler._n_ei_candidates,
+        seed=sampler._seed,
+        multivariate=sampler._multivariate,
+        constant_liar=sampler._constant_liar,
+        **extra,
+    )

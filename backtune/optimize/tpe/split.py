@@ -23,7 +23,7 @@ def below_rows(fin: Finished, n_below: int, minimize: bool, order: np.ndarray) -
     chosen = []
     complete = order[~infeasible_rows & (states == COMPLETE)]
     values = fin.values[complete]
-    chosen.append(complete[np.argsort(values if minimize else -values, kind="stable")][:max(0, n_below)])
+    chosen.append(complete[np.argsort(values if minimize else -values, kind="stable")][: max(0, n_below)])
     n_below = max(0, n_below - len(chosen[-1]))
     pruned = order[~infeasible_rows & (states == PRUNED)]
     steps, last_values = fin.pruned_keys

@@ -17,16 +17,17 @@ class DataSourceFields(Body):
     """Give exactly one of ``dataset`` and ``csvPath`` (``file`` too in a multipart request)."""
 
     dataset: str | None = Field(None, description="A dataset id from GET /api/datasets")
-    csvPath: str | None = Field(None, description="A CSV path on the server, inside BACKTUNE_CSV_ROOTS "
-                                                  "(relative paths are tried against each root)")
+    csvPath: str | None = Field(
+        None,
+        description="A CSV path on the server, inside BACKTUNE_CSV_ROOTS (relative paths are tried against each root)",
+    )
 
 
 class BacktestRequest(DataSourceFields):
     keyed_fields = frozenset({"params"})
 
     strategy: str = Field(min_length=1, description="A strategy id from GET /api/strategies")
-    params: dict[str, ParamValue] | None = Field(None, description="Parameter values; missing ones take their "
-                                                                   "defaults")
+    params: dict[str, ParamValue] | None = Field(None, description="Parameter values; missing ones take their defaults")
     start: str | None = Field(None, description="First tradable bar (UTC, inclusive), e.g. 2025-06-15")
     end: str | None = Field(None, description="Last bar (UTC, inclusive)")
     warmup_bars: int = Field(0, ge=0, description="Bars before start lent to indicators, never traded")
@@ -72,4 +73,5 @@ class BacktestReport(Reply):
     trades: list[Trade]
     open_position: OpenPosition | None
     equity: list[tuple[Time, float, float]] = Field(
-        max_length=1000, description="[iso_time, equity, drawdown_pct] over the trading window; drawdown_pct <= 0")
+        max_length=1000, description="[iso_time, equity, drawdown_pct] over the trading window; drawdown_pct <= 0"
+    )

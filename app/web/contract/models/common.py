@@ -46,8 +46,10 @@ MetricsReply = create_model(
     "Metrics",
     __base__=Reply,
     __doc__="Figures over the trading window; formulas in docs/metrics.md",
-    **{spec.key: (_metric_type(spec.key), Field(description=f"{spec.label} ({spec.unit}); null when undefined"))
-       for spec in METRICS},
+    **{
+        spec.key: (_metric_type(spec.key), Field(description=f"{spec.label} ({spec.unit}); null when undefined"))
+        for spec in METRICS
+    },
 )
 
 
@@ -55,13 +57,23 @@ class TrialMetrics(MetricsReply):  # type: ignore[misc, valid-type]
     """A trial's metrics, with its composite score (docs/optimization.md)."""
 
     score: float | None = Field(description="Composite score, 0..100")
-    sharpe_per_bar: float | None = Field(None, description="Per-bar Sharpe ratio of the window's returns, not "
-                                                           "annualised (docs/robustness.md); null when undefined")
+    sharpe_per_bar: float | None = Field(
+        None,
+        description="Per-bar Sharpe ratio of the window's returns, not "
+        "annualised (docs/robustness.md); null when undefined",
+    )
     returns_skew: float | None = Field(None, description="Skewness of the per-bar returns; null when undefined")
-    returns_kurtosis: float | None = Field(None, description="Raw kurtosis of the per-bar returns (normal = 3); "
-                                                             "null when undefined")
+    returns_kurtosis: float | None = Field(
+        None, description="Raw kurtosis of the per-bar returns (normal = 3); null when undefined"
+    )
     n_returns: int | None = Field(None, description="Per-bar returns in the window")
-    psr: float | None = Field(None, description="Probabilistic Sharpe ratio PSR(0): probability the true Sharpe "
-                                                "ratio is above 0; completed trials of a finished run")
-    dsr: float | None = Field(None, description="Deflated Sharpe ratio: PSR against the best Sharpe ratio the run's "
-                                                "trials would reach by luck; completed trials of a finished run")
+    psr: float | None = Field(
+        None,
+        description="Probabilistic Sharpe ratio PSR(0): probability the true Sharpe "
+        "ratio is above 0; completed trials of a finished run",
+    )
+    dsr: float | None = Field(
+        None,
+        description="Deflated Sharpe ratio: PSR against the best Sharpe ratio the run's "
+        "trials would reach by luck; completed trials of a finished run",
+    )

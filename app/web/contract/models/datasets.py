@@ -60,8 +60,9 @@ class Preview(Reply):
 
 class DatasetDetail(Dataset):
     preview: Preview
-    chart: list[tuple[Time, float]] = Field(max_length=CHART_POINTS,
-                                            description="[iso_time, close], min/max-preserving downsample")
+    chart: list[tuple[Time, float]] = Field(
+        max_length=CHART_POINTS, description="[iso_time, close], min/max-preserving downsample"
+    )
 
 
 class UploadForm(Form):

@@ -52,8 +52,9 @@ class WalkForwardProgress(Reply):
 
 class Job(Reply):
     job_id: str
-    kind: Literal["optimize", "walkforward"] = Field(description="An optimisation, or a walk-forward "
-                                                                 "(GET /api/jobs/{job_id}/walkforward)")
+    kind: Literal["optimize", "walkforward"] = Field(
+        description="An optimisation, or a walk-forward (GET /api/jobs/{job_id}/walkforward)"
+    )
     status: JobStatus  # type: ignore[valid-type]
     strategy: str
     dataset: str

@@ -27,8 +27,7 @@ from backtune.optimize.targets import TARGETS
 
 TargetName = Literal[tuple(TARGETS)]  # type: ignore[valid-type]
 MetricName = Literal[tuple(METRIC_KEYS)]  # type: ignore[valid-type]
-NumericRange = Annotated[list[Number], Field(min_length=2, max_length=3,
-                                                  description="[from, to, step]; step optional")]
+NumericRange = Annotated[list[Number], Field(min_length=2, max_length=3, description="[from, to, step]; step optional")]
 
 
 class SelectRange(Body):
@@ -74,20 +73,25 @@ class OptimizeOptions(Body):
 
     keyed_fields = frozenset({"param_ranges", "fixed_params"})
 
-    worker_processes: int | None = Field(None, ge=1, le=MAX_WORKERS,
-                                         description="Worker processes; refused above BACKTUNE_MAX_WORKERS "
-                                                     "(default: 2, or fewer on a smaller server)")
+    worker_processes: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_WORKERS,
+        description="Worker processes; refused above BACKTUNE_MAX_WORKERS (default: 2, or fewer on a smaller server)",
+    )
     enabled_params: list[str] | dict[str, bool] | None = Field(
-        None, description="Parameters to search (default: those declared optimize=true); the others stay fixed")
+        None, description="Parameters to search (default: those declared optimize=true); the others stay fixed"
+    )
     param_ranges: dict[str, NumericRange | SelectRange] = Field(
-        default_factory=dict, description="Search range per parameter (default: the declared range)")
+        default_factory=dict, description="Search range per parameter (default: the declared range)"
+    )
     fixed_params: FixedParams = Field(default_factory=FixedParams)
     filter_min_profit: bool = Field(False, description="Prune trials whose net profit % is below the threshold")
     min_profit_threshold: FiniteFloat = Field(0.0, description="Net profit % (with filter_min_profit)")
     score_config: dict[str, FiniteFloat | ScoreTermSpec] | SeedScoreConfig | None = Field(
-        None, description="Composite score: {metric: weight} or {metric: {weight, low, high}}")
-    optuna_target: TargetName | list[TargetName] = Field(
-        "score", description="One target, or 2-4 for a Pareto search")
+        None, description="Composite score: {metric: weight} or {metric: {weight, low, high}}"
+    )
+    optuna_target: TargetName | list[TargetName] = Field("score", description="One target, or 2-4 for a Pareto search")
     optuna_budget_mode: Literal[BUDGET_MODES] = "trials"  # type: ignore[valid-type]
     optuna_n_trials: int | None = Field(None, ge=1, description="Trials (default 100); at most BACKTUNE_MAX_TRIALS")
     optuna_time_limit: FiniteFloat | None = Field(None, gt=0, description="Seconds; at most BACKTUNE_MAX_RUN_S")
@@ -97,10 +101,13 @@ class OptimizeOptions(Body):
     optuna_warmup_trials: int | None = Field(None, ge=0, description="Random trials before the sampler learns")
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Makes a one-worker run reproducible")
     seed_params: list[dict[str, ParamValue]] = Field(
-        default_factory=list, max_length=MAX_SEED_PARAMS,
-        description="Parameter sets tried first; they count within the trial budget, so at most that many")
-    constraints: list[Constraint] = Field(default_factory=list,
-                                          description="Feasibility rules for multi-objective runs")
+        default_factory=list,
+        max_length=MAX_SEED_PARAMS,
+        description="Parameter sets tried first; they count within the trial budget, so at most that many",
+    )
+    constraints: list[Constraint] = Field(
+        default_factory=list, description="Feasibility rules for multi-objective runs"
+    )
     capital: FiniteFloat | None = Field(None, description="Starting equity, > 0 (default 10,000)")
     commission: FiniteFloat | None = Field(None, description="Fraction of notional, per side (default 0.0005)")
 
@@ -120,11 +127,17 @@ class OptimizeForm(Form):
     csvPath: str | None = Field(None, description="A CSV path on the server, inside BACKTUNE_CSV_ROOTS")
     strategy: str = Field(min_length=1)
     warmupBars: int = Field(0, ge=0)
-    config: str = Field("{}", description="OptimizeOptions as a JSON string",
-                        json_schema_extra={"contentMediaType": "application/json",
-                                           "contentSchema": {"$ref": "#/components/schemas/OptimizeOptions"}})
+    config: str = Field(
+        "{}",
+        description="OptimizeOptions as a JSON string",
+        json_schema_extra={
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/OptimizeOptions"},
+        },
+    )
 
 
 class OptimizeQuery(Form):
-    wait: Literal["true", "false"] = Field("false", description="Block until the job ends "
-                                                                "(at most BACKTUNE_WAIT_LIMIT_S)")
+    wait: Literal["true", "false"] = Field(
+        "false", description="Block until the job ends (at most BACKTUNE_WAIT_LIMIT_S)"
+    )

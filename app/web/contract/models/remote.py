@@ -19,17 +19,22 @@ class DatasetRef(Reply):
 class JobPlan(Reply):
     job_id: str = Field(description="The job (run) id")
     status: str = Field(description="queued, running, done, failed, cancelled or interrupted")
-    accepting: bool = Field(description="Whether workers should run trials now; false once the job is "
-                                        "closing, cancelled or finished: a joined worker then stops")
-    config: dict[str, Any] = Field(description="The job's canonical run settings (strategy, space, window, "
-                                               "target, sampler, pruner, budget, seed ...) as in run.json")
+    accepting: bool = Field(
+        description="Whether workers should run trials now; false once the job is "
+        "closing, cancelled or finished: a joined worker then stops"
+    )
+    config: dict[str, Any] = Field(
+        description="The job's canonical run settings (strategy, space, window, "
+        "target, sampler, pruner, budget, seed ...) as in run.json"
+    )
     storage: str = Field(description="Database URL of the shared Optuna study")
     study_name: str = Field(description="Name of the shared study in that database")
     trial_limit: int | None = Field(description="Global trial number at which every worker stops, or null")
     deadline: float | None = Field(description="Global end time (Unix seconds) of a time budget, or null")
     heartbeat_interval: int | None = Field(description="Seconds between a running trial's heartbeats")
-    grace_period: int | None = Field(description="Seconds without a heartbeat after which a trial is failed "
-                                                 "and retried once")
+    grace_period: int | None = Field(
+        description="Seconds without a heartbeat after which a trial is failed and retried once"
+    )
     dataset: DatasetRef = Field(description="The bars every worker backtests on")
 
 

@@ -18,15 +18,20 @@ class CscvReply(Reply):
     blocks: int = Field(description="S: the trading window's per-bar returns split into S contiguous blocks")
     trials: list[int] = Field(description="Trial numbers used (the best cscv_max_trials by target), best first")
     stats: list[list[list[float]]] = Field(
-        description="Per trial, per block: [n, sum, sum of squares] of its per-bar returns")
-    pbo: float | None = Field(description="Probability of backtest overfitting: share of logits <= 0; "
-                                          "null with fewer than 10 trials")
-    logits: list[float] | None = Field(description="Per split of the C(S, S/2): logit of the in-sample best "
-                                                   "trial's relative rank out of sample")
+        description="Per trial, per block: [n, sum, sum of squares] of its per-bar returns"
+    )
+    pbo: float | None = Field(
+        description="Probability of backtest overfitting: share of logits <= 0; null with fewer than 10 trials"
+    )
+    logits: list[float] | None = Field(
+        description="Per split of the C(S, S/2): logit of the in-sample best trial's relative rank out of sample"
+    )
     is_sharpe: list[float | None] | None = Field(
-        description="Per split: the in-sample best trial's per-bar Sharpe ratio in sample (degradation x)")
+        description="Per split: the in-sample best trial's per-bar Sharpe ratio in sample (degradation x)"
+    )
     oos_sharpe: list[float | None] | None = Field(
-        description="Per split: the same trial's per-bar Sharpe ratio out of sample (degradation y)")
+        description="Per split: the same trial's per-bar Sharpe ratio out of sample (degradation y)"
+    )
 
 
 class Quantiles(Reply):
@@ -62,8 +67,9 @@ class MonteCarlo(Reply):
     seed: int = Field(description="Random seed: the same seed gives the same scenarios")
     trades: int = Field(description="Closed trades of the trial")
     initial_capital: float = Field(description="Equity every scenario starts with")
-    reshuffle: Simulation | None = Field(description="Trades in random order (final equity unchanged); "
-                                                     "null without trades")
+    reshuffle: Simulation | None = Field(
+        description="Trades in random order (final equity unchanged); null without trades"
+    )
     bootstrap: Simulation | None = Field(description="Trades drawn with replacement; null without trades")
 
 
@@ -96,9 +102,12 @@ class RobustnessReply(Reply):
 class RobustnessQuery(Form):
     scenarios: int = Field(10_000, ge=1, le=MAX_SCENARIOS, description="Monte Carlo scenarios per simulation")
     seed: int = Field(1, ge=0, le=MAX_SEED, description="Random seed: the same seed gives the same scenarios")
-    drawdown: FiniteFloat | None = Field(None, gt=0, lt=1000, description="Also report the share of scenarios "
-                                                                          "whose drawdown exceeds this % (beside "
-                                                                          "10, 20, 30 and 50)")
+    drawdown: FiniteFloat | None = Field(
+        None,
+        gt=0,
+        lt=1000,
+        description="Also report the share of scenarios whose drawdown exceeds this % (beside 10, 20, 30 and 50)",
+    )
 
 
 class Axis(Reply):
@@ -120,26 +129,33 @@ class HeatmapQuery(Form):
 
 
 class Degradation(Reply):
-    slope: float | None = Field(description="Least-squares slope of the out-of-sample on the in-sample per-bar "
-                                            "Sharpe ratio over the splits; null when undefined")
+    slope: float | None = Field(
+        description="Least-squares slope of the out-of-sample on the in-sample per-bar "
+        "Sharpe ratio over the splits; null when undefined"
+    )
     r2: float | None = Field(description="R² of that line; null when undefined")
 
 
 class Overfitting(Reply):
     """The run's overfitting figures (docs/robustness.md), computed when it ends."""
 
-    pbo: float | None = Field(description="Probability of backtest overfitting by CSCV; null with fewer than "
-                                          "10 completed trials")
-    logits: list[float] | None = Field(description="Per CSCV split: logit of the in-sample best trial's relative "
-                                                   "rank out of sample (null in a job's record: see "
-                                                   "/api/jobs/{job_id}/results or /cscv)")
+    pbo: float | None = Field(
+        description="Probability of backtest overfitting by CSCV; null with fewer than 10 completed trials"
+    )
+    logits: list[float] | None = Field(
+        description="Per CSCV split: logit of the in-sample best trial's relative "
+        "rank out of sample (null in a job's record: see "
+        "/api/jobs/{job_id}/results or /cscv)"
+    )
     degradation: Degradation | None = Field(description="Out-of-sample against in-sample Sharpe ratio")
-    prob_oos_loss: float | None = Field(description="Share of splits whose in-sample best trial has a negative "
-                                                    "Sharpe ratio out of sample")
+    prob_oos_loss: float | None = Field(
+        description="Share of splits whose in-sample best trial has a negative Sharpe ratio out of sample"
+    )
     blocks: int = Field(description="S: CSCV blocks of the trading window")
     n_trials_used: int = Field(description="Completed trials in the CSCV matrix (at most cscv_max_trials)")
-    sharpe_variance: float | None = Field(description="Variance of the per-bar Sharpe ratio across completed "
-                                                      "trials (DSR's deflation)")
+    sharpe_variance: float | None = Field(
+        description="Variance of the per-bar Sharpe ratio across completed trials (DSR's deflation)"
+    )
     n_trials: int = Field(description="Completed trials: N in the DSR")
 
 

@@ -27,13 +27,16 @@ class VerdictThresholds(Body):
     """The verdict's thresholds; those not given keep their defaults (TradeStation's criteria)."""
 
     wfe: FiniteFloat = Field(DEFAULT_THRESHOLDS["wfe"], description="Minimum walk-forward efficiency, %")
-    profitable_windows_pct: FiniteFloat = Field(DEFAULT_THRESHOLDS["profitable_windows_pct"],
-                                                description="Minimum % of windows with an out-of-sample profit")
+    profitable_windows_pct: FiniteFloat = Field(
+        DEFAULT_THRESHOLDS["profitable_windows_pct"], description="Minimum % of windows with an out-of-sample profit"
+    )
     largest_window_profit_share: FiniteFloat = Field(
         DEFAULT_THRESHOLDS["largest_window_profit_share"],
-        description="The largest window's share of the stitched profit must stay below this %")
-    max_drawdown_pct: FiniteFloat = Field(DEFAULT_THRESHOLDS["max_drawdown_pct"],
-                                          description="The stitched max drawdown must stay below this %")
+        description="The largest window's share of the stitched profit must stay below this %",
+    )
+    max_drawdown_pct: FiniteFloat = Field(
+        DEFAULT_THRESHOLDS["max_drawdown_pct"], description="The stitched max drawdown must stay below this %"
+    )
     total_trades: FiniteFloat = Field(DEFAULT_THRESHOLDS["total_trades"], description="Minimum stitched trades")
 
 
@@ -41,26 +44,34 @@ class WalkForwardOptions(Body):
     """Windows by calendar (``is_days`` and ``oos_days``) or by count (``windows``)."""
 
     mode: Literal[MODES] = Field(  # type: ignore[valid-type]
-        DEFAULTS.mode, description="rolling: a fixed in-sample length; anchored: every in-sample range starts at "
-                                   "the first tradable bar")
+        DEFAULTS.mode,
+        description="rolling: a fixed in-sample length; anchored: every in-sample range starts at "
+        "the first tradable bar",
+    )
     is_days: FiniteFloat | None = Field(None, gt=0, description="In-sample length in calendar days")
     oos_days: FiniteFloat | None = Field(None, gt=0, description="Out-of-sample length, and the step, in calendar days")
     windows: int | None = Field(None, ge=2, description="Number of windows, instead of is_days and oos_days")
-    oos_fraction: FiniteFloat = Field(DEFAULTS.oos_fraction, gt=0, lt=1,
-                                      description="Out-of-sample share of each window (with windows)")
-    gap_bars: int = Field(DEFAULTS.gap_bars, ge=0,
-                          description="Bars purged between each in-sample end and its out-of-sample start")
+    oos_fraction: FiniteFloat = Field(
+        DEFAULTS.oos_fraction, gt=0, lt=1, description="Out-of-sample share of each window (with windows)"
+    )
+    gap_bars: int = Field(
+        DEFAULTS.gap_bars, ge=0, description="Bars purged between each in-sample end and its out-of-sample start"
+    )
     holdout_days: FiniteFloat | None = Field(None, gt=0, description="Seal the last D calendar days")
     holdout_from: str | None = Field(None, description="Seal the bars from this date (UTC) on, e.g. 2025-06-15")
     select: Literal[SELECTIONS] = Field(  # type: ignore[valid-type]
-        DEFAULTS.select, description="best: carry the best in-sample trial; forward: re-run the top_k in-sample "
-                                     "trials on the in-sample range's last forward_fraction and carry the best")
+        DEFAULTS.select,
+        description="best: carry the best in-sample trial; forward: re-run the top_k in-sample "
+        "trials on the in-sample range's last forward_fraction and carry the best",
+    )
     top_k: int = Field(DEFAULTS.top_k, ge=1, description="In-sample trials re-run (select=forward)")
-    forward_fraction: FiniteFloat = Field(DEFAULTS.forward_fraction, gt=0, lt=1,
-                                          description="Share of the in-sample range they are re-run on "
-                                                      "(select=forward)")
-    thresholds: VerdictThresholds = Field(default_factory=VerdictThresholds,
-                                          description="Verdict thresholds to change")
+    forward_fraction: FiniteFloat = Field(
+        DEFAULTS.forward_fraction,
+        gt=0,
+        lt=1,
+        description="Share of the in-sample range they are re-run on (select=forward)",
+    )
+    thresholds: VerdictThresholds = Field(default_factory=VerdictThresholds, description="Verdict thresholds to change")
 
 
 class WalkForwardRequest(OptimizeRequest):
@@ -104,7 +115,8 @@ class WindowReport(WindowPreview):
     params: dict[str, ParamValue] = Field(description="The carried parameters")
     is_metrics: TrialMetrics = Field(description="The carried trial's in-sample metrics")
     oos_metrics: MetricsReply = Field(  # type: ignore[valid-type]
-        description="What `backtest --close-at-end` reports for params over the out-of-sample range")
+        description="What `backtest --close-at-end` reports for params over the out-of-sample range"
+    )
     trials: int = Field(description="Trials in the window's study")
     trial_number: int = Field(description="The carried trial's number in its study")
     study: str = Field(description="The window's study (run id: the job id and the window index)")
@@ -113,10 +125,12 @@ class WindowReport(WindowPreview):
 
 class StitchedAccount(Reply):
     metrics: MetricsReply = Field(  # type: ignore[valid-type]
-        description="Every metric of docs/metrics.md over the stitched trades and equity")
+        description="Every metric of docs/metrics.md over the stitched trades and equity"
+    )
     trades: list[Trade] = Field(description="The windows' trades in order, sizes compounded window to window")
     equity: list[tuple[Time, float, float]] = Field(
-        max_length=1000, description="[iso_time, equity, drawdown_pct], thinned to 1,000 points")
+        max_length=1000, description="[iso_time, equity, drawdown_pct], thinned to 1,000 points"
+    )
 
 
 class VerdictCriterion(Reply):
@@ -147,13 +161,16 @@ class WalkForwardReport(Reply):
     mode: Literal[MODES] = Field(description="rolling or anchored")  # type: ignore[valid-type]
     windows_planned: int = Field(description="Windows in the schedule")
     windows: list[WindowReport] = Field(description="The finished windows, in order")
-    stitched: StitchedAccount | None = Field(description="The stitched out-of-sample account (null before a "
-                                                         "window finishes)")
-    wfe: float | None = Field(description="Walk-forward efficiency, %: annualised out-of-sample return over "
-                                          "annualised in-sample return")
+    stitched: StitchedAccount | None = Field(
+        description="The stitched out-of-sample account (null before a window finishes)"
+    )
+    wfe: float | None = Field(
+        description="Walk-forward efficiency, %: annualised out-of-sample return over annualised in-sample return"
+    )
     profitable_windows_pct: float | None = Field(description="% of windows with an out-of-sample profit")
-    largest_window_profit_share: float | None = Field(description="The largest window's share of the stitched "
-                                                                  "profit, %")
+    largest_window_profit_share: float | None = Field(
+        description="The largest window's share of the stitched profit, %"
+    )
     t_stat: float | None = Field(description="t-statistic of the stitched per-bar returns")
     verdict: WalkForwardVerdict | None = Field(description="Each criterion with its value, threshold and pass")
     holdout: HoldoutState | None = Field(description="The sealed holdout (null: none kept)")
@@ -165,5 +182,6 @@ class HoldoutOpened(Reply):
     params: dict[str, ParamValue] = Field(description="The last window's parameters: what one would deploy")
     window: WindowSpan = Field(description="The holdout's range")
     metrics: MetricsReply = Field(  # type: ignore[valid-type]
-        description="What `backtest --close-at-end` reports for params over the holdout")
+        description="What `backtest --close-at-end` reports for params over the holdout"
+    )
     openings: list[Time] = Field(description="When it was opened, each time, this one last")
