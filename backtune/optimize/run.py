@@ -31,7 +31,7 @@ from backtune.optimize.optuna_compat import storage_of
 from backtune.optimize.pool import WorkerPool
 from backtune.optimize.presence import workers_of
 from backtune.optimize.results import best_row, ranked_trials, results_csv, state_counts
-from backtune.optimize.rundir import RunDir, new_run_id
+from backtune.optimize.rundir import PREPARED, RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.space import SearchSpace
@@ -95,7 +95,7 @@ def prepare_run(config: RunConfig, runs_root: Path, bars: OHLCV | None = None, r
     study.set_user_attr("strategy", config.strategy)
     for params in config.seed_params:
         study.enqueue_trial(dict(params))
-    run.write_json(run.state_file, {"status": "prepared", "storage": storage_url, "created": time.time()})
+    run.write_json(run.state_file, {"status": PREPARED, "storage": storage_url, "created": time.time()})
     with run_log(run):
         log.info(
             "run %s prepared: %s, %d workers, target %s",

@@ -12,6 +12,8 @@ from typing import Any
 from backtune.files import atomic_writer
 
 RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+# The state of a run directory that is set up but not yet queued (web jobs) or started.
+PREPARED = "prepared"
 
 
 def new_run_id(strategy: str) -> str:

@@ -32,7 +32,7 @@ from backtune.metrics import compute_metrics
 from backtune.optimize.config import RunConfig
 from backtune.optimize.pool import WorkerPool
 from backtune.optimize.run import Progress, execute_run, journal_dir, prepare_run
-from backtune.optimize.rundir import RunDir, new_run_id
+from backtune.optimize.rundir import PREPARED, RunDir, new_run_id
 from backtune.optimize.runlog import run_log
 from backtune.optimize.storage import journal_files
 from backtune.registry import get_strategy
@@ -102,14 +102,14 @@ def prepare_walkforward(request: WalkForwardRequest, runs_root: Path, bars: OHLC
     run.write_json(
         run.state_file,
         {
-            "status": "prepared",
+            "status": PREPARED,
             "kind": KIND,
             "created": time.time(),
             "windows": len(schedule.windows),
             "windows_done": 0,
         },
     )
-    write_report(run, request, schedule, bars, "prepared")
+    write_report(run, request, schedule, bars, PREPARED)
     with run_log(run):
         log.info(
             "walk-forward %s prepared: %s, %d windows (%s), holdout %s",

@@ -18,7 +18,7 @@ from backtune.jobs.scheduler import enqueue
 from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
 from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.run import salvage_run
-from backtune.optimize.rundir import RunDir
+from backtune.optimize.rundir import PREPARED, RunDir
 from backtune.optimize.shared_bars import load_bars
 from backtune.registry import get_strategy
 from backtune.report import backtest_report, equity_points
@@ -50,10 +50,12 @@ def _find(job_id: str) -> RunDir:
 @bp.get("/api/jobs")
 @operation("jobs", "All jobs, newest first", replies={200: JobList})
 def list_jobs():
-    """Newest first, by creation time: run ids sort by the second and then by strategy name."""
+    """Newest first, by creation time: run ids sort by the second and then by strategy name.
+    A run still being prepared (its request not yet answered) is not a job until queued."""
     store = _store()
+    records = (job_record(store, run, detail=False) for run in store.all())
     jobs = sorted(
-        (job_record(store, run, detail=False) for run in store.all()),
+        (job for job in records if job["status"] != PREPARED),
         key=lambda job: (job["created"] or 0.0, job["job_id"]),
         reverse=True,
     )
