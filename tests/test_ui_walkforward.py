@@ -59,6 +59,9 @@ def test_walkforward_from_start_page_to_verdict_and_holdout(tab, server, shots):
     expect(page.locator("#wf-table tbody a").first).to_have_attribute("href", re.compile(r"^/dashboard/studies/\d+$"))
     expect(page.locator("#wf-verdict li")).to_have_count(5)
     expect(page.locator("#wf-verdict-badge")).to_have_text(re.compile("PASS|FAIL"))
+    for label in ("PSR (stitched)", "DSR (stitched)"):
+        term = page.locator("#wf-figures div").filter(has=page.locator("dt", has_text=label))
+        expect(term.locator("dd")).to_have_text(re.compile(r"^(0|1)(\.\d{1,3})?$"))
     expect(page.locator("#wf-windows-timeline .wf-row")).to_have_count(3)
     expect(page.locator("#wf-holdout-text")).to_contain_text("sealed, never opened")
     page.screenshot(path=str(shots / "walkforward-job.png"), full_page=True)

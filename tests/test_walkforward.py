@@ -10,12 +10,18 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from scipy import stats
 
+from backtune.data.loader import load_csv
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import load_bars
+from backtune.report import iso_utc
+from backtune.walkforward.figures import t_statistic
 from backtune.walkforward.holdout import open_holdout, walkforward_report
-from backtune.walkforward.runner import WalkForwardProgress, execute_walkforward, prepare_walkforward
+from backtune.walkforward.runner import WalkForwardProgress, execute_walkforward, oos_backtest, prepare_walkforward
+from backtune.walkforward.schedule import Span
 from backtune.walkforward.settings import WalkForwardRequest
+from backtune.walkforward.stitch import stitch
 from tests.conftest import backtesting_csv
 from tests.helpers import cli
 
@@ -124,6 +130,53 @@ def test_stitched_equity_compounds_the_windows(goog_run):
     assert criteria["max_drawdown_pct"]["value"] == stitched["metrics"]["max_drawdown_pct"]
     assert criteria["total_trades"]["value"] == stitched["metrics"]["total_trades"]
     assert report["verdict"]["pass"] == all(c["pass"] for c in criteria.values())
+
+
+def psr_by_the_paper(returns: np.ndarray, benchmark: float) -> float:
+    """Bailey & López de Prado (2012): PSR = Φ((SR - SR*) √(n-1) / √(1 - γ3 SR + (γ4 - 1)/4 SR²))."""
+    sr = returns.mean() / returns.std(ddof=1)
+    g3, g4 = stats.skew(returns), stats.kurtosis(returns, fisher=False)
+    z = (sr - benchmark) * np.sqrt(returns.shape[0] - 1) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
+    return float(stats.norm.cdf(z))
+
+
+def test_stitched_psr_and_dsr_by_the_papers_formulas(goog_run):
+    """The stitched returns rebuilt from the carried parameters; the DSR's N and variance
+    from the windows' own results.json (completed trials' per-bar Sharpe ratios)."""
+    run, report = goog_run
+    bars = load_csv(backtesting_csv("GOOG")).bars
+    times = [iso_utc(t) for t in bars.time]
+    spans = [Span(times.index(w["oos"]["start"]), times.index(w["oos"]["end"])) for w in report["windows"]]
+    base = request(backtesting_csv("GOOG")).base
+    results = [oos_backtest(base, bars, span, w["params"]) for span, w in zip(spans, report["windows"])]
+    equity = np.concatenate([[CAPITAL], stitch(results).equity])
+    returns = equity[1:] / equity[:-1] - 1
+    sharpe = report["stitched"]["sharpe"]
+    assert t_statistic(equity[1:], CAPITAL) == pytest.approx(report["t_stat"], rel=1e-12)
+    assert sharpe["n_returns"] == returns.shape[0]
+    assert sharpe["psr"] == pytest.approx(psr_by_the_paper(returns, 0.0), rel=1e-9)
+
+    sharpes = []
+    for w in report["windows"]:
+        study = RunDir(run.path / "windows" / w["study"])
+        sharpes.append(
+            [
+                r["metrics"]["sharpe_per_bar"]
+                for r in study.read_json(study.results_file)["results"]
+                if r["state"] == "COMPLETE"
+            ]
+        )
+    n_trials = sum(len(s) for s in sharpes)
+    variances = [np.var([x for x in s if x is not None], ddof=1) for s in sharpes]
+    pooled = sum((len(s) - 1) * v for s, v in zip(sharpes, variances)) / (n_trials - len(sharpes))
+    gamma = np.euler_gamma
+    lucky = np.sqrt(pooled) * (
+        (1 - gamma) * stats.norm.ppf(1 - 1 / n_trials) + gamma * stats.norm.ppf(1 - 1 / (n_trials * np.e))
+    )
+    assert sharpe["n_trials"] == n_trials == sum(w["completed_trials"] for w in report["windows"]) > 2
+    assert sharpe["sharpe_variance"] == pytest.approx(pooled, rel=1e-9)
+    assert sharpe["dsr"] == pytest.approx(psr_by_the_paper(returns, lucky), rel=1e-9, abs=1e-12)
+    assert 0 <= sharpe["dsr"] < sharpe["psr"] <= 1
 
 
 def test_the_holdout_is_never_read_by_a_search(goog_run, tmp_path):

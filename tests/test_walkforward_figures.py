@@ -128,3 +128,10 @@ def test_verdict_applies_each_threshold():
         figures.verdict({**values, "largest_window_profit_share": 49.0, "total_trades": 30}, thresholds)["pass"] is True
     )
     assert figures.verdict({**values, "total_trades": 30}, {**thresholds, "largest_window_profit_share": 60.0})["pass"]
+
+
+def test_pooled_sharpe_variance_weights_each_window_by_its_degrees_of_freedom():
+    assert figures.pooled_sharpe_variance([0.01, None, 0.04, float("nan")], [3, 5, 11, 7]) == pytest.approx(
+        (2 * 0.01 + 10 * 0.04) / 12
+    )
+    assert np.isnan(figures.pooled_sharpe_variance([0.02, None], [1, 9]))

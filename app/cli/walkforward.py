@@ -177,6 +177,10 @@ def _summary(report: dict[str, Any]) -> str:
             f"  window {w['index']}: oos {w['oos']['start'][:10]}..{w['oos']['end'][:10]} "
             f"{w['oos_metrics']['net_profit_pct']:+.2f}% with {json.dumps(w['params'])}"
         )
+    if report["stitched"]:
+        sharpe = report["stitched"]["sharpe"]
+        figures = {"t-stat": report["t_stat"], "PSR": sharpe["psr"], "DSR": sharpe["dsr"]}
+        lines.append("  stitched " + ", ".join(f"{k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in figures.items()))
     verdict = report["verdict"]
     if verdict:
         for c in verdict["criteria"]:

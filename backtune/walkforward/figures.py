@@ -66,6 +66,16 @@ def t_statistic(equity: np.ndarray, capital: float) -> float | None:
     return float(np.mean(returns)) / std * math.sqrt(returns.shape[0])
 
 
+def pooled_sharpe_variance(variances: Sequence[float | None], trials: Sequence[int]) -> float:
+    """The windows' within-study variances of the per-bar Sharpe ratio pooled as one
+    variance, ``Σ (N_k - 1) V_k / Σ (N_k - 1)``, over the windows where it is defined: each
+    window searched the same space on its own data, so the spread of luck among a window's
+    trials is what deflates the carried ones. NaN when no window has one."""
+    pairs = [(v, n - 1) for v, n in zip(variances, trials) if v is not None and math.isfinite(v) and n >= 2]
+    weight = sum(w for _, w in pairs)
+    return sum(v * w for v, w in pairs) / weight if weight > 0 else math.nan
+
+
 # name -> whether passing means "at least" (True) or "below" (False) the threshold.
 CRITERIA: Mapping[str, bool] = {
     "wfe": True,

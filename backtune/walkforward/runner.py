@@ -38,6 +38,8 @@ from backtune.optimize.storage import journal_files
 from backtune.registry import get_strategy
 from backtune.report import equity_points, iso_utc, trade_records
 from backtune.result import BacktestResult
+from backtune.robustness.returns import returns_sharpe_figures, window_returns
+from backtune.robustness.values import finite_or_none
 from backtune.walkforward import figures
 from backtune.walkforward.schedule import Schedule, Span, Window, build_schedule, span_days
 from backtune.walkforward.select import select_trial
@@ -241,6 +243,8 @@ def _run_window(
         "is_metrics": chosen["metrics"],
         "oos_metrics": compute_metrics(oos).as_dict(),
         "trials": summary["trials"]["total"],
+        "completed_trials": summary["overfitting"]["n_trials"],
+        "sharpe_variance": summary["overfitting"]["sharpe_variance"],
         "trial_number": chosen["number"],
         "study": child_id,
     }
@@ -344,9 +348,27 @@ def _stitched_figures(
     }
     criteria = {**values, "max_drawdown_pct": metrics["max_drawdown_pct"], "total_trades": metrics["total_trades"]}
     return {
-        "stitched": {"metrics": metrics, "trades": trade_records(stitched.trades), "equity": equity_points(stitched)},
+        "stitched": {
+            "metrics": metrics,
+            "sharpe": _stitched_sharpe(stitched, records),
+            "trades": trade_records(stitched.trades),
+            "equity": equity_points(stitched),
+        },
         **values,
         "verdict": figures.verdict(criteria, request.settings.thresholds),
+    }
+
+
+def _stitched_sharpe(stitched: BacktestResult, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """PSR and DSR of the stitched out-of-sample returns, deflated by every completed trial
+    that chose the carried parameters (docs/walkforward.md). A record written before windows
+    kept these inputs has neither, so its window adds no trial and no variance."""
+    trials = [r.get("completed_trials") or 0 for r in records]
+    variance = figures.pooled_sharpe_variance([r.get("sharpe_variance") for r in records], trials)
+    return {
+        **returns_sharpe_figures(window_returns(stitched), variance, sum(trials)),
+        "sharpe_variance": finite_or_none(variance),
+        "n_trials": sum(trials),
     }
 
 

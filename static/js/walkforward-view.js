@@ -91,6 +91,8 @@ export function walkforwardView({ jobId, datasetId, capital }) {
       ["Buy and hold", formatPercent(metrics.buy_and_hold_pct)],
       ["Sharpe (stitched)", formatNumber(metrics.sharpe)],
       ["t-statistic", formatNumber(report.t_stat)],
+      ["PSR (stitched)", formatNumber(report.stitched?.sharpe.psr, 3)],
+      ["DSR (stitched)", formatNumber(report.stitched?.sharpe.dsr, 3)],
     ]);
   }
 

@@ -118,15 +118,46 @@ class WindowReport(WindowPreview):
         description="What `backtest --close-at-end` reports for params over the out-of-sample range"
     )
     trials: int = Field(description="Trials in the window's study")
+    completed_trials: int | None = Field(
+        None, description="Completed trials in the window's study: its share of N in the stitched DSR"
+    )
+    sharpe_variance: float | None = Field(
+        None, description="Variance of the per-bar Sharpe ratio across the window's completed trials"
+    )
     trial_number: int = Field(description="The carried trial's number in its study")
     study: str = Field(description="The window's study (run id: the job id and the window index)")
     dashboard: str = Field(description="The study in the embedded dashboard")
+
+
+class StitchedSharpe(Reply):
+    """The stitched out-of-sample returns' Sharpe figures (docs/walkforward.md, docs/robustness.md)."""
+
+    sharpe_per_bar: float | None = Field(
+        description="Per-bar Sharpe ratio of the stitched returns, not annualised; null when undefined"
+    )
+    returns_skew: float | None = Field(description="Skewness of the stitched per-bar returns; null when undefined")
+    returns_kurtosis: float | None = Field(
+        description="Raw kurtosis of the stitched per-bar returns (normal = 3); null when undefined"
+    )
+    n_returns: int = Field(description="Stitched per-bar returns")
+    psr: float | None = Field(
+        description="Probabilistic Sharpe ratio PSR(0): probability the true Sharpe ratio is above 0"
+    )
+    dsr: float | None = Field(
+        description="Deflated Sharpe ratio: PSR against the best Sharpe ratio n_trials trials "
+        "with variance sharpe_variance would reach by luck; null with fewer than 2 trials"
+    )
+    sharpe_variance: float | None = Field(
+        description="The windows' Sharpe-ratio variances pooled, weighted by completed trials - 1"
+    )
+    n_trials: int = Field(description="N in the DSR: completed trials over the windows")
 
 
 class StitchedAccount(Reply):
     metrics: MetricsReply = Field(  # type: ignore[valid-type]
         description="Every metric of docs/metrics.md over the stitched trades and equity"
     )
+    sharpe: StitchedSharpe = Field(description="PSR and DSR of the stitched per-bar returns, with their inputs")
     trades: list[Trade] = Field(description="The windows' trades in order, sizes compounded window to window")
     equity: list[tuple[Time, float, float]] = Field(
         max_length=1000, description="[iso_time, equity, drawdown_pct], thinned to 1,000 points"
