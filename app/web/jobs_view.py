@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.web.errors import ApiError
 from backtune.jobs.recovery import recover_if_orphaned
 from backtune.jobs.runs_storage import ReadOnlyRunsStorage
 from backtune.jobs.scheduler import queue_position, schedule
@@ -14,6 +15,19 @@ from backtune.jobs.study_ids import dashboard_study_id
 from backtune.optimize.config import RunConfig
 from backtune.optimize.results import ranked_trials
 from backtune.optimize.rundir import RunDir
+
+
+def jobs_store() -> JobStore:
+    """The app's job store (one per app, over its runs folder)."""
+    return current_app.config["JOBS"]
+
+
+def find_job(job_id: str) -> RunDir:
+    """The job's run directory, or the API's 404 naming ``job_id``."""
+    run = jobs_store().run(job_id)
+    if run is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
+    return run
 
 
 def job_links(store: JobStore, job_id: str) -> dict[str, str]:

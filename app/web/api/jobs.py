@@ -10,12 +10,12 @@ from flask import Blueprint, Response, current_app, jsonify
 from app.web.contract.models.jobs import Job, JobList, Results, ResultsQuery, ResumeRequest, Trial
 from app.web.contract.registry import Answer, operation
 from app.web.errors import ApiError
-from app.web.jobs_view import job_record, notice_dead_coordinator, result_rows
+from app.web.jobs_view import find_job, job_record, jobs_store, notice_dead_coordinator, result_rows
 from app.web.optimize_request import run_limits
 from backtune.engine.backtest import run_backtest
 from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
-from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING, JobStore
+from backtune.jobs.store import CANCELLED, FINISHED, QUEUED, RUNNING
 from backtune.optimize.config import Budget, RunConfig
 from backtune.optimize.run import salvage_run
 from backtune.optimize.rundir import PREPARED, RunDir
@@ -29,21 +29,10 @@ CANCEL_WAIT_S = 5.0
 JOB_ID = {"job_id": "Job id"}
 
 
-def _store() -> JobStore:
-    return current_app.config["JOBS"]
-
-
 def _run(job_id: str) -> RunDir:
     """The job's run directory; a job whose coordinator died is marked interrupted first."""
-    run = _find(job_id)
-    notice_dead_coordinator(_store(), run)
-    return run
-
-
-def _find(job_id: str) -> RunDir:
-    run = _store().run(job_id)
-    if run is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
+    run = find_job(job_id)
+    notice_dead_coordinator(jobs_store(), run)
     return run
 
 
@@ -52,7 +41,7 @@ def _find(job_id: str) -> RunDir:
 def list_jobs():
     """Newest first, by creation time: run ids sort by the second and then by strategy name.
     A run still being prepared (its request not yet answered) is not a job until queued."""
-    store = _store()
+    store = jobs_store()
     records = (job_record(store, run, detail=False) for run in store.all())
     jobs = sorted(
         (job for job in records if job["status"] != PREPARED),
@@ -67,7 +56,7 @@ def list_jobs():
     "jobs", "Status, queue position, progress and summary", replies={200: Job}, errors=(404,), path_params=JOB_ID
 )
 def get_job(job_id: str):
-    return jsonify(job_record(_store(), _run(job_id)))
+    return jsonify(job_record(jobs_store(), _run(job_id)))
 
 
 @bp.get("/api/jobs/<job_id>/results")
@@ -81,7 +70,7 @@ def get_job(job_id: str):
 )
 def get_results(job_id: str, query: ResultsQuery):
     run = _run(job_id)
-    status = _store().state(run)["status"]
+    status = jobs_store().state(run)["status"]
     summary, rows = result_rows(current_app.config["RUNS_STORAGE"], run, status)
     if query.format == "csv":
         return _csv(run, summary)
@@ -129,7 +118,7 @@ def get_results(job_id: str, query: ResultsQuery):
 def get_trial(job_id: str, number: int):
     """Re-run one trial for its trades and equity curve (results keep metrics, not trades)."""
     run = _run(job_id)
-    _, rows = result_rows(current_app.config["RUNS_STORAGE"], run, _store().state(run)["status"])
+    _, rows = result_rows(current_app.config["RUNS_STORAGE"], run, jobs_store().state(run)["status"])
     row = next((r for r in rows if r["number"] == number), None)
     if row is None:
         raise ApiError(404, "trial_not_found", f"job {job_id} has no trial {number} with results", "number")
@@ -153,8 +142,8 @@ def get_trial(job_id: str, number: int):
 def cancel_job(job_id: str):
     """Queued jobs are cancelled at once; running ones stop between trials (< 2 s) and keep
     their results. Waits briefly so the answer usually shows the final state."""
-    store = _store()
-    run = _find(job_id)
+    store = jobs_store()
+    run = find_job(job_id)
     if notice_dead_coordinator(store, run):  # stopped already: it is interrupted, trials kept
         return jsonify(job_record(store, run))
     with store.locked():
@@ -183,7 +172,7 @@ def cancel_job(job_id: str):
     errors=(400, 404, 409),
 )
 def resume_job(job_id: str, body: ResumeRequest):
-    store = _store()
+    store = jobs_store()
     run = _run(job_id)
     status = store.state(run)["status"]
     walkforward = is_walkforward(run)  # continues from its first unfinished window, with its own budget

@@ -15,15 +15,15 @@ import re
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from app.web.contract.models.remote import DatasetRef, JobPlan, WorkerInfo, WorkerList
 from app.web.contract.registry import Answer, operation
 from app.web.datasource import dataset_store
 from app.web.errors import ApiError
+from app.web.jobs_view import find_job, jobs_store
 from backtune.data.store import ID_LENGTH, StoredDataset, UnknownDatasetError
-from backtune.jobs.store import RUNNING, JobStore
-from backtune.optimize.rundir import RunDir
+from backtune.jobs.store import RUNNING
 from backtune.optimize.storage_url import is_database_url
 
 bp = Blueprint("remote", __name__)
@@ -33,17 +33,6 @@ _STORED_CSV = re.compile(r"^[0-9a-f]{64}$")
 def shared_study(database_url: str) -> dict[str, str]:
     """Run settings that put a web job's live study in the database, under a name of its own."""
     return {"storage": database_url, "study_name": f"backtune-{secrets.token_hex(8)}"}
-
-
-def _run(job_id: str) -> RunDir:
-    run = _store().run(job_id)
-    if run is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
-    return run
-
-
-def _store() -> JobStore:
-    return current_app.config["JOBS"]
 
 
 @bp.get("/api/jobs/<job_id>/plan")
@@ -57,8 +46,8 @@ def _store() -> JobStore:
     "`not_shared` otherwise. The plan holds the database URL: set BACKTUNE_API_TOKEN.",
 )
 def job_plan(job_id: str):
-    run = _run(job_id)
-    state = _store().state(run)
+    run = find_job(job_id)
+    state = jobs_store().state(run)
     config = run.read_json(run.config_file)
     storage = state.get("storage") or ""
     if not is_database_url(storage):
@@ -117,8 +106,8 @@ def dataset_file(dataset_id: str):
     path_params={"job_id": "Job id"},
 )
 def job_workers(job_id: str):
-    run = _run(job_id)
-    progress = _store().state(run).get("progress") or {}
+    run = find_job(job_id)
+    progress = jobs_store().state(run).get("progress") or {}
     workers = [
         WorkerInfo(**{key: row.get(key) for key in WorkerInfo.model_fields}) for row in progress.get("workers") or []
     ]

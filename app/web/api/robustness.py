@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from app.web.api.jobs import JOB_ID
 from app.web.contract.models.robustness import CscvReply, HeatmapQuery, HeatmapReply, RobustnessQuery, RobustnessReply
 from app.web.contract.registry import operation
 from app.web.errors import ApiError
+from app.web.jobs_view import find_job
 from backtune.optimize.config import RunConfig
 from backtune.optimize.rundir import RunDir
 from backtune.robustness.values import finite_or_none
@@ -26,10 +27,7 @@ NOT_FINISHED = "409 `not_finished` until the job has ended."
 
 
 def _finished(job_id: str) -> tuple[RunDir, dict[str, Any]]:
-    store = current_app.config["JOBS"]
-    run = store.run(job_id)
-    if run is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
+    run = find_job(job_id)
     if not run.results_file.exists():
         raise ApiError(409, "not_finished", f"job {job_id} has not finished; these figures need every trial", "job_id")
     # A resumed job keeps the results of its last finished stretch until the next one ends.

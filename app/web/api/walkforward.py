@@ -15,7 +15,7 @@ from app.web.contract.models.walkforward import (
 from app.web.contract.registry import Answer, operation
 from app.web.datasource import RequestDataset, dataset_for_request
 from app.web.errors import ApiError
-from app.web.jobs_view import job_links
+from app.web.jobs_view import find_job, job_links
 from app.web.optimize_request import canonical_config, client_names, run_limits
 from backtune.errors import FieldError
 from backtune.jobs.scheduler import enqueue
@@ -140,9 +140,7 @@ def _parse_request(body: WalkForwardRequest) -> tuple[WalkForwardRun, RequestDat
 
 
 def _walkforward_run(job_id: str) -> RunDir:
-    run = current_app.config["JOBS"].run(job_id)
-    if run is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id!r}", "job_id")
+    run = find_job(job_id)
     if not is_walkforward(run):
         raise ApiError(404, "not_walkforward", f"job {job_id} is not a walk-forward run", "job_id")
     return run
