@@ -67,6 +67,18 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+def backtest_window_cli(data: Path, window: dict[str, Any], warmup: int, *options: str) -> dict[str, Any]:
+    """``python -m app backtest --close-at-end --json`` of a walk-forward window's carried
+    parameters over its out-of-sample range: what that window's result must equal."""
+    done = cli(
+        "backtest", "--data", str(data), "--strategy", "sma_cross", "--params", json.dumps(window["params"]),
+        "--start", window["oos"]["start"], "--end", window["oos"]["end"], "--warmup", str(warmup),
+        *options, "--close-at-end", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 # --- a live gunicorn's home and jobs -------------------------------------------------------
 
 

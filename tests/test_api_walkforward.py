@@ -12,7 +12,7 @@ import pytest
 from app import create_app
 from app.web.contract.models.walkforward import HoldoutOpened, WalkForwardReport
 from tests.conftest import backtesting_csv
-from tests.helpers import assert_api_error, cli
+from tests.helpers import assert_api_error, backtest_window_cli
 from tests.helpers import wait_for_job as wait_for
 
 
@@ -60,24 +60,7 @@ def test_a_walkforward_job_runs_reports_and_opens_its_holdout(client):
     assert len(study["trials"]) == report["windows"][1]["trials"]
     # The API's report is the CLI's object for the same run directory.
     window = report["windows"][1]
-    done = cli(
-        "backtest",
-        "--data",
-        str(backtesting_csv("GOOG")),
-        "--strategy",
-        "sma_cross",
-        "--params",
-        json.dumps(window["params"]),
-        "--start",
-        window["oos"]["start"],
-        "--end",
-        window["oos"]["end"],
-        "--warmup",
-        "50",
-        "--close-at-end",
-        "--json",
-    )
-    assert json.loads(done.stdout)["metrics"] == window["oos_metrics"]
+    assert backtest_window_cli(backtesting_csv("GOOG"), window, 50)["metrics"] == window["oos_metrics"]
 
     first = client.post(f"/api/jobs/{job_id}/holdout")
     assert first.status_code == 200, first.json

@@ -23,7 +23,7 @@ from backtune.walkforward.schedule import Span
 from backtune.walkforward.settings import WalkForwardRequest
 from backtune.walkforward.stitch import stitch
 from tests.conftest import backtesting_csv
-from tests.helpers import cli
+from tests.helpers import backtest_window_cli, cli
 
 CAPITAL, COMMISSION, WARMUP = 10_000.0, 0.001, 50
 REPORT_KEYS = {
@@ -87,29 +87,9 @@ def test_two_windows_on_goog(goog_run):
 def test_each_window_is_what_the_backtest_command_reports(goog_run):
     _, report = goog_run
     for window in report["windows"]:
-        done = cli(
-            "backtest",
-            "--data",
-            str(backtesting_csv("GOOG")),
-            "--strategy",
-            "sma_cross",
-            "--params",
-            json.dumps(window["params"]),
-            "--start",
-            window["oos"]["start"],
-            "--end",
-            window["oos"]["end"],
-            "--warmup",
-            str(WARMUP),
-            "--capital",
-            str(CAPITAL),
-            "--commission",
-            str(COMMISSION),
-            "--close-at-end",
-            "--json",
+        backtest = backtest_window_cli(
+            backtesting_csv("GOOG"), window, WARMUP, "--capital", str(CAPITAL), "--commission", str(COMMISSION)
         )
-        assert done.returncode == 0, done.stderr
-        backtest = json.loads(done.stdout)
         assert window["oos_metrics"] == backtest["metrics"]
         assert backtest["window"]["start"] == window["oos"]["start"] and backtest["open_position"] is None
 
