@@ -6,6 +6,7 @@ import json
 import math
 import multiprocessing
 import time
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -180,11 +181,12 @@ def suggest(trial: optuna.Trial, name: str, dist):
     return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
-def two_worker_run(journal: str, index: int, n_trials: int, out: str) -> None:
+def two_worker_run(journal: str, index: int, n_trials: int, out: str, start: Any) -> None:
     """One worker process: Backtune's journal storage and TPE, an objective that also
     fails and prunes, and before each trial's work a check that the sampler's own
     incremental history equals one read from scratch, and that both give the same good
-    and bad observations."""
+    and bad observations. Both workers start their trials together (``start``, a barrier),
+    so each sees the other's trials arrive in every state."""
     sampler = TPESampler(n_startup_trials=4, seed=index, constant_liar=True)
     study = optuna.load_study(study_name=STUDY, storage=open_storage(journal, batched=True), sampler=sampler)
     report = {"checks": 0, "mismatches": [], "other_running": 0, "other_failed": 0, "other_pruned": 0}
@@ -213,8 +215,8 @@ def two_worker_run(journal: str, index: int, n_trials: int, out: str) -> None:
             or (t.state == TrialState.RUNNING and t.number != trial.number)
         ]
         report["other_running"] += sum(t.state == TrialState.RUNNING for t in others)
-        report["other_failed"] = sum(t.state == TrialState.FAIL for t in others)
-        report["other_pruned"] = sum(t.state == TrialState.PRUNED for t in others)
+        report["other_failed"] = max(report["other_failed"], sum(t.state == TrialState.FAIL for t in others))
+        report["other_pruned"] = max(report["other_pruned"], sum(t.state == TrialState.PRUNED for t in others))
         time.sleep(0.004)
         if trial.number % 6 == 1:
             raise ValueError("a failing trial")
@@ -222,6 +224,7 @@ def two_worker_run(journal: str, index: int, n_trials: int, out: str) -> None:
             raise optuna.TrialPruned()
         return target(params)
 
+    start.wait(timeout=120)
     study.optimize(objective, n_trials=n_trials, catch=(ValueError,))
     Path(out).write_text(json.dumps(report))
 
@@ -233,7 +236,8 @@ def test_two_worker_processes_keep_their_histories_correct_as_each_others_trials
     study.enqueue_trial({"n": 3, "mult": 1.5, "length": 200, "lookback": 3, "kind": "SMA"})
     spawn = multiprocessing.get_context("spawn")
     outs = [str(tmp_path / f"worker-{i}.json") for i in range(2)]
-    workers = [spawn.Process(target=two_worker_run, args=(journal, i, 40, outs[i])) for i in range(2)]
+    start = spawn.Barrier(2)
+    workers = [spawn.Process(target=two_worker_run, args=(journal, i, 40, outs[i], start)) for i in range(2)]
     for w in workers:
         w.start()
     for w in workers:
