@@ -6,8 +6,8 @@ import json
 import math
 import multiprocessing
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
