@@ -56,7 +56,10 @@ def test_upload_then_optimise_by_dataset_id_with_progress_results_and_dashboard(
             "dataset": dataset_id,
             "worker_processes": 2,
             "optuna_sampler": "random",
-            "optuna_n_trials": 300,
+            # A time budget, so the run lasts long enough for polls to see it progress: a
+            # trial budget of hundreds ends between two polls on a quiet machine.
+            "optuna_budget_mode": "time",
+            "optuna_time_limit": 4,
             **SMALL_SPACE,
         },
     )
@@ -72,11 +75,12 @@ def test_upload_then_optimise_by_dataset_id_with_progress_results_and_dashboard(
         time.sleep(0.1)
     assert job["status"] == "done", job.get("error")
     assert done_counts == sorted(done_counts), done_counts
-    assert any(0 < n < 300 for n in done_counts), f"no progress seen while it ran: {done_counts}"
-    assert job["summary"]["trials"]["total"] >= 300 and job["progress"]["workers"]
+    total = job["summary"]["trials"]["total"]
+    assert total >= 5 and job["progress"]["workers"]
+    assert any(0 < n < total for n in done_counts), f"no progress seen while it ran: {done_counts}"
 
     results = server.get(f"/api/jobs/{job_id}/results?limit=5").json()
-    assert results["total"] >= 300 and [r["rank"] for r in results["results"]] == [1, 2, 3, 4, 5]
+    assert results["total"] == total and [r["rank"] for r in results["results"]] == [1, 2, 3, 4, 5]
     csv = server.get(f"/api/jobs/{job_id}/results?format=csv")
     assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
     assert csv.body.startswith(b"# Metadata") and job_id in csv.headers["Content-Disposition"]
