@@ -62,9 +62,11 @@ class Tab:
         self.context.close()
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m app ARGS`` as a user runs it, from the project root."""
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def backtest_window_cli(data: Path, window: dict[str, Any], warmup: int, *options: str) -> dict[str, Any]:

@@ -13,17 +13,12 @@ import optuna
 import pytest
 
 from tests.conftest import ROOT, backtesting_csv
+from tests.helpers import cli
 
 pytestmark = pytest.mark.slow  # each test runs the CLI, and most an optimisation, in a subprocess
 
 GOOG = str(backtesting_csv("GOOG"))
 SPACE = json.dumps({"n1": {"low": 5, "high": 30}, "n2": {"low": 40, "high": 120, "step": 5}})
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
 
 
 def test_optimize_json_summary_then_resume(tmp_path):

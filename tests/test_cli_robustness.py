@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from tests.conftest import ROOT, backtesting_csv
+from tests.helpers import cli
 
 GOOG = str(backtesting_csv("GOOG"))
 SPACE = json.dumps({"n1": {"low": 5, "high": 30}, "n2": {"low": 40, "high": 120, "step": 5}})
@@ -23,10 +22,6 @@ OVERFITTING_KEYS = {
     "sharpe_variance",
     "n_trials",
 }
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
