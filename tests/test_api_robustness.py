@@ -96,3 +96,21 @@ def test_heatmap_cells_match_the_results(client, job):
 
 def test_unknown_job(client):
     assert client.get("/api/jobs/nope/cscv").status_code == 404
+
+
+def test_results_carry_the_robust_best_order(client, job):
+    body = client.get(f"/api/jobs/{job}/results?sort=robust_rank&order=asc").json
+    robust = body["summary"]["robust_best"]
+    assert robust["top"] == 5 and len(robust["trials"]) == 5
+    ranked = [r for r in body["results"] if r.get("robust_rank") is not None]
+    assert [r["robust_rank"] for r in ranked] == [1, 2, 3, 4, 5] == [r["robust_rank"] for r in body["results"][:5]]
+    assert [r["number"] for r in ranked] == [t["number"] for t in robust["trials"]]
+    assert {r["rank"] for r in ranked} == {1, 2, 3, 4, 5}
+    report = client.get(f"/api/jobs/{job}/trials/{ranked[0]['number']}/robustness?scenarios=100").json
+    assert {k: v for k, v in report["plateau"].items() if k != "table"} == ranked[0]["plateau"]
+
+
+@pytest.mark.parametrize("value", [-1, 21, 2.5])
+def test_plateau_top_is_bounded(client, value):
+    response = client.post("/api/optimize", json={"strategy": "sma_cross", "csvPath": "GOOG.csv", "plateau_top": value})
+    assert response.status_code == 400 and response.json["error"]["field"] == "plateau_top"

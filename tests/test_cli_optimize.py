@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -88,6 +89,32 @@ def test_a_run_with_seeds_resumes_with_fewer_trials_than_seeds(tmp_path):
     assert json.loads(resumed.stdout)["trials"]["total"] == 5
 
 
+def test_text_summary_names_the_best_the_overfitting_and_the_robust_best(tmp_path):
+    done = cli(
+        "optimize",
+        "--data",
+        GOOG,
+        "--strategy",
+        "sma_cross",
+        "--space",
+        SPACE,
+        "--trials",
+        "12",
+        "--workers",
+        "1",
+        "--plateau-top",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("done: 12 trials") and lines[1].startswith("best trial #")
+    assert lines[2].startswith("overfitting: PBO ") and "over 12 trials" in lines[2]
+    robust = r"robust best \(retention of the 2 best trials' neighbours\): #\d+ \(\S+\), #\d+ \(\S+\)"
+    assert re.fullmatch(robust, lines[3])
+
+
 def test_keep_journal_leaves_it_in_the_run_directory(tmp_path):
     done = cli(
         "optimize",
@@ -157,6 +184,7 @@ def test_ctrl_c_cancels_cleanly_with_a_dump_and_a_summary(tmp_path):
         (["--space", '{"n1": {"low": 9, "high": 3}}'], "parameter 'n1'"),
         (["--sampler", "nope"], "--sampler"),
         (["--constraint", "trades>3"], "--constraint"),
+        (["--plateau-top", "21"], "plateau_top"),
     ],
 )
 def test_optimize_errors_are_one_line_with_exit_code_2(tmp_path, args, fragment):

@@ -79,6 +79,9 @@ def test_robustness_json_and_text(run_dir):
     )
     assert report["trials"][0]["number"] == run_dir["best"]["number"]
     assert report["trials"][0]["monte_carlo"]["scenarios"] == 500
+    # The run's own plateau step (seed 1, top 5) covers these three: the CLI reads them back.
+    at_run_end = {t["number"]: t for t in run_dir["robust_best"]["trials"]}
+    assert all(t["plateau"] == at_run_end[t["number"]] for t in report["trials"])
     text = cli(
         "robustness",
         run_dir["run_dir"],

@@ -15,8 +15,8 @@ from backtune.optimize.pool import WorkerPool
 from backtune.optimize.run import execute_run, prepare_run
 from backtune.optimize.space import SearchSpace
 from backtune.registry import get_strategy
-from backtune.robustness.plateau import at_edge, neighbours, offsets, plateaus, robust_order
-from backtune.robustness.report import LAYOUT, trial_robustness
+from backtune.robustness.plateau import at_edge, best_numbers, neighbours, offsets, plateaus, robust_order
+from backtune.robustness.report import plateau_path, trial_robustness
 from tests.conftest import backtesting_csv
 
 GOOG = backtesting_csv("GOOG")
@@ -52,7 +52,7 @@ def independent_target(config: RunConfig, params: dict) -> float:
 
 def test_neighbours_equal_individual_backtests(finished):
     run, config, rows = finished
-    found = plateaus(run, rows, top=2)
+    found = plateaus(run, rows, best_numbers(rows, 2)).plateaus
     best = sorted((r for r in rows if r["rank"]), key=lambda r: r["rank"])[:2]
     assert [p.number for p in found] == [r["number"] for r in best]
     for plateau, row in zip(found, best):
@@ -72,25 +72,27 @@ def test_neighbours_equal_individual_backtests(finished):
         if row["values"][0] > 0:
             assert summary["retention"] == pytest.approx(summary["p5"] / row["values"][0])
     retentions = [p.summary()["retention"] for p in found]
-    assert robust_order(found)[0] == found[int(np.argmax([r if r is not None else -np.inf for r in retentions]))].number
+    best_kept = found[int(np.argmax([r if r is not None else -np.inf for r in retentions]))].number
+    assert robust_order([p.summary() for p in found])[0] == best_kept
 
 
 def test_pool_gives_the_same_neighbours(finished):
     run, _, rows = finished
-    alone = plateaus(run, rows, top=3)
+    numbers = best_numbers(rows, 3)
+    alone = plateaus(run, rows, numbers).plateaus
     with WorkerPool(2) as pool:
-        pooled = plateaus(run, rows, top=3, pool=pool)
+        pooled = plateaus(run, rows, numbers, pool=pool).plateaus
     assert [p.targets for p in pooled] == [p.targets for p in alone]
 
 
 def test_trial_report_is_cached(finished):
     run, _, rows = finished
-    number = rows[0]["number"]
+    number = next(r["number"] for r in rows if r["rank"] is not None and "plateau" not in r)
+    assert not plateau_path(run, number, 3).exists()
     report = trial_robustness(run, rows, number, scenarios=500, seed=3)
     assert report["plateau"]["neighbours"] == len(report["plateau"]["table"])
     assert report["monte_carlo"]["scenarios"] == 500
-    cached = run.path / "robustness" / f"trial-{number}-scenarios-500-seed-3-v{LAYOUT}.json"
-    assert json.loads(cached.read_text()) == report
+    assert json.loads(plateau_path(run, number, 3).read_text()) == report["plateau"]
     assert trial_robustness(run, rows, number, scenarios=500, seed=3) == report
 
 

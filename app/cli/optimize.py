@@ -55,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--keep-journal", action="store_true", help="keep the Optuna journal in the run directory")
     parser.add_argument("--cscv-blocks", type=int, default=16, help="PBO: blocks of the window (even, 4-32)")
     parser.add_argument("--cscv-max-trials", type=int, default=1000, help="PBO: the best N trials by target")
+    parser.add_argument(
+        "--plateau-top",
+        type=int,
+        default=5,
+        help="at the end, test the best K trials' parameter neighbours for the robust-best order (0 skips; max 20)",
+    )
     parser.set_defaults(run=run_optimize)
 
     resume = sub.add_parser("resume", help="continue a finished, cancelled or crashed run")
@@ -104,6 +110,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         "keep_journal": args.keep_journal,
         "cscv_blocks": args.cscv_blocks,
         "cscv_max_trials": args.cscv_max_trials,
+        "plateau_top": args.plateau_top,
     }
     config = RunConfig.parse(raw)
     with warm_pool(config.workers) as pool:
@@ -162,6 +169,8 @@ def _report(args: argparse.Namespace, execute) -> int:
         if best:
             print(f"best trial #{best['number']}: {best['value']:.4g} with {json.dumps(best['params'])}")
             print(overfitting_line(summary["overfitting"], best["metrics"]))
+        if summary.get("robust_best"):
+            print(robust_best_line(summary["robust_best"]))
     return 0 if summary["status"] != "failed" else 1
 
 
@@ -173,6 +182,16 @@ def overfitting_line(overfitting: dict[str, Any], best_metrics: dict[str, Any]) 
         f"overfitting: PBO {'n/a (< 10 trials)' if pbo is None else f'{pbo:.2f}'}, "
         f"best trial's DSR {'n/a' if dsr is None else f'{dsr:.2f}'} over {overfitting['n_trials']} trials"
     )
+
+
+def robust_best_line(robust: dict[str, Any]) -> str:
+    """The best trials again, by how much of their value their neighbours keep (retention)."""
+
+    def retention(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    trials = ", ".join(f"#{t['number']} ({retention(t['retention'])})" for t in robust["trials"])
+    return f"robust best (retention of the {len(robust['trials'])} best trials' neighbours): {trials}"
 
 
 class ProgressBar:

@@ -84,6 +84,7 @@ def canonical_config(
         "score": _score(options.score_config),
         "seed_params": options.seed_params,
         "constraints": [c.model_dump() for c in options.constraints],
+        "plateau_top": options.plateau_top,
     }
     for key in ("capital", "commission"):
         if getattr(options, key) is not None:

@@ -33,6 +33,8 @@ MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds below 2**32
 MAX_SEED_PARAMS = 1_000
 CONVERGENCE_TRIALS = 10_000  # a convergence run's trial cap when none is given
 CONSTRAINT_OPS = (">=", "<=")
+# The run-end plateau step backtests up to 729 neighbours of each of these best trials.
+MAX_PLATEAU_TOP = 20
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -99,6 +101,7 @@ class RunConfig:
     keep_journal: bool = False
     cscv_blocks: int = 16
     cscv_max_trials: int = 1000
+    plateau_top: int = 5
     window_text: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -133,6 +136,7 @@ class RunConfig:
             "keep_journal": self.keep_journal,
             "cscv_blocks": self.cscv_blocks,
             "cscv_max_trials": self.cscv_max_trials,
+            "plateau_top": self.plateau_top,
         }
 
     @classmethod
@@ -204,6 +208,7 @@ class RunConfig:
             keep_journal=bool(raw.get("keep_journal", False)),
             cscv_blocks=_cscv_blocks(raw),
             cscv_max_trials=_optional_int(raw, "cscv_max_trials", minimum=MIN_TRIALS, default=1000),
+            plateau_top=_optional_int(raw, "plateau_top", minimum=0, maximum=MAX_PLATEAU_TOP, default=5),
             window_text={k: window_text.get(k) for k in ("start", "end", "warmup_bars") if k in window_text},
         )
 

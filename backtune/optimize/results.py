@@ -130,7 +130,9 @@ def results_csv(summary: Mapping[str, Any], config: RunConfig, rows: Sequence[Ma
     writer.writerow(["# Ranked trials"])
     searched = [r.name for r in config.space.ranges]
     metric_keys = list(rows[0]["metrics"]) if rows else []
-    writer.writerow(["rank", "trial", "state", "score", "percentile_score", *searched, *metric_keys])
+    writer.writerow(
+        ["rank", "trial", "state", "score", "percentile_score", "robust_rank", "retention", *searched, *metric_keys]
+    )
     for row in rows:
         writer.writerow(
             [
@@ -139,6 +141,8 @@ def results_csv(summary: Mapping[str, Any], config: RunConfig, rows: Sequence[Ma
                 row["state"],
                 row["score"],
                 row["percentile_score"],
+                row.get("robust_rank"),
+                row["plateau"]["retention"] if "plateau" in row else None,
                 *(row["params"].get(name) for name in searched),
                 *(row["metrics"].get(key) for key in metric_keys),
             ]

@@ -39,6 +39,7 @@ from backtune.optimize.storage import journal_files, open_storage
 from backtune.optimize.storage_url import is_database_url
 from backtune.optimize.worker import WorkerPlan, run_spawned, run_worker
 from backtune.robustness.overfitting import study_overfitting
+from backtune.robustness.robust_best import robust_best
 from backtune.window import resolve_window
 
 log = logging.getLogger("backtune.run")
@@ -199,6 +200,7 @@ def _execute(
             "workers": failures or None,
         },
         error=_failure_reason(failures) if status == "failed" else None,
+        pool=pool,
     )
 
 
@@ -227,6 +229,7 @@ def salvage_run(run: RunDir, status: str) -> dict[str, Any]:
             started,
             None,
             {"trials_per_s": None, "stop_reason": status, "workers": None},
+            plateaus=False,
         )
         run.live_sqlite.unlink(missing_ok=True)
         return summary
@@ -242,9 +245,16 @@ def _finish(
     optimize_s: float | None,
     extra: dict[str, Any],
     error: str | None = None,
+    pool: WorkerPool | None = None,
+    plateaus: bool = True,
 ) -> dict[str, Any]:
     """Fail orphaned trials, dump to SQLite, rank, write results and the final state
-    (with ``error``, the reason a failed run gives at the top of its state)."""
+    (with ``error``, the reason a failed run gives at the top of its state).
+
+    The plateaus of the best trials are backtested on ``pool`` (the run's workers, idle by
+    now) or here; a salvaged run (``plateaus`` False: its coordinator died, and whoever
+    salvages it must not start thousands of backtests) gets them when it is resumed.
+    """
     orphans = _fail_orphans(study)
     dump_started = time.perf_counter()
     dump_study(storage_of(study), config.study_name, run.sqlite)
@@ -252,6 +262,7 @@ def _finish(
     trials = study.get_trials(deepcopy=False)
     rows = ranked_trials(trials, config)
     overfitting = study_overfitting(run, config, rows)
+    robust = robust_best(run, config, rows, pool) if plateaus else None
     summary = {
         "run_id": run.run_id,
         "run_dir": str(run.path),
@@ -264,6 +275,7 @@ def _finish(
         **extra,
         "orphaned_trials": orphans,
         "overfitting": overfitting,
+        "robust_best": robust,
     }
     if config.keep_journal and not is_database_url(storage_url):
         summary["paths"]["journal"] = str(_keep_journal(run, Path(storage_url)))

@@ -6,11 +6,14 @@ its searched range when it is continuous); categorical parameters keep their val
 3^d - 1 neighbours are all evaluated when 3^d <= 729, else a seeded sample of 729 of
 them. A move that would leave the searched range keeps that parameter where it is (the
 duplicates this makes are evaluated once), and parameter sets the strategy rejects are
-left out (counted as ``invalid``). docs/robustness.md describes every figure.
+left out (counted as ``invalid``). A neighbour is backtested only when it is new: one
+the study completed as a trial takes that trial's metrics. docs/robustness.md describes
+every figure.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -27,6 +30,7 @@ from backtune.optimize.space import ParamRange, SearchSpace, _grid_point
 from backtune.robustness.batch import evaluate
 from backtune.robustness.values import finite_or_none
 
+log = logging.getLogger("backtune.robustness")
 MAX_NEIGHBOURS = 729
 CONTINUOUS_STEP = 0.05
 
@@ -147,20 +151,42 @@ class Plateau:
         ]
 
 
+def best_numbers(rows: Sequence[Mapping[str, Any]], top: int) -> list[int]:
+    """The ``top`` best completed trials by target."""
+    return [r["number"] for r in sorted((r for r in rows if r.get("rank") is not None), key=lambda r: r["rank"])[:top]]
+
+
+@dataclass(frozen=True)
+class PlateauBatch:
+    plateaus: list[Plateau]
+    backtested: int  # neighbours that were neither another neighbour nor a completed trial
+
+
 def plateaus(
-    run: RunDir, rows: Sequence[Mapping[str, Any]], top: int = 5, seed: int = 1, pool: Any = None
-) -> list[Plateau]:
-    """Plateaus of the ``top`` best completed trials, all their neighbours in one batch."""
+    run: RunDir, rows: Sequence[Mapping[str, Any]], numbers: Sequence[int], seed: int = 1, pool: Any = None
+) -> PlateauBatch:
+    """Plateaus of trials ``numbers`` (completed trials of ``rows``), every neighbour
+    evaluated once: a parameter set shared by several neighbourhoods is backtested once,
+    and one the study already ran to completion takes that trial's metrics (the same
+    deterministic backtest), so only what is new goes to the pool in one batch."""
     config = RunConfig.parse(run.read_json(run.config_file))
-    chosen = sorted((r for r in rows if r.get("rank") is not None), key=lambda r: r["rank"])[:top]
+    by_number = {r["number"]: r for r in rows}
+    chosen = [by_number[n] for n in numbers]
     sets = [neighbours(config.space, row["params"], seed) for row in chosen]
-    metrics = evaluate(run, [p for group in sets for p in group], pool)
+    known = {_key(r["params"]): r["metrics"] for r in rows if r.get("rank") is not None}
+    wanted = {_key(p): p for group in sets for p in group if _key(p) not in known}
+    known.update(zip(wanted, evaluate(run, list(wanted.values()), pool)))
+    log.info(
+        "run %s: plateaus of %d trials, %d neighbours: %d backtested, the rest known",
+        run.run_id,
+        len(chosen),
+        sum(len(group) for group in sets),
+        len(wanted),
+    )
     target = config.targets[0]
-    out, start = [], 0
+    out = []
     for row, group in zip(chosen, sets):
-        found = metrics[start : start + len(group)]
-        start += len(group)
-        valid = [(p, m) for p, m in zip(group, found) if m is not None]
+        valid = [(p, m) for p in group if (m := known[_key(p)]) is not None]
         out.append(
             Plateau(
                 number=row["number"],
@@ -173,14 +199,21 @@ def plateaus(
                 maximize=target.direction == "maximize",
             )
         )
-    return out
+    return PlateauBatch(out, len(wanted))
 
 
-def robust_order(found: Sequence[Plateau]) -> list[int]:
-    """Trial numbers by retention, best first ("robust best"); undefined retention last."""
+def _key(params: Mapping[str, Any]) -> tuple:
+    """A parameter set as a lookup key; floats to 12 significant digits, so a grid point
+    computed here and the same point snapped from Optuna's value are one key."""
+    return tuple(sorted((k, float(f"{v:.12g}") if isinstance(v, float) else v) for k, v in params.items()))
 
-    def key(p: Plateau) -> tuple[bool, float]:
-        retention = p.summary()["retention"]
+
+def robust_order(summaries: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Trial numbers of plateau summaries by retention, best first ("robust best"); an
+    undefined retention last, ties in the order given (the target's)."""
+
+    def key(summary: Mapping[str, Any]) -> tuple[bool, float]:
+        retention = summary["retention"]
         return (retention is None, -(retention or 0.0))
 
-    return [p.number for p in sorted(found, key=key)]
+    return [s["number"] for s in sorted(summaries, key=key)]

@@ -271,7 +271,9 @@ def _discard_attempt(windows_dir: Path, child_id: str) -> None:
 
 def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
     """The run's own study on the window's in-sample range, named with the window index
-    (so windows sharing one database storage never collide)."""
+    (so windows sharing one database storage never collide). Windows skip the run-end
+    plateau step: their trial is chosen by the walk-forward's own rule, and the stitched
+    out-of-sample result is the robustness test."""
     span = window.in_sample
     data_window = {
         "start": iso_utc(bars.time[span.first]),
@@ -279,7 +281,12 @@ def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
         "warmup_bars": base.window.warmup_bars,
     }
     return RunConfig.parse(
-        {**base.as_dict(), "window": data_window, "study_name": f"{base.study_name[:95]}-w{window.index:02d}"}
+        {
+            **base.as_dict(),
+            "window": data_window,
+            "study_name": f"{base.study_name[:95]}-w{window.index:02d}",
+            "plateau_top": 0,
+        }
     )
 
 

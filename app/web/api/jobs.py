@@ -89,6 +89,8 @@ def get_results(job_id: str, query: ResultsQuery):
                 "metrics",
                 "pareto",
                 "pruned_reason",
+                "robust_rank",
+                "plateau",
             )
             if key in row
         }

@@ -10,11 +10,11 @@ from app.web.contract.base import Body, FiniteFloat, Form, ParamValue, Reply
 from app.web.contract.models.backtest import BacktestReport
 from app.web.contract.models.common import JobLinks, JobStatus, TrialMetrics
 from app.web.contract.models.remote import WorkerInfo
-from app.web.contract.models.robustness import RunSummary
+from app.web.contract.models.robustness import PlateauSummary, RunSummary
 from backtune.metrics import METRIC_KEYS
 from backtune.robustness.returns import TRIAL_METRICS
 
-SORT_KEYS = ("rank", "number", "score", "percentile_score", *METRIC_KEYS, *TRIAL_METRICS)
+SORT_KEYS = ("rank", "robust_rank", "number", "score", "percentile_score", *METRIC_KEYS, *TRIAL_METRICS)
 
 
 class JobAccepted(Reply):
@@ -92,6 +92,10 @@ class ResultRow(Reply):
     metrics: TrialMetrics
     pareto: bool | None = Field(None, description="On the Pareto front (multi-objective runs)")
     pruned_reason: str | None = None
+    robust_rank: int | None = Field(
+        None, description="1 = the best of the run's plateau_top best trials by retention (robust best)"
+    )
+    plateau: PlateauSummary | None = Field(None, description="The plateau of one of the plateau_top best trials")
 
 
 class Results(Reply):

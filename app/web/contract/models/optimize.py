@@ -17,6 +17,7 @@ from backtune.metrics import METRIC_KEYS
 from backtune.optimize.config import (
     BUDGET_MODES,
     CONSTRAINT_OPS,
+    MAX_PLATEAU_TOP,
     MAX_SEED,
     MAX_SEED_PARAMS,
     MAX_WORKERS,
@@ -107,6 +108,13 @@ class OptimizeOptions(Body):
     )
     constraints: list[Constraint] = Field(
         default_factory=list, description="Feasibility rules for multi-objective runs"
+    )
+    plateau_top: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_PLATEAU_TOP,
+        description="At the end, test the K best trials' parameter neighbours for the robust-best order "
+        "(default 5; 0 skips)",
     )
     capital: FiniteFloat | None = Field(None, description="Starting equity, > 0 (default 10,000)")
     commission: FiniteFloat | None = Field(None, description="Fraction of notional, per side (default 0.0005)")

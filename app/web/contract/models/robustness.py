@@ -79,7 +79,7 @@ class Neighbour(Reply):
     net_profit_pct: float = Field(description="Net profit (%) of this neighbour")
 
 
-class Plateau(Reply):
+class PlateauSummary(Reply):
     number: int = Field(description="Trial number")
     value: float = Field(description="The trial's target value")
     neighbours: int = Field(description="Neighbours evaluated")
@@ -90,6 +90,9 @@ class Plateau(Reply):
     retention: float | None = Field(description="p5 / value (value / p5 for a minimised target)")
     share_profitable: float | None = Field(description="Share of neighbours with a net profit above 0")
     at_edge: list[str] = Field(description="Searched parameters at an end of their searched range")
+
+
+class Plateau(PlateauSummary):
     table: list[Neighbour] = Field(description="Every neighbour")
 
 
@@ -159,6 +162,19 @@ class Overfitting(Reply):
     n_trials: int = Field(description="Completed trials: N in the DSR")
 
 
+class RobustBest(Reply):
+    """The run-end plateau step (docs/robustness.md, "Robust best")."""
+
+    top: int = Field(description="K: the best trials by target whose neighbourhoods were tested (plateau_top)")
+    seed: int = Field(description="Seed of the neighbour sample (where 3^d > 729)")
+    trials: list[PlateauSummary] = Field(description="Their plateaus, by retention, best first: the robust-best order")
+    neighbours: int = Field(description="Neighbours evaluated, counted per trial")
+    backtested: int = Field(
+        description="Distinct neighbours backtested: the rest were completed trials of the study or shared"
+    )
+    seconds: float = Field(description="Time the step took at the end of the run")
+
+
 class RunSummary(Reply):
     """A finished run's summary as the engine records it (run id, trial counts, best trial,
     timings, workers; docs/optimization.md), with the overfitting figures typed here."""
@@ -166,3 +182,6 @@ class RunSummary(Reply):
     model_config = ConfigDict(extra="allow")
 
     overfitting: Overfitting | None = Field(None, description="Overfitting figures of an optimisation run")
+    robust_best: RobustBest | None = Field(
+        None, description="Plateaus of the best trials and their robust-best order; null when plateau_top is 0"
+    )
