@@ -14,11 +14,21 @@ from tests.helpers import finished_job
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     (home / "data").mkdir()
     shutil.copy(backtesting_csv("GOOG"), home / "data" / "GOOG.csv")
+    return home
+
+
+@pytest.fixture(scope="module")
+def client(home):
     return create_app({"home": str(home), "max_jobs": 1, "max_workers": 2}).test_client()
+
+
+@pytest.fixture(scope="module")
+def app_runs(home):
+    return (home / "runs").resolve()
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +124,28 @@ def test_results_carry_the_robust_best_order(client, job):
 def test_plateau_top_is_bounded(client, value):
     response = client.post("/api/optimize", json={"strategy": "sma_cross", "csvPath": "GOOG.csv", "plateau_top": value})
     assert response.status_code == 400 and response.json["error"]["field"] == "plateau_top"
+
+
+def test_a_report_that_cannot_be_computed_is_a_503_naming_the_trial(client, job, app_runs):
+    rows = client.get(f"/api/jobs/{job}/results?limit=1000").json["results"]
+    number = next(r["number"] for r in rows if r["rank"] is not None and r.get("robust_rank") is None)
+    bars = app_runs / job / "bars"
+    bars.rename(bars.with_name("bars-away"))
+    try:
+        response = client.get(f"/api/jobs/{job}/trials/{number}/robustness?scenarios=100&seed=9")
+    finally:
+        bars.with_name("bars-away").rename(bars)
+    assert response.status_code == 503, response.json
+    assert response.json["error"]["field"] == "number" and f"trial {number}" in response.json["error"]["message"]
+    assert str(app_runs) not in response.get_data(as_text=True)
+    again = client.get(f"/api/jobs/{job}/trials/{number}/robustness?scenarios=100&seed=9")
+    assert again.status_code == 200 and again.json["number"] == number
+
+
+def test_the_child_is_stopped_at_its_time_limit(client, job, app_runs):
+    from backtune.child import ChildFailed
+    from backtune.optimize.rundir import RunDir
+    from backtune.robustness.isolated import robustness_report
+
+    with pytest.raises(ChildFailed, match="0.05 s limit"):
+        robustness_report(RunDir(app_runs / job), 0, 100, 123, None, limit_s=0.05)

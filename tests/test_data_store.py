@@ -8,12 +8,14 @@ through a fresh store, as a restarted server would.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import pytest
 
 from backtune.data import store as store_module
 from backtune.data.errors import DataError
+from backtune.data.loader import load_csv
 from backtune.data.store import DatasetStore
 from backtune.data.version import FORMAT_VERSION
 from tests.helpers import MIXED_CSV, YYYYMMDD_CSV, v1_summary, write_v1_entry
@@ -96,3 +98,32 @@ def test_a_current_entry_is_served_without_parsing(tmp_path, no_samples, parse_c
     assert DatasetStore(tmp_path).list() == [entry]
     assert DatasetStore(tmp_path).add(YYYYMMDD_CSV, "renamed.csv") == (entry, False)
     assert parse_calls == ["prices.csv"]
+
+
+def big_csv(rows: int, bad_row: int | None = None) -> bytes:
+    """A 15-minute OHLCV file of ``rows`` bars, above the size parsed in a child process;
+    with ``bad_row``, that data row's high is below its low."""
+    lines = ["time,open,high,low,close,volume"]
+    for i in range(rows):
+        high, low = (99.0, 101.0) if i + 1 == bad_row else (101.0, 99.0)
+        lines.append(f"{1_600_000_000 + 900 * i},100.0,{high},{low},100.5,1234.5")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_large_upload_is_parsed_in_a_child_with_the_same_summary(tmp_path, no_samples):
+    data = big_csv(160_000)
+    assert len(data) > store_module.ISOLATE_ABOVE_BYTES
+    store = DatasetStore(tmp_path / "store")
+    streamed, _ = store.add_stream(io.BytesIO(data), "big.csv")
+    (tmp_path / "big.csv").write_bytes(data)
+    direct = load_csv(tmp_path / "big.csv", name="big.csv", max_bytes=None).summary
+    assert streamed.summary == direct and streamed.summary.rows == 160_000
+
+
+def test_a_large_upload_with_a_bad_row_is_refused_naming_it_and_kept_nowhere(tmp_path, no_samples):
+    store = DatasetStore(tmp_path / "store")
+    with pytest.raises(DataError) as refused:
+        store.add_stream(io.BytesIO(big_csv(160_000, bad_row=120_001)), "big.csv")
+    assert refused.value.file == "big.csv" and refused.value.row is not None and refused.value.row >= 120_001
+    assert "high" in str(refused.value).lower()
+    assert store.list() == [] and not [p for p in (tmp_path / "store").rglob("*.csv")]

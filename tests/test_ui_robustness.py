@@ -55,6 +55,16 @@ def finished(tmp_path_factory):
         yield server, job_id
 
 
+def column_texts(page, key: str) -> list[str]:
+    """The shown cells of the results table's column ``key``, top to bottom."""
+    index = page.evaluate(
+        "key => [...document.querySelectorAll('#results-scroll thead th')].findIndex(th => th.dataset.key === key)",
+        key,
+    )
+    assert index >= 0, key
+    return page.locator(f"#results-scroll tbody tr[data-number] > :nth-child({index + 1})").all_inner_texts()
+
+
 def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path):
     server, job_id = finished
     shots = Path(os.environ.get("BACKTUNE_SCREENSHOTS") or tmp_path)
@@ -81,9 +91,22 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
 
         page.click("#results-scroll thead th[data-key='dsr'] button")
         expect(page.locator("#results-scroll thead th[data-key='dsr']")).to_have_attribute("aria-sort", "descending")
-        shown = page.locator("#results-scroll tbody tr[data-number] td:nth-child(6)").all_inner_texts()[:5]
+        shown = column_texts(page, "dsr")[:5]
         values = [float(v) for v in shown if v != "—"]
         assert values == sorted(values, reverse=True) and values
+
+        robust = server.get(f"/api/jobs/{job_id}").json()["summary"]["robust_best"]
+        robust_rows = page.locator("#robust-table tbody tr")
+        expect(robust_rows).to_have_count(len(robust["trials"]))
+        for row, trial in zip(robust_rows.all(), robust["trials"]):
+            expect(row.locator("th")).to_have_text(f"#{trial['number']}")
+            expect(row.locator("td").nth(2)).to_have_text(shown_number(trial["retention"], 2))
+        expect(page.locator("#robust-reading")).to_contain_text("ordered by retention")
+        page.click("#results-scroll thead th[data-key='robust_rank'] button")
+        assert column_texts(page, "robust_rank")[: len(robust["trials"])] == [
+            str(i + 1) for i in range(len(robust["trials"]))
+        ]
+        assert column_texts(page, "number")[: len(robust["trials"])] == [f"#{t['number']}" for t in robust["trials"]]
 
         page.select_option("#heatmap-x", "maLength")
         page.select_option("#heatmap-y", "stopLongX")
@@ -107,5 +130,9 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
         assert page.locator("#mc-drawdowns").bounding_box()["height"] > 100
         page.locator("#robustness-heading").scroll_into_view_if_needed()
         page.locator("#trial-section").screenshot(path=shots / "robustness.png")
+
+        last = robust["trials"][-1]["number"]
+        page.locator("#robust-table tbody tr").last.locator("button").click()
+        expect(page.locator("#trial-heading")).to_have_text(re.compile(rf"^Trial #{last}, rank \d+$"))
         browser.close()
     assert errors == []

@@ -1,4 +1,4 @@
-"""Every error leaves as ``{"error": {"code", "message", "field"}}`` with a 4xx status.
+"""Every error leaves as ``{"error": {"code", "message", "field"}}`` with a 4xx or 503 status.
 
 Core errors already name what is wrong (``FieldError.field``, ``DataError`` file/row/
 column); this module only maps them to HTTP, so the API never answers a bad input with a

@@ -14,33 +14,22 @@ located error as JSON. Later loads of the same content are cache hits.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from backtune.child import ChildFailed, run_child
 from backtune.data.errors import DataError
 from backtune.data.summary import DataSummary
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def summarise_file(path: Path, name: str, sha256: str, cache_dir: Path) -> DataSummary:
     """The file's summary, validated by a child process; raises its DataError, located."""
-    done = subprocess.run(
-        [sys.executable, "-m", __name__, str(path), name, sha256, str(cache_dir)],
-        cwd=PROJECT_ROOT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=False,
-    )
     try:
-        answer = json.loads(done.stdout)
-    except ValueError:
+        answer = run_child(__name__, [str(path), name, sha256, str(cache_dir)])
+    except ChildFailed as exc:
         # Killed (out of memory) or crashed: nothing located to say, but never a 500.
-        raise DataError(
-            f"the file could not be read (the parser stopped with code {done.returncode})", file=name
-        ) from None
+        raise DataError(f"the file could not be read (the parser {exc})", file=name) from None
     if "error" in answer:
         raise DataError(**answer["error"])
     return DataSummary(**answer["summary"])

@@ -51,12 +51,25 @@ def trial_plateaus(
     return [run.read_json(plateau_path(run, n, seed)) for n in numbers]
 
 
+def monte_carlo_path(run: RunDir, number: int, scenarios: int, seed: int, drawdown_pct: float | None) -> Path:
+    level = "" if drawdown_pct is None else f"-drawdown-{drawdown_pct:g}"
+    return run.path / FOLDER / f"monte-carlo-trial-{number}-scenarios-{scenarios}-seed-{seed}{level}-v{LAYOUT}.json"
+
+
+def cached_robustness(
+    run: RunDir, number: int, scenarios: int, seed: int, drawdown_pct: float | None
+) -> dict[str, Any] | None:
+    """The trial's report when both its parts are cached, else None."""
+    parts = (plateau_path(run, number, seed), monte_carlo_path(run, number, scenarios, seed, drawdown_pct))
+    if not all(p.exists() for p in parts):
+        return None
+    return {"number": number, "plateau": run.read_json(parts[0]), "monte_carlo": run.read_json(parts[1])}
+
+
 def trial_monte_carlo(
     run: RunDir, row: Mapping[str, Any], scenarios: int, seed: int, drawdown_pct: float | None = None
 ) -> dict[str, Any]:
-    level = "" if drawdown_pct is None else f"-drawdown-{drawdown_pct:g}"
-    name = f"monte-carlo-trial-{row['number']}-scenarios-{scenarios}-seed-{seed}{level}-v{LAYOUT}.json"
-    cache = run.path / FOLDER / name
+    cache = monte_carlo_path(run, row["number"], scenarios, seed, drawdown_pct)
     if cache.exists():
         return run.read_json(cache)
     config = RunConfig.parse(run.read_json(run.config_file))

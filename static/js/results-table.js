@@ -161,5 +161,6 @@ export function resultsTable(scroller, { columns, onOpen, onView }) {
       refresh();
     },
     select,
+    open,
   };
 }

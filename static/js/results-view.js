@@ -5,7 +5,7 @@
 
 import { formatMetric, METRIC_KEYS, metricDirection, metricLabel } from "./catalog.js";
 import { byId, h } from "./dom.js";
-import { formatInteger, formatParam, signTone } from "./format.js";
+import { formatInteger, formatNumber, formatParam, signTone } from "./format.js";
 import { searchedParams } from "./job-space.js";
 import { parseNumber } from "./run-rules.js";
 import { resultsTable } from "./results-table.js";
@@ -44,6 +44,7 @@ export function resultsView(job, { onOpen }) {
       if (rows.length < total) count.textContent = `Loading trials: ${formatInteger(rows.length)} of ${formatInteger(total)}…`;
     },
     select: table.select,
+    open: table.open,
   };
 }
 
@@ -62,6 +63,9 @@ function columnsFor(job, multi) {
   return [
     { key: "number", label: "Trial", get: (r) => r.number, format: (v) => `#${v}`, width: 5.5 },
     { key: "rank", label: "Rank", get: (r) => r.rank, format: formatInteger, width: 4.5 },
+    { key: "robust_rank", label: "Robust rank", get: (r) => r.robust_rank ?? null, format: formatInteger, width: 5.5 },
+    { key: "retention", label: "Retention", get: (r) => r.plateau?.retention ?? null, format: (v) => formatNumber(v, 2),
+      firstOrder: "desc", width: 6 },
     { key: "state", label: "State", get: (r) => r.state, format: (v) => v.toLowerCase(), text: true, width: 6.5,
       tone: (v) => `state-${v.toLowerCase()}` },
     multi && { key: "pareto", label: "Pareto", get: (r) => (r.pareto ? 1 : 0), format: (v) => (v ? "yes" : ""),

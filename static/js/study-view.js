@@ -9,9 +9,10 @@ import { byId, fill, fillTerms, h } from "./dom.js";
 import { formatInteger, formatNumber, formatParam } from "./format.js";
 import { fitLine, histogram, scatter } from "./plot.js";
 
-export async function studyView(jobId, job, summary) {
+export async function studyView(jobId, job, summary, { onOpen }) {
   const base = `/api/jobs/${encodeURIComponent(jobId)}`;
   byId("study-section").hidden = false;
+  robustBest(summary?.robust_best, summary?.best, onOpen);
   const over = summary?.overfitting;
   const read = byId("pbo-reading");
   if (!over || over.pbo === null || over.pbo === undefined) {
@@ -35,6 +36,36 @@ export async function studyView(jobId, job, summary) {
       { ...line, xLabel: "in-sample Sharpe (per bar)", yLabel: "out-of-sample Sharpe" });
   }
   heatmapControls(base, job);
+}
+
+/** The best trials again, by how much of their value their parameter neighbours keep. */
+function robustBest(robust, best, onOpen) {
+  const read = byId("robust-reading");
+  const table = byId("robust-table");
+  if (!robust) {
+    read.textContent = "The run's best trials were not re-tested (plateau_top 0, or no completed trial).";
+    table.replaceChildren();
+    return;
+  }
+  const leader = robust.trials[0];
+  read.textContent = `The ${robust.trials.length} best trials by target, each re-run with every parameter moved one `
+    + "step (docs/robustness.md), ordered by retention: the neighbours' 5th percentile over the trial's own value. "
+    + (leader && best && leader.number !== best.number
+      ? `Trial #${leader.number} holds up best; the top trial #${best.number} sits on a narrower peak.`
+      : "The top trial also holds up best.");
+  const heads = ["Trial", "Robust rank", "Value", "Retention", "Neighbours p5 / median / worst", "Profitable",
+    "At the edge"];
+  fill(table,
+    h("thead", {}, h("tr", {}, heads.map((label) => h("th", { scope: "col" }, label)))),
+    h("tbody", {}, robust.trials.map((t, i) => h("tr", {},
+      h("th", { scope: "row" }, h("button", { type: "button", "aria-label": `Open trial ${t.number}`,
+        onclick: () => onOpen(t.number) }, `#${t.number}`)),
+      h("td", {}, formatInteger(i + 1)),
+      h("td", {}, formatNumber(t.value, 3)),
+      h("td", {}, formatNumber(t.retention, 2)),
+      h("td", {}, `${formatNumber(t.p5, 3)} / ${formatNumber(t.median, 3)} / ${formatNumber(t.worst, 3)}`),
+      h("td", {}, t.share_profitable === null ? "—" : `${formatNumber(100 * t.share_profitable, 0)}%`),
+      h("td", {}, t.at_edge.join(", ") || "none")))));
 }
 
 function heatmapControls(base, job) {

@@ -9,6 +9,7 @@ resumed job runs), and cache what they compute in it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -23,6 +24,7 @@ from backtune.optimize.rundir import RunDir
 from backtune.robustness.values import finite_or_none
 
 bp = Blueprint("robustness", __name__)
+log = logging.getLogger("backtune.web")
 NOT_FINISHED = "409 `not_finished` until the job has ended."
 
 
@@ -77,17 +79,23 @@ def get_cscv(job_id: str):
     description=NOT_FINISHED,
     query=RobustnessQuery,
     replies={200: RobustnessReply},
-    errors=(400, 404, 409),
+    errors=(400, 404, 409, 503),
     path_params={**JOB_ID, "number": "Trial number"},
 )
 def get_robustness(job_id: str, number: int, query: RobustnessQuery):
-    from backtune.robustness.report import trial_robustness
+    from backtune.child import ChildFailed
+    from backtune.robustness.isolated import robustness_report
 
     run, results = _finished(job_id)
-    rows = results["results"]
-    if not any(r["number"] == number and r["rank"] is not None for r in rows):
+    if not any(r["number"] == number and r["rank"] is not None for r in results["results"]):
         raise ApiError(404, "trial_not_found", f"job {job_id} has no completed trial {number}", "number")
-    return jsonify(trial_robustness(run, rows, number, query.scenarios, query.seed, drawdown_pct=query.drawdown))
+    try:
+        return jsonify(robustness_report(run, number, query.scenarios, query.seed, query.drawdown))
+    except ChildFailed as exc:
+        log.error("run %s: robustness of trial %d failed: %s", run.run_id, number, exc)
+        raise ApiError(
+            503, "robustness_failed", f"the robustness of trial {number} could not be computed: {exc}", "number"
+        ) from None
 
 
 @bp.get("/api/jobs/<job_id>/heatmap")

@@ -39,6 +39,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     409: ("Conflict", "The job is not in a state that allows this"),
     413: ("TooLarge", "The request body is too large (BACKTUNE_MAX_UPLOAD_MB, BACKTUNE_MAX_JSON_KB)"),
     415: ("UnsupportedMediaType", "Send multipart/form-data or application/json"),
+    503: ("Unavailable", "The computation did not finish within its time limit or was stopped; try again later"),
 }
 Schema = dict[str, Any]
 

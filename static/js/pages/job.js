@@ -132,7 +132,7 @@ async function showResults(job) {
   }
   // After the best trial: the CSCV export costs the server a second, the trial comes first.
   if (job.summary?.overfitting) {
-    await studyView(jobId, job, job.summary)
+    await studyView(jobId, job, job.summary, { onOpen: (number) => results.open(number) })
       .catch((failure) => { byId("pbo-reading").textContent = `Overfitting figures unavailable: ${failure.message}`; });
   }
 }
