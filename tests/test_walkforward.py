@@ -248,6 +248,59 @@ def test_forward_selection_carries_the_best_forward_result(tmp_path):
         assert window["params"] == top[int(np.argmax(scores))]["params"]
 
 
+def independent_retention(row: dict, config, bars) -> float:
+    """p5 of the score over the trial's ±1-step sma_cross neighbours (kept in range) over its value."""
+    from backtune.engine.backtest import EngineSettings, run_backtest
+    from backtune.metrics import compute_metrics
+    from backtune.optimize.score import ScoreConfig
+    from strategies.sma_cross import STRATEGY
+
+    ranges = {r.name: r for r in config.space.ranges}
+    found = {}
+    for a in (-1, 0, 1):
+        for b in (-1, 0, 1):
+            params = dict(row["params"])
+            for name, step in (("n1", a), ("n2", b)):
+                r = ranges[name]
+                value = params[name] + step * int(r.step or 1)
+                params[name] = value if r.low <= value <= r.high else params[name]
+            if params != row["params"]:
+                found[(params["n1"], params["n2"])] = params
+    scores = [
+        ScoreConfig().score(
+            compute_metrics(
+                run_backtest(bars, STRATEGY, STRATEGY.validate(p), config.window, EngineSettings(CAPITAL, COMMISSION))
+            ).as_dict()
+        )
+        for p in found.values()
+    ]
+    value = row["values"][0]
+    return np.percentile(scores, 5) / value if value > 0 else -np.inf
+
+
+def test_robust_selection_carries_the_top_trial_whose_neighbours_keep_most(goog_run, tmp_path):
+    from backtune.optimize.config import RunConfig
+
+    def study_of(run: RunDir, window: dict) -> RunDir:
+        return RunDir(run.path / "windows" / window["study"])
+
+    best_run, best_report = goog_run
+    assert all(
+        study_of(best_run, w).read_json(study_of(best_run, w).results_file)["summary"]["robust_best"] is None
+        for w in best_report["windows"]
+    ), "best selection skips the plateau step"
+
+    run, report = run_to_end(backtesting_csv("GOOG"), tmp_path, select="robust", top_k=3)
+    bars = load_csv(backtesting_csv("GOOG")).bars
+    for window in report["windows"]:
+        study = study_of(run, window)
+        config = RunConfig.parse(study.read_json(study.config_file))
+        rows = study.read_json(study.results_file)["results"]
+        top = sorted((r for r in rows if r["rank"] is not None), key=lambda r: r["rank"])[:3]
+        kept = [independent_retention(r, config, bars) for r in top]
+        assert window["params"] == top[int(np.argmax(kept))]["params"]
+
+
 def test_cli_walkforward_and_holdout(tmp_path):
     done = cli(
         "walkforward",
@@ -293,6 +346,7 @@ def test_cli_walkforward_and_holdout(tmp_path):
         (("--is-days", "3200", "--oos-days", "100"), "walkforward.is_days"),
         (("--windows", "2", "--holdout-days", "9000"), "walkforward.holdout_days"),
         (("--windows", "2", "--target", "sharpe,sqn"), "target"),
+        (("--windows", "2", "--select", "robust", "--top-k", "21"), "walkforward.top_k"),
     ],
 )
 def test_cli_refuses_impossible_settings_with_exit_2(tmp_path, args, message):

@@ -41,9 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--select",
         choices=SELECTIONS,
         default="best",
-        help="carry the best in-sample trial, or the best of the top K on the in-sample's last part",
+        help="carry the best in-sample trial, the best of the top K on the in-sample's last part (forward), "
+        "or the top K trial whose parameter neighbours keep most of its value (robust)",
     )
-    parser.add_argument("--top-k", type=int, help="--select forward: in-sample trials re-run (default 10)")
+    parser.add_argument(
+        "--top-k", type=int, help="--select forward: trials re-run; robust: trials tested (default 10, robust <= 20)"
+    )
     parser.add_argument(
         "--threshold",
         action="append",

@@ -194,7 +194,7 @@ def _run_window(
 ) -> str:
     child_id = f"{run.run_id}-w{window.index:02d}"
     _discard_attempt(run.path / "windows", child_id)
-    config = window_config(request.base, bars, window)
+    config = window_config(request, bars, window)
     # The study's workers get the bars up to the in-sample end only: nothing later exists for them.
     child = prepare_run(config, run.path / "windows", bars=bars.slice(0, window.in_sample.last), run_id=child_id)
     log.info(
@@ -269,11 +269,12 @@ def _discard_attempt(windows_dir: Path, child_id: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
+def window_config(request: WalkForwardRequest, bars: OHLCV, window: Window) -> RunConfig:
     """The run's own study on the window's in-sample range, named with the window index
-    (so windows sharing one database storage never collide). Windows skip the run-end
-    plateau step: their trial is chosen by the walk-forward's own rule, and the stitched
-    out-of-sample result is the robustness test."""
+    (so windows sharing one database storage never collide). The run-end plateau step runs
+    only where the selection needs it (``robust``): otherwise the window's trial is chosen
+    by another rule, and the stitched out-of-sample result is the robustness test."""
+    base = request.base
     span = window.in_sample
     data_window = {
         "start": iso_utc(bars.time[span.first]),
@@ -285,7 +286,7 @@ def window_config(base: RunConfig, bars: OHLCV, window: Window) -> RunConfig:
             **base.as_dict(),
             "window": data_window,
             "study_name": f"{base.study_name[:95]}-w{window.index:02d}",
-            "plateau_top": 0,
+            "plateau_top": request.settings.top_k if request.settings.select == "robust" else 0,
         }
     )
 

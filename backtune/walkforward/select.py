@@ -3,7 +3,9 @@
 ``best``: the study's best trial. ``forward``: the top K trials re-run on the last part of
 the in-sample range, the best forward result wins (MetaTrader's forward pass): a parameter
 set that was best on the whole range but poor on its most recent stretch loses to one that
-held up.
+held up. ``robust``: of the top K, the one whose parameter neighbours keep most of its value
+(robust rank 1, from the window study's own plateau step: docs/robustness.md), so the
+walk-forward tests whether the plateau picks better out of sample than the peak.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def select_trial(
     ranked = sorted((r for r in rows if r["rank"] is not None), key=lambda r: r["rank"])
     if not ranked or settings.select == "best":
         return ranked[0] if ranked else None
+    if settings.select == "robust":
+        return next((r for r in ranked if r.get("robust_rank") == 1), ranked[0])
     forward = forward_span(in_sample, settings.forward_fraction)
     window = DataWindow(int(bars.time[forward.first]), int(bars.time[forward.last]), config.window.warmup_bars)
     objective = Objective(config, bars)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backtune.errors import FieldError
-from backtune.optimize.config import RunConfig
+from backtune.optimize.config import MAX_PLATEAU_TOP, RunConfig
 from backtune.window import parse_time
 
 MODES = ("rolling", "anchored")
-SELECTIONS = ("best", "forward")
+SELECTIONS = ("best", "forward", "robust")
 # TradeStation's walk-forward pass criteria plus a minimum trade count; see docs/walkforward.md.
 DEFAULT_THRESHOLDS: Mapping[str, float] = {
     "wfe": 50.0,
@@ -80,6 +80,10 @@ class WalkForwardSettings:
             raise FieldError(f"{FIELD}.holdout_days", "give holdout_days or holdout_from, not both")
         if holdout_from is not None:
             parse_time(f"{FIELD}.holdout_from", holdout_from)
+        top_k = _whole(raw, "top_k", minimum=1) or 10
+        if select == "robust" and top_k > MAX_PLATEAU_TOP:
+            # Each window backtests up to 729 neighbours of every one of them.
+            raise FieldError(f"{FIELD}.top_k", f"at most {MAX_PLATEAU_TOP} with select robust, got {top_k}")
         forward_fraction = _number(raw, "forward_fraction", 0.25)
         if not 0 < forward_fraction < 1:
             raise FieldError(f"{FIELD}.forward_fraction", f"must be between 0 and 1, got {forward_fraction}")
@@ -93,7 +97,7 @@ class WalkForwardSettings:
             holdout_days=holdout_days,
             holdout_from=holdout_from,
             select=select,
-            top_k=_whole(raw, "top_k", minimum=1) or 10,
+            top_k=top_k,
             forward_fraction=forward_fraction,
             thresholds=_thresholds(raw.get("thresholds")),
         )

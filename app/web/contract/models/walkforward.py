@@ -62,9 +62,14 @@ class WalkForwardOptions(Body):
     select: Literal[SELECTIONS] = Field(  # type: ignore[valid-type]
         DEFAULTS.select,
         description="best: carry the best in-sample trial; forward: re-run the top_k in-sample "
-        "trials on the in-sample range's last forward_fraction and carry the best",
+        "trials on the in-sample range's last forward_fraction and carry the best; robust: carry the "
+        "top_k trial whose parameter neighbours keep most of its value (robust rank 1)",
     )
-    top_k: int = Field(DEFAULTS.top_k, ge=1, description="In-sample trials re-run (select=forward)")
+    top_k: int = Field(
+        DEFAULTS.top_k,
+        ge=1,
+        description="In-sample trials re-run (select=forward) or tested for their plateau (select=robust, at most 20)",
+    )
     forward_fraction: FiniteFloat = Field(
         DEFAULTS.forward_fraction,
         gt=0,
