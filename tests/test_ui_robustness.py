@@ -115,7 +115,7 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
         assert page.locator("#heatmap tbody tr").count() == len(heat["y"]["values"])
         page.locator("#study-section").screenshot(path=shots / "overfitting.png")
 
-        expect(page.locator("#trial-heading")).to_have_text(re.compile(r"^Trial #\d+, rank 1$"))
+        expect(page.locator("#trial-heading")).to_have_text(re.compile(r"^Trial #\d+, rank 1, robust rank \d$"))
         best_row = server.get(f"/api/jobs/{job_id}/results?limit=1").json()["results"][0]
         dsr_item = page.locator("#trial-metrics div", has_text="DSR (deflated by the run's trials)")
         expect(dsr_item.locator("dd")).to_have_text(shown_number(best_row["metrics"]["dsr"], 3))
@@ -133,6 +133,8 @@ def test_study_panel_dsr_column_heatmap_and_trial_robustness(finished, tmp_path)
 
         last = robust["trials"][-1]["number"]
         page.locator("#robust-table tbody tr").last.locator("button").click()
-        expect(page.locator("#trial-heading")).to_have_text(re.compile(rf"^Trial #{last}, rank \d+$"))
+        expect(page.locator("#trial-heading")).to_have_text(
+            re.compile(rf"^Trial #{last}, rank \d+, robust rank {len(robust['trials'])}$")
+        )
         browser.close()
     assert errors == []

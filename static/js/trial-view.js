@@ -45,7 +45,8 @@ export function trialView({ jobId, capital, datasetId }) {
         if (request !== latest) return;
         shown = trial;
         heading.textContent = `Trial #${formatInteger(row.number)}`
-          + (row.rank ? `, rank ${formatInteger(row.rank)}` : ` (${row.state.toLowerCase()})`);
+          + (row.rank ? `, rank ${formatInteger(row.rank)}` : ` (${row.state.toLowerCase()})`)
+          + (row.robust_rank ? `, robust rank ${formatInteger(row.robust_rank)}` : "");
         status.textContent = `${formatInteger(trial.trades.length)} trades from ${formatDateTime(trial.window.start)} `
           + `to ${formatDateTime(trial.window.end)}.`;
         chart ??= trialChart(byId("trial-chart"));
