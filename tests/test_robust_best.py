@@ -50,8 +50,12 @@ def config(**overrides) -> RunConfig:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     run = prepare_run(config(), tmp_path_factory.mktemp("runs"))
+    progress = []
     with WorkerPool(2) as pool:
-        summary = execute_run(run, pool=pool)
+        summary = execute_run(run, pool=pool, on_progress=progress.append)
+    # The last snapshot, once every worker has stopped, says the run is finishing (the plateau step follows).
+    assert [p.phase for p in progress] == ["searching"] * (len(progress) - 1) + ["finishing"]
+    assert progress[-1].done == summary["trials"]["total"]
     return run, summary, json.loads(run.results_file.read_text())["results"]
 
 

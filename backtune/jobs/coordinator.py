@@ -46,6 +46,7 @@ def progress_record(progress: Progress, run: RunDir) -> dict[str, Any]:
         "best_number": progress.best_number,
         "best_params": progress.best_params,
         "workers": worker_rows(run, progress.workers),
+        "phase": progress.phase,
     }
 
 

@@ -62,6 +62,8 @@ class Progress:
     trial_limit: int | None
     deadline: float | None
     workers: tuple[dict[str, Any], ...] = ()
+    # "finishing" once every worker has stopped: the dump, ranking, CSCV and plateau step follow.
+    phase: str = "searching"
 
 
 def journal_dir() -> Path | None:
@@ -433,7 +435,7 @@ def _watch(
             log.info("run %s: interrupt received, stopping workers", run.run_id)
             run.request_stop()
     if on_progress is not None:
-        on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
+        on_progress(_progress(study, space, baseline, started, trial_limit, deadline, "finishing"))
 
 
 def _progress(
@@ -443,6 +445,7 @@ def _progress(
     started: float,
     trial_limit: int | None,
     deadline: float | None,
+    phase: str = "searching",
 ) -> Progress:
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
@@ -466,6 +469,7 @@ def _progress(
         trial_limit,
         deadline,
         tuple(workers_of(study)),
+        phase,
     )
 
 

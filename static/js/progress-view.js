@@ -34,7 +34,9 @@ export function progressView() {
       const counts = job.summary?.trials ?? progress.counts ?? {};
       const elapsed = job.summary?.timings?.optimize_s ?? progress.elapsed_s;
       const running = job.status === "running";
-      if (job.status === "queued") {
+      if (running && progress.phase === "finishing") {
+        setBar(null, `${formatInteger(done)} trials done · saving the study and testing the best trials' neighbours…`);
+      } else if (job.status === "queued") {
         setBar(0, job.queue_position ? `Queued: number ${job.queue_position} in line` : "Queued");
       } else if (budget.mode === "time" && budget.seconds) {
         const used = running ? elapsed ?? 0 : budget.seconds;

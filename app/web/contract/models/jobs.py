@@ -35,6 +35,11 @@ class Progress(Reply):
     best_number: int | None
     best_params: dict[str, ParamValue] | None
     workers: list[WorkerInfo] = Field(description="Every worker of the job, local and remote")
+    phase: Literal["searching", "finishing"] = Field(
+        "searching",
+        description="finishing: every worker has stopped; the study is being dumped, ranked and its best "
+        "trials' neighbourhoods tested",
+    )
 
 
 class WalkForwardProgress(Reply):
