@@ -22,7 +22,7 @@ writes are queued and go out together, and reads are answered from a local copy:
 - a lost connection (``connection_lost``) ends nothing here: the worker waits for the
   database (``backtune.optimize.reconnect``), then ``recover`` opens new connections,
   forgets the trials it held (the grace period fails and retries them) and sends again a
-  trial's end whose write was cut, which is written only if the trial is still RUNNING.
+  result whose write was cut, which is written only if its trial is still RUNNING.
 
 On PostgreSQL with psycopg 3 each of the two writes is one network round trip
 (``_PostgresWrites``); any other database gets the same transactions as SQLAlchemy Core
