@@ -1,6 +1,8 @@
 """BatchedDatabaseStorage against Optuna's own storages: the same study, written in fewer
 round trips, reads back identically through a plain RDBStorage; the budget is exact across
-workers; a worker that stops beating has its trial failed and retried once.
+workers; a worker that stops beating has its trial failed and retried once; a worker
+that loses its connection (through tests/tcp_proxy.py) sends a cut result again once the
+database answers, written only if its trial is still RUNNING, and goes on beating.
 
 The psycopg pipeline writer runs on PostgreSQL (skipped with a reason where absent); the
 SQLAlchemy Core writer, which every other database gets, runs on a SQLite file.
@@ -17,9 +19,11 @@ import pytest
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from backtune.optimize.database import BatchedDatabaseStorage, database_storage
+from backtune.optimize.database import BatchedDatabaseStorage, connection_lost, database_storage
+from backtune.optimize.optuna_compat import optimize_once
 from backtune.optimize.stopping import TrialLimitReached
 from tests.helpers import require_postgres
+from tests.tcp_proxy import TcpProxy
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -142,3 +146,79 @@ def test_a_trial_whose_worker_stops_beating_is_failed_then_retried_once(url):
         alive.close()
         dead.close()
         optuna.delete_study(study_name=name, storage=url)
+
+
+def test_a_refused_end_comes_out_of_one_trial_as_itself(url):
+    """Optuna's ``optimize`` masks a refused final write with AssertionError("Should not
+    reach."); ``optimize_once`` gives a worker the real error, which it survives."""
+    name = f"refused-{uuid.uuid4().hex[:8]}"
+    optuna.create_study(study_name=name, storage=url)
+    storage = BatchedDatabaseStorage(database_storage(url))
+    study = optuna.load_study(study_name=name, storage=storage)
+
+    def failed_meanwhile(trial: optuna.Trial) -> float:
+        optuna.load_study(study_name=name, storage=url).tell(trial.number, state=TrialState.FAIL)
+        return trial.suggest_float("x", 0, 1)
+
+    try:
+        with pytest.raises(AssertionError, match="Should not reach"):
+            study.optimize(failed_meanwhile, n_trials=1)
+        with pytest.raises(UpdateFinishedTrialError):
+            optimize_once(study, failed_meanwhile)
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+        trials = optuna.load_study(study_name=name, storage=url).trials
+        assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
+        assert trials[0].params == trials[1].params == {}  # the refused ends wrote nothing
+    finally:
+        storage.close()
+        optuna.delete_study(study_name=name, storage=url)
+
+
+@pytest.mark.postgres
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("failed_meanwhile", [False, True], ids=["short-cut", "failed-meanwhile"])
+def test_a_result_cut_by_a_lost_connection_is_sent_again_once_the_database_answers(failed_meanwhile):
+    url = require_postgres().replace("postgresql://", "postgresql+psycopg://")
+    name = f"cut-{uuid.uuid4().hex[:8]}"
+    optuna.create_study(study_name=name, storage=url)
+    direct = optuna.load_study(study_name=name, storage=database_storage(url, heartbeat_interval=1, grace_period=2))
+    with TcpProxy("127.0.0.1", 5432) as proxy:
+        storage = BatchedDatabaseStorage(
+            database_storage(url.replace(":5432", f":{proxy.port}"), heartbeat_interval=1, grace_period=2)
+        )
+        study = optuna.load_study(study_name=name, storage=storage)
+
+        def cut_inside(trial: optuna.Trial) -> float:
+            x = trial.suggest_float("x", 0, 1)
+            trial.set_user_attr("worker", "me")
+            proxy.cut()
+            time.sleep(1.5)  # the heartbeat thread meets the cut too, and must survive it
+            return x
+
+        try:
+            with pytest.raises(Exception) as lost:
+                optimize_once(study, cut_inside)
+            assert connection_lost(lost.value) is not None, lost.value
+            with pytest.raises(Exception) as unreachable:
+                storage.recover()
+            assert connection_lost(unreachable.value) is not None, unreachable.value
+            if failed_meanwhile:
+                direct.tell(0, state=TrialState.FAIL)
+            proxy.restore()
+            assert storage.recover() == (0, not failed_meanwhile)
+            [cut] = direct.get_trials()
+            if failed_meanwhile:
+                assert cut.state == TrialState.FAIL and cut.params == {} and cut.user_attrs == {}
+            else:
+                assert cut.state == TrialState.COMPLETE and cut.value == cut.params["x"]
+                assert cut.user_attrs == {"worker": "me"}
+            # The worker goes on: a new trial is kept alive by its heartbeats past the grace period.
+            held = study.ask()
+            time.sleep(3.2)
+            optuna.storages.fail_stale_trials(direct)
+            assert direct.get_trials()[held.number].state == TrialState.RUNNING
+            study.tell(held, 0.5)
+            assert [t.state for t in direct.get_trials()] == [cut.state, TrialState.COMPLETE]
+        finally:
+            storage.close()
+            optuna.delete_study(study_name=name, storage=url)

@@ -14,7 +14,7 @@ from backtune.optimize.config import RunConfig
 from backtune.optimize.run import prepare_run
 from backtune.optimize.storage_url import StorageUrlError, parse_storage
 from tests.conftest import LINK_15M
-from tests.helpers import ROOT
+from tests.helpers import ROOT, cli
 
 
 @pytest.mark.parametrize(
@@ -78,6 +78,24 @@ def test_the_cli_refuses_a_bad_storage_with_one_line_and_exit_2():
         "error: storage: unsupported database 'redis'; use postgresql[+driver]://, mysql+driver://, sqlite:/// "
         "or a journal file path"
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "option, says",
+    [
+        (["--database-url", "redis://cache:6379/0"], "--database-url: unsupported database 'redis'; use postgresql"),
+        (["--database-url", "postgresql://u:pw@db:notaport/x"], "--database-url: 'postgresql://***@db:notaport/x'"),
+        (["--database-url", "runs/x.journal"], "--database-url: expected a database URL such as postgresql+psycopg://"),
+        (["--reconnect-limit", "0"], "--reconnect-limit: expected a number of seconds > 0, got 0"),
+    ],
+)
+def test_a_remote_worker_refuses_a_bad_database_url_before_it_contacts_anything(option, says):
+    """Checked at the edge: the server named here does not even exist."""
+    done = cli("worker", "--server", "http://127.0.0.1:9", "--job", "x", *option, timeout=120)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {says}") and "pw" not in line, line
 
 
 def test_the_server_refuses_a_database_setting_that_is_no_database(tmp_path):

@@ -18,7 +18,11 @@ writes are queued and go out together, and reads are answered from a local copy:
   own trials are always current;
 - heartbeats come from one thread per worker (Optuna would start one per trial), and
   stale trials are looked for once per heartbeat interval, when a trial is asked for;
-  they are failed and handed to Optuna's retry callback (one retry).
+  they are failed and handed to Optuna's retry callback (one retry);
+- a lost connection (``connection_lost``) ends nothing here: the worker waits for the
+  database (``backtune.optimize.reconnect``), then ``recover`` opens new connections,
+  forgets the trials it held (the grace period fails and retries them) and sends again a
+  result whose write was cut, which is written only if its trial is still RUNNING.
 
 On PostgreSQL with psycopg 3 each of the two writes is one network round trip
 (``_PostgresWrites``); any other database gets the same transactions as SQLAlchemy Core
@@ -40,6 +44,7 @@ import time
 import warnings
 from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,6 +77,9 @@ _HEARTBEATS: sqlalchemy.Table = compat.HEARTBEAT_TABLE
 HEARTBEAT_INTERVAL_S = 5
 GRACE_PERIOD_S = 20
 REFRESH_S = 0.5
+# A connection attempt to an unreachable host gives up after this long instead of the
+# operating system's two minutes or so, so a worker retrying a lost database stays on time.
+CONNECT_TIMEOUT_S = 10
 
 
 def heartbeat_settings() -> tuple[int, int]:
@@ -103,7 +111,7 @@ def database_storage(url: str, heartbeat_interval: int | None = None, grace_peri
         heartbeat_interval, grace_period = heartbeat_settings()
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if make_url(url).get_backend_name() == "postgresql":
-        engine_kwargs["connect_args"] = {"options": "-c synchronous_commit=off"}
+        engine_kwargs["connect_args"] = {"options": "-c synchronous_commit=off", "connect_timeout": CONNECT_TIMEOUT_S}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeats: experimental since Optuna 2.9
         return RDBStorage(
@@ -113,6 +121,42 @@ def database_storage(url: str, heartbeat_interval: int | None = None, grace_peri
             grace_period=grace_period,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
         )
+
+
+def connection_lost(exc: BaseException) -> BaseException | None:
+    """The error that says the database could not be reached (a server restart, a network
+    cut), found in ``exc`` or any error it was raised from or while handling; None if there
+    is none. SQLAlchemy wraps the driver's error, Optuna's ``RDBStorage`` wraps SQLAlchemy's
+    in a ``StorageInternalError``, Optuna's ``optimize`` masks the lot (``optimize_once``),
+    and the psycopg writer raises the driver's own. PEP 249 gives a lost or refused
+    connection (and a server shutting down) the class ``OperationalError``."""
+    import psycopg  # the driver Backtune installs; loaded already wherever its errors can occur
+
+    lost = (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    )
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, lost) or (isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+@dataclass(frozen=True)
+class _UnsentEnd:
+    """A trial's end whose write a lost connection cut: what ``recover`` sends again."""
+
+    trial: FrozenTrial
+    state: TrialState
+    values: Sequence[float] | None
+    completed: datetime
+    queued: dict[sqlalchemy.Table, list[dict[str, Any]]]
 
 
 class _Mirror:
@@ -163,11 +207,8 @@ class BatchedDatabaseStorage(BaseStorage):
         self._beater: threading.Thread | None = None
         self._closed = threading.Event()
         self._conn: sqlalchemy.Connection | None = None
-        self._writes: _CoreWrites | _PostgresWrites = (
-            _PostgresWrites(self._engine)
-            if self._engine.dialect.driver == "psycopg"
-            else _CoreWrites(self._transaction)
-        )
+        self._writes = self._open_writes()
+        self._unsent: _UnsentEnd | None = None
         # Set by a worker that runs to a trial budget: ``create_new_trial`` then refuses,
         # under the study's lock, a trial numbered at or past it (TrialLimitReached).
         self.trial_limit: int | None = None
@@ -286,7 +327,9 @@ class BatchedDatabaseStorage(BaseStorage):
         return True
 
     def _finish(self, trial_id: int, state: TrialState, values: Sequence[float] | None, now: datetime) -> None:
-        """Queued rows, values and the final state in one transaction, if still RUNNING."""
+        """Queued rows, values and the final state in one transaction, if still RUNNING.
+        A result (not a FAIL, which the grace period records with a retry) whose write the
+        connection cut is kept for ``recover`` to send again."""
         rows = []
         for objective, value in enumerate(values or ()):
             stored, kind = compat.value_to_stored(value)
@@ -294,8 +337,47 @@ class BatchedDatabaseStorage(BaseStorage):
         queued, self._queued = self._queued, {}
         if rows:
             queued[VALUES] = rows
-        if not self._writes.finish(trial_id, state, _utc(now), queued):
+        try:
+            written = self._writes.finish(trial_id, state, _utc(now), queued)
+        except Exception as exc:
+            if state != TrialState.FAIL and trial_id in self._own and connection_lost(exc):
+                self._unsent = _UnsentEnd(self._own[trial_id], state, values, now, queued)
+            raise
+        if not written:
             raise UpdateFinishedTrialError(f"trial {trial_id} is no longer RUNNING (declared dead?)")
+
+    def recover(self) -> tuple[int, bool] | None:
+        """After a lost connection: forget the trials this worker held, open new connections
+        and send again the result whose write was cut, if any: (its trial's number, whether
+        it was written). Raises the connection error while the database cannot be reached.
+
+        A trial held when the connection dropped may have been failed and retried by now
+        (the grace period), so nothing more is written for it: its heartbeats stop here and
+        the grace period fails it if nobody has. Its result, if it was being written, is the
+        exception: that one statement writes only while the trial is still RUNNING, so it
+        saves the result after a short cut and is refused after a long one."""
+        self._own.clear()
+        self._queued = {}
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn = None
+        with self._transaction() as conn:
+            conn.execute(sqlalchemy.select(1))
+        writes = self._open_writes()
+        self._writes.discard()
+        self._writes = writes
+        unsent = self._unsent
+        if unsent is None:
+            return None
+        trial_id = compat.trial_id_of(unsent.trial)
+        written = self._writes.finish(trial_id, unsent.state, _utc(unsent.completed), unsent.queued)
+        self._unsent = None
+        if written:
+            trial = unsent.trial
+            trial.state, trial.datetime_complete = unsent.state, unsent.completed
+            trial.values = None if unsent.values is None else list(unsent.values)
+            self._mirror(self._study_of[trial_id]).put(trial)
+        return unsent.trial.number, written
 
     def flush(self) -> None:
         """Where the objective publishes a trial's parameters (``publish_params``): written
@@ -359,16 +441,23 @@ class BatchedDatabaseStorage(BaseStorage):
             self._beater.start()
 
     def _beat(self) -> None:
+        """A stamp the connection cut is skipped, not fatal: the trial loop notices the lost
+        connection too and waits for it, and the next stamp goes out on a new connection."""
         interval = self._rdb.heartbeat_interval or HEARTBEAT_INTERVAL_S
         while not self._closed.wait(interval):
             running = tuple(self._own)
-            if running:
+            if not running:
+                continue
+            try:
                 with self._engine.begin() as conn:
                     conn.execute(
                         sqlalchemy.update(_HEARTBEATS)
                         .where(_HEARTBEATS.c.trial_id.in_(running))
                         .values(heartbeat=sqlalchemy.func.current_timestamp())
                     )
+            except Exception as exc:
+                if not connection_lost(exc):
+                    raise
 
     def _fail_stale(self, study_id: int) -> None:
         """Optuna's ``fail_stale_trials``, run before a trial is asked for, at most once per
@@ -417,6 +506,11 @@ class BatchedDatabaseStorage(BaseStorage):
         self._engine.dispose()
 
     # Internals
+
+    def _open_writes(self) -> _CoreWrites | _PostgresWrites:
+        if self._engine.dialect.driver == "psycopg":
+            return _PostgresWrites(self._engine)
+        return _CoreWrites(self._transaction)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlalchemy.Connection]:
@@ -544,6 +638,9 @@ class _CoreWrites:
     def close(self) -> None:
         pass
 
+    def discard(self) -> None:
+        pass
+
     @staticmethod
     def _insert(conn: sqlalchemy.Connection, queued: _Queued) -> None:
         for table, rows in queued.items():
@@ -601,6 +698,10 @@ class _PostgresWrites:
 
     def close(self) -> None:
         self._pooled.close()
+
+    def discard(self) -> None:
+        """Drop a connection that may be broken (closing it would try a rollback on it)."""
+        self._pooled.invalidate()
 
     def _inserts(self, queued: _Queued, gated: bool) -> tuple[list[str], dict[str, str]]:
         ctes, params = [], {}

@@ -7,7 +7,8 @@ storage's replay state and write hook (``BatchingJournalStorage``), the journal 
 offsets (``JournalFile``), ``FrozenStudy`` and trial ids (a storage of our own over every
 run), the Pareto front of a trial list, and optuna-dashboard's per-study cache (a fix for
 finished studies, docs/dashboard.md). Each is named here once, so that an upgrade has one
-file to review.
+file to review; so is ``optimize_once``, which undoes how ``study.optimize`` masks a failed
+write of a trial's end (checked in tests/test_database_storage.py).
 
 ``WRITTEN_FOR`` holds the versions these names were read against. Importing this module
 logs a warning on any other installed version, and tests/test_optuna_compat.py fails on
@@ -159,6 +160,27 @@ def trial_exists(study: optuna.Study, number: int) -> bool:
     except KeyError:
         return False
     return True
+
+
+def optimize_once(study: optuna.Study, objective: Any) -> None:
+    """``study.optimize(objective, n_trials=1)``, except that an error writing the trial's end
+    comes out as itself.
+
+    When the storage refuses the final write (``UpdateFinishedTrialError``: the trial was
+    failed meanwhile by the heartbeat grace period) or cannot make it (a lost connection),
+    Optuna 5's ``_run_trial`` re-reads the trial in a ``finally`` block, finds it neither
+    finished as it expects nor failed by the objective, and raises
+    ``AssertionError("Should not reach.")`` over the real error (optuna/optuna#5470, #5986).
+    A worker needs the real one: it goes on after a refusal and waits out a lost connection.
+    """
+    try:
+        study.optimize(objective, n_trials=1)
+        return
+    except AssertionError as exc:
+        masked = exc.__context__ if exc.args == ("Should not reach.",) else None
+        if masked is None:
+            raise
+    raise masked
 
 
 def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]) -> list[FrozenTrial]:

@@ -11,6 +11,14 @@ from backtune.optimize.rundir import RunDir
 FORMAT = "%(asctime)s %(levelname)s %(processName)s %(message)s"
 
 
+def echo_to_stderr() -> None:
+    """This process's ``backtune`` log lines on stderr too: a remote host's worker command
+    (and its container's log) then shows each event its workers write to the local run.log."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    logging.getLogger("backtune").addHandler(handler)
+
+
 @contextmanager
 def run_log(run: RunDir) -> Iterator[None]:
     """Append this process's ``backtune`` log lines to ``run.log`` while the block runs.

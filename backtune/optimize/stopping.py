@@ -77,14 +77,21 @@ class StopRules:
         self.convergence = convergence
 
     def reason(self, study: optuna.Study) -> str | None:
-        if self.run.stop_requested:
-            return "cancelled"
-        if self.deadline is not None and time.time() >= self.deadline:
-            return "time"
+        if (local := self.local_reason()) is not None:
+            return local
         if self.trial_limit is not None and trial_exists(study, self.trial_limit - 1):
             return "trials"
         if self.convergence is not None:
             self.convergence.update(study.get_trials(deepcopy=False))
             if self.convergence.converged:
                 return "converged"
+        return None
+
+    def local_reason(self) -> str | None:
+        """The rules that need no study (a cancel, the deadline): all a worker can check
+        while its database is out of reach."""
+        if self.run.stop_requested:
+            return "cancelled"
+        if self.deadline is not None and time.time() >= self.deadline:
+            return "time"
         return None

@@ -21,10 +21,11 @@ from optuna.exceptions import UpdateFinishedTrialError
 
 from backtune.optimize.config import RunConfig
 from backtune.optimize.objective import Objective
-from backtune.optimize.optuna_compat import storage_of
+from backtune.optimize.optuna_compat import optimize_once, storage_of
 from backtune.optimize.presence import Presence
+from backtune.optimize.reconnect import RECONNECT_LIMIT_S, DatabaseUnreachable, Reconnect
 from backtune.optimize.rundir import RunDir
-from backtune.optimize.runlog import run_log
+from backtune.optimize.runlog import echo_to_stderr, run_log
 from backtune.optimize.samplers import build_pruner, build_sampler
 from backtune.optimize.shared_bars import load_bars
 from backtune.optimize.stopping import Convergence, StopRules, TrialLimitReached
@@ -50,6 +51,7 @@ class WorkerPlan:
     coordinator_pid: int | None = None
     heartbeat: tuple[int, int] | None = None  # a database's (interval, grace period), seconds
     kind: str = "local"  # or "remote": a worker on another host (python -m app worker)
+    reconnect_limit: float = RECONNECT_LIMIT_S  # seconds to wait for a database it lost
 
 
 def run_worker(plan: WorkerPlan) -> None:
@@ -77,8 +79,13 @@ def run_spawned(plan: WorkerPlan) -> None:
     which cost every worker 0.6 s more start-up (docs/performance.md).
     """
     ignore_ctrl_c()
-    run_worker(plan)
-    exit_now()  # failures raise above instead, keeping exit code 1
+    if plan.kind == "remote":
+        echo_to_stderr()
+    try:
+        run_worker(plan)
+    except DatabaseUnreachable:
+        sys.exit(1)  # run_worker logged it in one line; a traceback would add nothing
+    exit_now()  # other failures raise above instead, keeping exit code 1
 
 
 def ignore_ctrl_c() -> None:
@@ -129,29 +136,51 @@ def optimize(plan: WorkerPlan, run: RunDir) -> dict:
         # Only TPE's constant liar reads other workers' running trials.
         storage.publish_running = config.sampler == "tpe"
     rules = StopRules(run, trial_limit, plan.deadline, convergence)
+    label = f"run {run.run_id} worker {plan.index}"
+    reconnect = Reconnect(storage, label, plan.reconnect_limit) if hasattr(storage, "recover") else None
     log.info("run %s worker %d started (pid %d)", run.run_id, plan.index, os.getpid())
     started = time.perf_counter()
     done = 0
+    reachable = True
     try:
-        while (reason := rules.reason(study) or _orphaned(plan)) is None:
-            # One trial per call, so the global rules are checked before every trial. (A
-            # callback would see them after each, but Optuna deep-copies the finished trial
-            # for every callback: a tenth of a millisecond, a fifth of a fast trial.) A failing
-            # objective is recorded as a FAIL trial and re-raised, ending this worker.
+        while True:
             try:
-                study.optimize(objective, n_trials=1)
-            except TrialLimitReached:
-                reason = "trials"
-                break
-            except UpdateFinishedTrialError as exc:
-                # Declared dead meanwhile (no heartbeat through the grace period, or the job
-                # closing): the trial stays FAIL; the stop rules decide whether to go on.
-                log.warning("run %s worker %d: %s", run.run_id, plan.index, exc)
-            done += 1
-            presence.beat(done)
+                if (reason := rules.reason(study) or _orphaned(plan)) is not None:
+                    break
+                try:
+                    done += _run_trial(study, objective, label)
+                except TrialLimitReached:
+                    reason = "trials"
+                    break
+                presence.beat(done)
+            except Exception as exc:
+                cause = reconnect.lost(exc) if reconnect is not None else None
+                if cause is None:
+                    raise
+                reason, written = reconnect.wait(cause, lambda: rules.local_reason() or _orphaned(plan))
+                done += written
+                if reason is not None:
+                    reachable = False
+                    break
     finally:
         objective.blocks.close()
-    presence.beat(done, state="stopped", force=True)
+    if reachable:
+        presence.beat(done, state="stopped", force=True)
     seconds = time.perf_counter() - started
     log.info("run %s worker %d stopped (%s) after %d trials in %.1f s", run.run_id, plan.index, reason, done, seconds)
     return {"trials": done, "stop_reason": reason, "seconds": seconds}
+
+
+def _run_trial(study: optuna.Study, objective: Objective, label: str) -> int:
+    """One trial, so the global rules are checked before every trial (a callback would see
+    them after each, but Optuna deep-copies the finished trial for every callback: a tenth
+    of a millisecond, a fifth of a fast trial); 1 if its end was recorded. A failing
+    objective is recorded as a FAIL trial and re-raised, ending this worker."""
+    try:
+        optimize_once(study, objective)
+    except UpdateFinishedTrialError as exc:
+        # Declared dead meanwhile (no heartbeat through the grace period, or the job
+        # closing): the trial stays FAIL; the stop rules decide whether to go on.
+        log.warning("%s: %s", label, exc)
+        return 0
+    return 1

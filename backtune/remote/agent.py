@@ -7,6 +7,11 @@ folders is ever read. The global stop rules hold as for local workers: the trial
 the deadline and convergence are read from the shared study; a cancel or the end of the
 job reaches the agent through the plan (``accepting`` false), which it polls every
 ``POLL_S`` seconds and turns into the local stop file its workers already obey.
+
+The workers reach the job's database at the plan's URL, or at ``database_url`` where this
+host sees it under another address (a Docker network, a tunnel). A worker that loses it
+waits for it (``backtune.optimize.reconnect``, up to ``reconnect_limit`` seconds) and goes
+on; if every worker ends in failure, the agent says why (``WorkersFailed``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 from backtune.data.loader import load_csv
 from backtune.jobs.store import FINISHED, RUNNING
 from backtune.optimize.presence import host_name
+from backtune.optimize.reconnect import RECONNECT_LIMIT_S
 from backtune.optimize.rundir import RunDir
 from backtune.optimize.shared_bars import save_bars
 from backtune.optimize.worker import WorkerPlan, run_spawned
@@ -36,11 +42,17 @@ IDLE_POLL_S = 2.0
 INDEX_SPAN = 64
 
 
+class WorkersFailed(RemoteError):
+    """Every worker process on this host ended in failure (each one's error is in the message)."""
+
+
 @dataclass(frozen=True)
 class Agent:
     client: ServerClient
     home: Path
     processes: int = 1
+    database_url: str | None = None  # the job's database as this host reaches it; None: the plan's
+    reconnect_limit: float = RECONNECT_LIMIT_S
 
     def serve_job(self, job_id: str) -> str:
         """Run workers on ``job_id`` until it stops accepting; returns its status then."""
@@ -64,6 +76,8 @@ class Agent:
             raise
         codes = [w.exitcode for w in workers]
         log.info("left job %s (worker exit codes %s)", job_id, codes)
+        if all(codes):
+            raise WorkersFailed(f"job {job_id}: every worker failed: {_worker_errors(run)}")
         return "left"
 
     def serve_any(self) -> None:
@@ -131,14 +145,22 @@ class Agent:
             worker_plan = WorkerPlan(
                 str(run.path),
                 base + i,
-                plan["storage"],
+                self.database_url or plan["storage"],
                 plan["study_name"],
                 plan["trial_limit"],
                 plan["deadline"],
                 heartbeat=heartbeat,
                 kind="remote",
+                reconnect_limit=self.reconnect_limit,
             )
             process = context.Process(target=run_spawned, args=(worker_plan,), name=f"remote-worker-{i}")
             process.start()
             processes.append(process)
         return processes
+
+
+def _worker_errors(run: RunDir) -> str:
+    """Each distinct error the workers recorded in their status files (a process killed
+    before it could record one leaves only its exit code, which the agent has logged)."""
+    errors = [run.read_json(path).get("error") for path in sorted(run.workers_dir.glob("worker-*.json"))]
+    return "; ".join(dict.fromkeys(e for e in errors if e)) or "no error recorded (killed?)"
