@@ -292,16 +292,19 @@ def test_only_jobs_on_a_database_can_be_joined_and_the_plan_needs_the_token(serv
 def test_a_worker_with_any_serves_the_next_job_and_waits_for_more(server, remote):
     worker, log = remote("--any")
     time.sleep(3)  # started before there is a job to serve
-    job_id = submit(server, upload(server, LINK_15M), optuna_n_trials=1200)
-    job = wait_for(server, job_id, ("done",))
-    hosts = {w["host"] for w in api(server, "GET", f"/api/jobs/{job_id}/workers")["workers"] if w["trials"]}
-    assert REMOTE_HOST in hosts, log.read_text()
-    deadline = time.monotonic() + 30
-    while f"left job {job_id}" not in log.read_text():
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
+    # A time budget, ended by a cancel once the remote host has run trials: a trial budget
+    # may be spent by the server's own worker before a busy machine lets the remote one in.
+    job_id = submit(server, upload(server, LINK_15M), optuna_budget_mode="time", optuna_time_limit=300)
+
+    def remote_trials() -> bool:
+        workers = api(server, "GET", f"/api/jobs/{job_id}/workers")["workers"]
+        return any(w["host"] == REMOTE_HOST and w["trials"] for w in workers)
+
+    until(remote_trials, 120, log.read_text)
+    api(server, "DELETE", f"/api/jobs/{job_id}")
+    wait_for(server, job_id, ("cancelled",))
+    until(lambda: f"left job {job_id}" in log.read_text(), 30, log.read_text)
     assert worker.poll() is None  # still there, waiting for the next job
-    assert job["summary"]["trials"]["total"] == 1200
 
 
 def test_a_remote_worker_that_loses_its_database_comes_back_and_the_study_stays_consistent(
