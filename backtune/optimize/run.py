@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 from backtune.data.loader import load_csv
 from backtune.data.ohlcv import OHLCV
 from backtune.optimize.config import Budget, RunConfig
-from backtune.optimize.database import heartbeat_settings
+from backtune.optimize.database import connection_lost, heartbeat_settings
 from backtune.optimize.dump import LiveDump, dump_study
 from backtune.optimize.optuna_compat import storage_of
 from backtune.optimize.pool import WorkerPool
@@ -421,21 +421,51 @@ def _watch(
     reaper: StaleTrials | None = None,
 ) -> None:
     started = time.perf_counter()
+    outage = Outage(run.run_id)
     while any(w.is_alive() for w in workers):
         try:
             for w in workers:
                 w.join(POLL_SECONDS / len(workers))
-            if reaper is not None:
-                reaper.check()
-            if on_progress is not None:
-                on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
-            if live is not None:
-                live.maybe_sync()
+            with outage:
+                if reaper is not None:
+                    reaper.check()
+                if on_progress is not None:
+                    on_progress(_progress(study, space, baseline, started, trial_limit, deadline))
+                if live is not None:
+                    live.maybe_sync()
         except KeyboardInterrupt:
             log.info("run %s: interrupt received, stopping workers", run.run_id)
             run.request_stop()
     if on_progress is not None:
         on_progress(_progress(study, space, baseline, started, trial_limit, deadline, "finishing"))
+
+
+class Outage:
+    """While the workers run, a database that stops answering (a restart, a network cut)
+    costs the coordinator its progress reports, not the run: the workers wait for the
+    database themselves (``backtune.optimize.reconnect``), so the coordinator skips the polls
+    that fail, says so once, and says once when the database answers again. Whatever
+    still fails after the workers end (the dump) fails the run, with the error."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.since: float | None = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            if self.since is not None:
+                log.info("run %s: database answers again after %.1f s", self.run_id, time.monotonic() - self.since)
+                self.since = None
+            return False
+        if not isinstance(exc, Exception) or connection_lost(exc) is None:
+            return False
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("run %s: database unreachable (%s); the workers wait for it", self.run_id, type(exc).__name__)
+        return True
 
 
 def _progress(
