@@ -140,9 +140,13 @@ def read_trials(conn: Connection, study_id: int, after_id: int, unfinished: list
     parts = {row.trial_id: _TrialParts() for row in rows}
 
     def children(table: sqlalchemy.Table, *order: Any) -> Iterator[Any]:
-        """Rows of the trials read above; others (another study's, or inserted since) are skipped."""
+        """Rows of the trials read above; others (another study's, or inserted since) are skipped.
+        Bounded by those trials' ids: a range scan of the index, never every study's rows (a
+        first read, from id -1, would otherwise read the whole table of a database that keeps
+        many studies, at every refresh until a finished trial moves ``after_id``)."""
         if parts:
-            for row in conn.execute(sqlalchemy.select(table).where(chosen(table)).order_by(*order)):
+            span = table.c.trial_id.between(min(parts), max(parts))
+            for row in conn.execute(sqlalchemy.select(table).where(span, chosen(table)).order_by(*order)):
                 if row.trial_id in parts:
                     yield parts[row.trial_id], row
 
