@@ -39,11 +39,14 @@ def test_two_workers_share_a_postgres_study_and_the_run_dumps_it(tmp_path, postg
         optuna.delete_study(study_name=name, storage=postgres_url)
 
 
-def test_a_database_outage_mid_run_costs_progress_reports_not_the_run(tmp_path, postgres_url):
+def test_a_database_outage_mid_run_costs_progress_reports_not_the_run(tmp_path, postgres_url, monkeypatch):
     """Coordinator and workers reach the database through a connection the test cuts for
     two seconds (a restart, a network blip): the workers wait for it, the coordinator skips
     its polls, and the run ends done with its exact budget."""
     name = f"backtune-test-{uuid.uuid4().hex[:8]}"
+    # A short grace period: trials the cut orphaned are failed in seconds, not twenty.
+    monkeypatch.setenv("BACKTUNE_HEARTBEAT_INTERVAL", "1")
+    monkeypatch.setenv("BACKTUNE_GRACE_PERIOD", "2")
     with TcpProxy("127.0.0.1", 5432) as proxy:
         through = postgres_url.replace(":5432", f":{proxy.port}")
         run_dir = prepare_run(

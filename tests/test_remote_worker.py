@@ -7,7 +7,6 @@ test cuts while the server and its own worker keep theirs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -60,12 +59,6 @@ def server(tmp_path_factory, postgres):
     }
     with LiveServer(home, **env) as live:
         yield live
-    # The jobs' live studies stay in the database (a resume continues there): drop this
-    # module's, so the shared test database does not grow with every run of the suite.
-    for config in (home / "runs").glob("*/run.json"):
-        name = json.loads(config.read_text())["study_name"]
-        with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=postgres)
 
 
 @pytest.fixture()
