@@ -43,9 +43,9 @@ def trial_plateaus(
     run: RunDir, rows: Sequence[Mapping[str, Any]], numbers: Sequence[int], seed: int = 1, pool: Any = None
 ) -> list[dict[str, Any]]:
     """The plateau reports of trials ``numbers``: cached ones read, the rest computed in one batch."""
-    config = RunConfig.parse(run.read_json(run.config_file))
     missing = [n for n in numbers if not plateau_path(run, n, seed).exists()]
     if missing:
+        config = RunConfig.parse(run.read_json(run.config_file))
         for found in plateaus(run, rows, missing, seed, pool).plateaus:
             save_plateau(run, found, config, seed)
     return [run.read_json(plateau_path(run, n, seed)) for n in numbers]
